@@ -1,0 +1,37 @@
+import type { Logger } from 'pino';
+import type { CliOverrides } from '../config/load.js';
+import { resolveConfig } from '../config/load.js';
+import { buildGateway } from '../server/app.js';
+import { createLogger } from '../telemetry/logger.js';
+
+export interface RunOptions {
+  config?: string;
+  cli: CliOverrides;
+}
+
+/** Starts the gateway and stops it cleanly on SIGINT/SIGTERM (in-flight requests finish first). */
+export async function runGateway(options: RunOptions): Promise<void> {
+  const config = await resolveConfig({ file: options.config, cli: options.cli });
+  const log: Logger = createLogger(config.logging);
+  if (config.server.workers > 1) {
+    log.warn({ workers: config.server.workers }, 'server.workers > 1 is not supported by this version; run one process per replica');
+  }
+  const gateway = await buildGateway(config, log);
+  const address = await gateway.app.listen({ host: config.server.host, port: config.server.port });
+  log.info(
+    { address, provider: config.llm.type, base_url: config.llm.base_url, sessions: config.session.enabled },
+    'cylestio gateway listening',
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await gateway.close();
+    log.flush();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}

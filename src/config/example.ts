@@ -1,0 +1,34 @@
+/** What `--generate-config` writes: every section with its defaults and a comment on each choice. */
+export const exampleConfigYaml = `# Cylestio Gateway configuration. Values may use \${VAR} and \${VAR:-default}.
+# Precedence: command-line flags > this file > environment variables > defaults.
+server:
+  host: "0.0.0.0"
+  port: 3000
+  workers: 1
+  max_body_size: 20971520        # bytes; larger requests answer 413
+
+llm:
+  type: "openai"                 # openai | anthropic
+  base_url: "https://api.openai.com"
+  api_key: "\${OPENAI_API_KEY}"   # a client's own Authorization / x-api-key wins over this
+  timeout: 30                    # seconds for the provider's headers and between streamed chunks
+  max_retries: 3                 # only for connection failures, before any byte was sent
+
+session:
+  enabled: true
+  max_sessions: 10000
+  session_ttl_seconds: 3600
+  fuzzy_matching: true
+  fuzzy_threshold: 0.8
+  fuzzy_max_diff: 2
+  reset_phrases: ["start over", "new conversation", "clear chat"]
+  min_messages_for_new_session: 3
+  partition_by: "credential"     # credential | credential_and_client | none
+
+interceptors: []
+
+logging:
+  level: "INFO"                  # DEBUG | INFO | WARNING | ERROR
+  format: "console"              # console | json
+  file: "logs/gateway.log"       # null to log to stdout only
+`;

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+/**
+ * The whole configuration surface, one strict object per YAML section. Strict objects make unknown keys an
+ * error whose issue carries the key's path, which `--validate-config` prints.
+ */
+
+const logLevel = z
+  .string()
+  .transform((level) => level.toLowerCase())
+  .pipe(z.enum(['trace', 'debug', 'info', 'warning', 'warn', 'error', 'fatal', 'silent']))
+  // The guide's vocabulary says WARNING; pino says warn.
+  .transform((level) => (level === 'warning' ? 'warn' : level));
+
+export const serverSchema = z.strictObject({
+  host: z.string().min(1).default('0.0.0.0'),
+  port: z.coerce.number().int().min(0).max(65535).default(3000),
+  workers: z.coerce.number().int().min(1).default(1),
+  /** Largest request body accepted, in bytes; larger bodies answer 413 without reaching the provider. */
+  max_body_size: z.coerce.number().int().positive().default(20 * 1024 * 1024),
+});
+
+export const llmSchema = z.strictObject({
+  type: z.enum(['openai', 'anthropic']).default('openai'),
+  base_url: z.url({ protocol: /^https?$/ }).default('https://api.openai.com'),
+  api_key: z.string().optional(),
+  /** Seconds to wait for the provider's headers, and between two body chunks once it answers. */
+  timeout: z.coerce.number().positive().default(30),
+  /** Extra attempts after a connection failure, only while no byte has reached the provider. */
+  max_retries: z.coerce.number().int().min(0).max(10).default(3),
+});
+
+export const sessionSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  max_sessions: z.coerce.number().int().positive().default(10_000),
+  session_ttl_seconds: z.coerce.number().positive().default(3600),
+  fuzzy_matching: z.boolean().default(true),
+  fuzzy_threshold: z.coerce.number().min(0).max(1).default(0.8),
+  fuzzy_max_diff: z.coerce.number().int().min(0).default(2),
+  reset_phrases: z.array(z.string().min(1)).default(['start over', 'new conversation', 'clear chat']),
+  min_messages_for_new_session: z.coerce.number().int().min(1).default(3),
+  context_break: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      threshold: z.coerce.number().min(0).max(1).default(0.2),
+    })
+    .prefault({}),
+  explicit_id_headers: z
+    .array(z.string().min(1))
+    .default([
+      'x-session-id',
+      'x-cylestio-session-id',
+      'x-*-session-id',
+      'helicone-session-id',
+      'session_id',
+      'session-id',
+      'x-session-affinity',
+      'agent-session-id',
+    ]),
+  partition_by: z.enum(['credential', 'credential_and_client', 'none']).default('credential'),
+  /** Secret for keyed content hashes; random per process when unset. */
+  hash_key: z.string().optional(),
+  persistence: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      backend: z.enum(['memory', 'file', 'redis', 'postgres']).default('memory'),
+      connection: z.string().optional(),
+    })
+    .prefault({}),
+});
+
+export const interceptorSchema = z.strictObject({
+  type: z.string().min(1),
+  enabled: z.boolean().default(true),
+  module: z.string().optional(),
+  config: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const loggingSchema = z.strictObject({
+  level: logLevel.default('info'),
+  format: z.enum(['console', 'json']).default('console'),
+  file: z.string().nullable().default(null),
+});
+
+export const configSchema = z.strictObject({
+  server: serverSchema.prefault({}),
+  llm: llmSchema.prefault({}),
+  session: sessionSchema.prefault({}),
+  interceptors: z.array(interceptorSchema).default([]),
+  logging: loggingSchema.prefault({}),
+});
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+export type LlmConfig = GatewayConfig['llm'];
+export type SessionConfig = GatewayConfig['session'];
+export type LoggingConfig = GatewayConfig['logging'];

@@ -1,0 +1,132 @@
+import { CanonicalBuilder, type CanonicalMessage, type ConversationHistory, type Role } from '../../sessions/canonical.js';
+import { asArray, asNumber, asObject, asString, metadataSessionId, type Json } from '../body.js';
+import { decoderFor, type SseReassembler } from '../sse.js';
+import type { CapturedReply, Operation, Usage } from '../types.js';
+
+/** Content parts: text counts by its text, images by their URL or data; SDK-only fields are ignored. */
+function addContent(builder: CanonicalBuilder, content: unknown): void {
+  if (typeof content === 'string') {
+    builder.text(content);
+    return;
+  }
+  for (const raw of asArray(content)) {
+    const part = asObject(raw);
+    if (!part) continue;
+    if (typeof part.text === 'string') builder.text(part.text);
+    const image = asString(asObject(part.image_url)?.url);
+    if (image) builder.image(image);
+  }
+}
+
+function addToolCalls(builder: CanonicalBuilder, toolCalls: unknown): void {
+  for (const raw of asArray(toolCalls)) {
+    const call = asObject(raw);
+    const fn = asObject(call?.function);
+    if (call && fn) builder.toolCall(call.id, fn.name, fn.arguments);
+  }
+}
+
+function roleOf(role: unknown): Role {
+  if (role === 'system' || role === 'developer') return 'system';
+  if (role === 'assistant' || role === 'tool') return role;
+  return 'user';
+}
+
+export function canonicalChatMessage(message: Json): CanonicalMessage {
+  const role = roleOf(message.role);
+  const builder = new CanonicalBuilder();
+  if (role === 'tool') builder.toolResult(message.tool_call_id, typeof message.content === 'string' ? message.content : JSON.stringify(message.content ?? ''));
+  else addContent(builder, message.content);
+  addToolCalls(builder, message.tool_calls);
+  return builder.build(role);
+}
+
+export function chatHistory(messages: unknown): ConversationHistory {
+  const history: ConversationHistory = { system: [], messages: [] };
+  for (const raw of asArray(messages)) {
+    const message = asObject(raw);
+    if (!message) continue;
+    const canonical = canonicalChatMessage(message);
+    if (canonical.role === 'system') history.system.push(canonical.text);
+    else history.messages.push(canonical);
+  }
+  return history;
+}
+
+export function openAiUsage(usage: unknown): Usage | null {
+  const u = asObject(usage);
+  if (!u) return null;
+  const input = asNumber(u.prompt_tokens ?? u.input_tokens);
+  const output = asNumber(u.completion_tokens ?? u.output_tokens);
+  return { input_tokens: input, output_tokens: output, total_tokens: asNumber(u.total_tokens) || input + output };
+}
+
+function replyFromJson(body: unknown): CapturedReply | null {
+  const completion = asObject(body);
+  if (!completion) return null;
+  const replies = asArray(completion.choices).map((choice) => canonicalChatMessage(asObject(asObject(choice)?.message) ?? {}));
+  return { replies, usage: openAiUsage(completion.usage), model: asString(completion.model) };
+}
+
+interface ChoiceDraft {
+  content: string;
+  toolCalls: { id?: string; name: string; args: string }[];
+}
+
+/** Rebuilds each choice's message from `chat.completion.chunk` deltas (text and indexed tool-call pieces). */
+function chunkReassembler(): SseReassembler {
+  const choices: ChoiceDraft[] = [];
+  let usage: Usage | null = null;
+  let model: string | undefined;
+  return {
+    onEvent(_type, data) {
+      const chunk = asObject(data);
+      if (!chunk) return;
+      model ??= asString(chunk.model);
+      if (chunk.usage) usage = openAiUsage(chunk.usage);
+      for (const rawChoice of asArray(chunk.choices)) {
+        const choice = asObject(rawChoice);
+        const delta = asObject(choice?.delta);
+        if (!choice || !delta) continue;
+        const index = asNumber(choice.index);
+        const draft = (choices[index] ??= { content: '', toolCalls: [] });
+        if (typeof delta.content === 'string') draft.content += delta.content;
+        for (const rawCall of asArray(delta.tool_calls)) {
+          const call = asObject(rawCall);
+          if (!call) continue;
+          const fn = asObject(call.function);
+          const slot = (draft.toolCalls[asNumber(call.index)] ??= { name: '', args: '' });
+          if (typeof call.id === 'string') slot.id = call.id;
+          if (typeof fn?.name === 'string') slot.name += fn.name;
+          if (typeof fn?.arguments === 'string') slot.args += fn.arguments;
+        }
+      }
+    },
+    finish() {
+      const replies = choices.filter(Boolean).map((draft) => {
+        const builder = new CanonicalBuilder().text(draft.content);
+        for (const call of draft.toolCalls.filter(Boolean)) builder.toolCall(call.id, call.name, call.args);
+        return builder.build('assistant');
+      });
+      return { replies, usage, model };
+    },
+  };
+}
+
+export const chatCompletions: Operation = {
+  name: 'chat.completions',
+  method: 'POST',
+  path: '/v1/chat/completions',
+  jsonBody: true,
+  conversational: true,
+  parse(body) {
+    const request = asObject(body) ?? {};
+    return {
+      model: asString(request.model),
+      stream: request.stream === true,
+      explicitSessionId: metadataSessionId(request),
+      history: () => chatHistory(request.messages),
+    };
+  },
+  decoder: (contentType) => decoderFor(contentType, chunkReassembler, replyFromJson),
+};

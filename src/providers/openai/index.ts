@@ -1,0 +1,20 @@
+import type { ProviderAdapter } from '../types.js';
+import { plainJsonRoute } from '../plain-route.js';
+import { chatCompletions } from './chat.js';
+import { responses } from './responses.js';
+
+export const openAiAdapter: ProviderAdapter = {
+  name: 'openai',
+  operations: [
+    chatCompletions,
+    responses,
+    plainJsonRoute('completions', '/v1/completions'),
+    plainJsonRoute('embeddings', '/v1/embeddings'),
+    { name: 'models', method: 'GET', path: '/v1/models', jsonBody: false, conversational: false },
+  ],
+  authHeaders: (apiKey) => ({ authorization: `Bearer ${apiKey}` }),
+  clientCredential(headers) {
+    const auth = headers.authorization;
+    return typeof auth === 'string' && auth.trim() !== '' ? auth : undefined;
+  },
+};

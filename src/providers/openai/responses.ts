@@ -1,0 +1,97 @@
+import { CanonicalBuilder, type ConversationHistory, type Role } from '../../sessions/canonical.js';
+import { asArray, asObject, asString, metadataSessionId, textOf, type Json } from '../body.js';
+import { decoderFor, type SseReassembler } from '../sse.js';
+import type { CapturedReply, Operation } from '../types.js';
+import { openAiUsage } from './chat.js';
+
+/**
+ * Responses API. The history is `instructions` plus `input` items; an assistant turn arrives as several
+ * items (a message, then function calls), so consecutive assistant items fold into one canonical message,
+ * the same shape the gateway captured from the reply.
+ */
+function itemsHistory(instructions: unknown, input: unknown): ConversationHistory {
+  const history: ConversationHistory = { system: [], messages: [] };
+  if (typeof instructions === 'string') history.system.push(instructions.trim());
+  if (typeof input === 'string') {
+    history.messages.push(new CanonicalBuilder().text(input).build('user'));
+    return history;
+  }
+  let assistant: CanonicalBuilder | null = null;
+  const flush = () => {
+    if (assistant) history.messages.push(assistant.build('assistant'));
+    assistant = null;
+  };
+  for (const raw of asArray(input)) {
+    const item = asObject(raw);
+    if (!item) continue;
+    if (item.type === 'function_call') {
+      (assistant ??= new CanonicalBuilder()).toolCall(item.call_id, item.name, item.arguments);
+      continue;
+    }
+    if (item.role === 'assistant') {
+      flush();
+      assistant = new CanonicalBuilder().text(textOf(item.content));
+      continue;
+    }
+    flush();
+    if (item.type === 'function_call_output') {
+      const output = typeof item.output === 'string' ? item.output : JSON.stringify(item.output ?? '');
+      history.messages.push(new CanonicalBuilder().toolResult(item.call_id, output).build('tool'));
+    } else if (item.role === 'system' || item.role === 'developer') {
+      history.system.push(textOf(item.content).trim());
+    } else {
+      history.messages.push(new CanonicalBuilder().text(textOf(item.content)).build((item.role as Role) ?? 'user'));
+    }
+  }
+  flush();
+  return history;
+}
+
+function replyFromResponse(body: unknown): CapturedReply | null {
+  const response = asObject(body);
+  if (!response) return null;
+  const builder = new CanonicalBuilder();
+  for (const raw of asArray(response.output)) {
+    const item = asObject(raw);
+    if (item?.type === 'message') builder.text(textOf(item.content));
+    else if (item?.type === 'function_call') builder.toolCall(item.call_id, item.name, item.arguments);
+  }
+  return {
+    replies: [builder.build('assistant')],
+    usage: openAiUsage(response.usage),
+    responseId: asString(response.id),
+    model: asString(response.model),
+  };
+}
+
+/** The stream's `response.completed` event carries the whole final response; earlier deltas are not needed. */
+function responseEventsReassembler(): SseReassembler {
+  let final: CapturedReply | null = null;
+  return {
+    onEvent(type, data) {
+      const event = asObject(data) as Json | undefined;
+      const eventType = type ?? asString(event?.type);
+      if (eventType === 'response.completed' || eventType === 'response.incomplete') final = replyFromResponse(event?.response);
+    },
+    finish: () => final,
+  };
+}
+
+export const responses: Operation = {
+  name: 'responses',
+  method: 'POST',
+  path: '/v1/responses',
+  jsonBody: true,
+  conversational: true,
+  parse(body) {
+    const request = asObject(body) ?? {};
+    return {
+      model: asString(request.model),
+      stream: request.stream === true,
+      explicitSessionId: metadataSessionId(request),
+      previousResponseId: asString(request.previous_response_id),
+      history: () => itemsHistory(request.instructions, request.input),
+    };
+  },
+  decoder: (contentType) => decoderFor(contentType, responseEventsReassembler, replyFromResponse),
+};

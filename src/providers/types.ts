@@ -1,0 +1,58 @@
+import type { CanonicalMessage, ConversationHistory } from '../sessions/canonical.js';
+
+/** Token usage as the provider reported it, in one vocabulary for every wire format. */
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+}
+
+/** What the provider answered, reassembled from JSON or SSE, in the form the client will echo back. */
+export interface CapturedReply {
+  /** One canonical message per choice (OpenAI `n` may give several). */
+  replies: CanonicalMessage[];
+  usage: Usage | null;
+  /** Provider-side response id (Responses API `resp_…`), used to link `previous_response_id`. */
+  responseId?: string;
+  model?: string;
+}
+
+/** Incremental decoder of one response body; fed the exact bytes the client receives. */
+export interface ReplyDecoder {
+  onChunk(chunk: Buffer): void;
+  end(): CapturedReply | null;
+}
+
+/** What an operation reads out of a parsed request body. The history is computed only when asked for. */
+export interface ParsedRequest {
+  model?: string;
+  stream: boolean;
+  /** Session name the body carries (`metadata.session_id`). */
+  explicitSessionId?: string;
+  /** Responses API: the response this request continues. */
+  previousResponseId?: string;
+  history(): ConversationHistory;
+}
+
+/** One API route of a provider: how to read its requests and its replies. */
+export interface Operation {
+  name: string;
+  method: 'GET' | 'POST';
+  path: string;
+  /** True when the request body must be valid JSON (malformed JSON answers 400 without calling upstream). */
+  jsonBody: boolean;
+  /** True for requests that carry a conversation: sessions apply and replies are captured. */
+  conversational: boolean;
+  parse?(body: unknown): ParsedRequest;
+  decoder?(contentType: string): ReplyDecoder;
+}
+
+/** A provider wire format. Adding a provider is one folder exporting one of these. */
+export interface ProviderAdapter {
+  name: string;
+  operations: Operation[];
+  /** Headers that carry the configured key upstream. */
+  authHeaders(apiKey: string): Record<string, string>;
+  /** The credential the client itself sent, if any; a client's own key wins over the configured one. */
+  clientCredential(headers: Record<string, string | string[] | undefined>): string | undefined;
+}

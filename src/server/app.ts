@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/schema.js';
+import { adapterFor } from '../providers/registry.js';
+import { ContinuationEngine } from '../sessions/engine.js';
+import type { SessionEngine } from '../sessions/types.js';
+import { createUpstream } from '../upstream/pool.js';
+import { registerAdminRoutes } from './admin-routes.js';
+import { errorBody, errors, type GatewayError } from './errors.js';
+import { proxyHandler } from './proxy-route.js';
+
+export interface Gateway {
+  app: FastifyInstance;
+  sessions: SessionEngine | null;
+  close(): Promise<void>;
+}
+
+const newRequestId = () => `req_${randomUUID().replaceAll('-', '')}`;
+
+/** Fastify's own errors (body too large, bad framing) answered in the gateway's standard shape. */
+function toGatewayError(error: FastifyError, maxBody: number): GatewayError {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) return errors.tooLarge(maxBody);
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return { status: error.statusCode, type: 'invalid_request_error', code: 'bad_request', message: error.message };
+  }
+  return errors.internal();
+}
+
+export async function buildGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
+  const adapter = adapterFor(config.llm.type);
+  const upstream = createUpstream(config.llm);
+  const sessions: SessionEngine | null = config.session.enabled ? new ContinuationEngine(config.session) : null;
+  const startedAt = new Date();
+
+  const app = Fastify({
+    loggerInstance: log as unknown as FastifyBaseLogger,
+    // One line per request is written by the relay, with the session in it; Fastify's pair would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.server.max_body_size,
+    genReqId: newRequestId,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  // Bodies stay raw bytes: the proxy forwards the client's original bytes and parses JSON itself, once.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const gatewayError = toGatewayError(error, config.server.max_body_size);
+    if (gatewayError.status >= 500) request.log.error({ err: error, request_id: request.id }, 'unhandled error');
+    reply
+      .code(gatewayError.status)
+      .header('x-request-id', request.id)
+      .header('x-provider', adapter.name)
+      .type('application/json')
+      .send(errorBody(gatewayError, request.id));
+  });
+
+  await app.register(cors, {
+    origin: '*',
+    methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Content-Type', 'Authorization'],
+    exposedHeaders: ['X-Request-ID', 'X-Session-ID', 'X-Provider'],
+  });
+
+  registerAdminRoutes(app, config, startedAt);
+
+  const deps = { config, adapter, upstream, sessions, log };
+  for (const operation of adapter.operations) {
+    app.route({ method: operation.method, url: operation.path, handler: proxyHandler(deps, operation) });
+  }
+  const passThrough = proxyHandler(deps, null);
+  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], url: '/*', handler: passThrough });
+
+  return {
+    app,
+    sessions,
+    async close() {
+      await app.close();
+      await upstream.dispatcher.close();
+      sessions?.close();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message, so a proxy drops them in
+ * both directions. `host` and `content-length` are recomputed for the upstream connection.
+ */
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+type InHeaders = Record<string, string | string[] | undefined>;
+
+function connectionListed(headers: InHeaders): Set<string> | null {
+  const value = headers.connection;
+  if (typeof value !== 'string' || value === '' || value === 'keep-alive' || value === 'close') return null;
+  return new Set(value.split(',').map((token) => token.trim().toLowerCase()));
+}
+
+export function upstreamRequestHeaders(headers: InHeaders, inject: Record<string, string> | null, identityEncoding: boolean): Record<string, string | string[]> {
+  const listed = connectionListed(headers);
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || hopByHop.has(name) || name === 'host' || name === 'content-length') continue;
+    if (listed?.has(name)) continue;
+    out[name] = value;
+  }
+  // The gateway reads replies to link the next request; compressed replies would need decoding first.
+  if (identityEncoding) out['accept-encoding'] = 'identity';
+  if (inject) Object.assign(out, inject);
+  return out;
+}
+
+export function clientResponseHeaders(upstream: InHeaders, own: InHeaders): Record<string, string | string[]> {
+  const listed = connectionListed(upstream);
+  const out: Record<string, string | string[]> = {};
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value === undefined || hopByHop.has(name) || listed?.has(name)) continue;
+    out[name] = value;
+  }
+  // The gateway's own headers (request id, provider, session, CORS) win over anything upstream sent.
+  for (const name in own) {
+    const value = own[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}

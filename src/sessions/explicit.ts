@@ -1,0 +1,38 @@
+import { sanitiseExplicitId } from './ids.js';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * Finds the session name a client sent, trying the configured header names in order. A name with `*`
+ * (`x-*-session-id`) matches any vendor's header. Per-request ids (`x-request-id`) are never in the list.
+ */
+export function explicitIdFinder(headerNames: string[]): (headers: Headers, bodyId?: string) => string | undefined {
+  const exact: string[] = [];
+  const patterns: RegExp[] = [];
+  const order: (string | RegExp)[] = [];
+  for (const name of headerNames) {
+    const lower = name.toLowerCase();
+    if (lower.includes('*')) {
+      const pattern = new RegExp(`^${lower.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[a-z0-9-]+')}$`);
+      patterns.push(pattern);
+      order.push(pattern);
+    } else {
+      exact.push(lower);
+      order.push(lower);
+    }
+  }
+  return (headers, bodyId) => {
+    for (const entry of order) {
+      if (typeof entry === 'string') {
+        const value = headers[entry];
+        if (typeof value === 'string' && value) return sanitiseExplicitId(value);
+      } else {
+        for (const name in headers) {
+          const value = headers[name];
+          if (entry.test(name) && typeof value === 'string' && value) return sanitiseExplicitId(value);
+        }
+      }
+    }
+    return bodyId ? sanitiseExplicitId(bodyId) : undefined;
+  };
+}

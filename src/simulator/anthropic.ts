@@ -1,0 +1,148 @@
+// Anthropic Messages API: POST /v1/messages (JSON + SSE), /v1/messages/count_tokens and the model list.
+// The SSE event names and order (message_start, content_block_start, ping, content_block_delta...,
+// content_block_stop, message_delta, message_stop) copy api.anthropic.com so the SDK's MessageStream works.
+
+import {
+  argumentsFromSchema,
+  contentText,
+  promptTokens,
+  randomId,
+  replyText,
+  splitForStream,
+  splitJson,
+  toolCallTokens,
+  wordCount,
+} from './replies.js';
+import { sendError, sendJson, sendSse, sseEvent, type SimContext } from './respond.js';
+
+interface Block {
+  type?: unknown;
+  text?: unknown;
+  content?: unknown;
+}
+
+interface Message {
+  role?: unknown;
+  content?: unknown;
+}
+
+function blocksOf(content: unknown): Block[] {
+  return Array.isArray(content) ? (content as Block[]) : [];
+}
+
+/** Text the user said last: its text blocks, or, for a pure tool_result turn, the tool results' text. */
+function userText(message: Message | undefined): string {
+  if (!message) return '';
+  if (typeof message.content === 'string') return message.content;
+  const text = contentText(blocksOf(message.content).filter((b) => b?.type === 'text'));
+  if (text !== '') return text;
+  return blocksOf(message.content)
+    .filter((b) => b?.type === 'tool_result')
+    .map((b) => contentText(b.content))
+    .join(' ');
+}
+
+export function messages(ctx: SimContext): Promise<void> | void {
+  const { body } = ctx;
+  const history: Message[] | undefined = Array.isArray(body.messages) ? body.messages : undefined;
+  if (!history) return sendError(ctx, 400, 'messages: Field required');
+
+  let lastUser: Message | undefined;
+  let assistantTurns = 0;
+  for (const m of history) {
+    if (m?.role === 'user') lastUser = m;
+    else if (m?.role === 'assistant') assistantTurns++;
+  }
+  const text = replyText(userText(lastUser), assistantTurns, ctx.controls.reply);
+
+  // A tool is called when tools are offered and the user did not just hand back tool results.
+  const answeringToolResult = blocksOf(lastUser?.content).some((b) => b?.type === 'tool_result');
+  const tools: any[] = Array.isArray(body.tools) ? body.tools : [];
+  const firstTool = tools.find((t) => t && typeof t.name === 'string');
+  const tool = firstTool && !answeringToolResult && body.tool_choice?.type !== 'none' ? firstTool : undefined;
+  const input = tool ? argumentsFromSchema(tool.input_schema) : undefined;
+  const inputJson = input ? JSON.stringify(input) : '';
+  const toolId = `toolu_${randomId(24)}`;
+
+  const inputTokens = promptTokens(ctx.rawBody);
+  const outputTokens = wordCount(text) + (tool ? toolCallTokens(inputJson) : 0);
+  const stopReason = tool ? 'tool_use' : 'end_turn';
+  const id = `msg_${randomId(24)}`;
+  const model = typeof body.model === 'string' ? body.model : 'claude-haiku-4-5';
+  const noUsage = ctx.controls.noUsage;
+
+  if (body.stream !== true) {
+    const content: unknown[] = [{ type: 'text', text }];
+    if (tool) content.push({ type: 'tool_use', id: toolId, name: tool.name, input });
+    return sendJson(ctx, 200, {
+      id,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content,
+      stop_reason: stopReason,
+      stop_sequence: null,
+      ...(noUsage ? {} : { usage: { input_tokens: inputTokens, output_tokens: outputTokens } }),
+    });
+  }
+
+  const ev = (type: string, fields: Record<string, unknown> = {}) => sseEvent(type, { type, ...fields });
+  const frames = [
+    ev('message_start', {
+      message: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        // Anthropic reports a provisional output count at start and the real one in message_delta.
+        ...(noUsage ? {} : { usage: { input_tokens: inputTokens, output_tokens: 1 } }),
+      },
+    }),
+    ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+    ev('ping'),
+  ];
+  for (const piece of splitForStream(text)) {
+    frames.push(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } }));
+  }
+  frames.push(ev('content_block_stop', { index: 0 }));
+  if (tool) {
+    frames.push(ev('content_block_start', { index: 1, content_block: { type: 'tool_use', id: toolId, name: tool.name, input: {} } }));
+    // The real API opens a tool_use block with an empty partial_json before the actual pieces.
+    for (const partial of ['', ...splitJson(inputJson)]) {
+      frames.push(ev('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: partial } }));
+    }
+    frames.push(ev('content_block_stop', { index: 1 }));
+  }
+  frames.push(
+    ev('message_delta', {
+      delta: { stop_reason: stopReason, stop_sequence: null },
+      ...(noUsage ? {} : { usage: { output_tokens: outputTokens } }),
+    }),
+    ev('message_stop'),
+  );
+  return sendSse(ctx, frames);
+}
+
+/** POST /v1/messages/count_tokens: the same size-based estimate the messages route charges. */
+export function countTokens(ctx: SimContext): void {
+  sendJson(ctx, 200, { input_tokens: promptTokens(ctx.rawBody) });
+}
+
+const ANTHROPIC_MODELS = [
+  { id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' },
+  { id: 'claude-haiku-4-5', display_name: 'Claude Haiku 4.5', created_at: '2025-10-15T00:00:00Z' },
+  { id: 'claude-opus-4-1', display_name: 'Claude Opus 4.1', created_at: '2025-08-05T00:00:00Z' },
+];
+
+/** GET /v1/models when the caller is an Anthropic client (it sends `anthropic-version`). */
+export function anthropicModels(ctx: SimContext): void {
+  sendJson(ctx, 200, {
+    data: ANTHROPIC_MODELS.map((m) => ({ type: 'model', ...m })),
+    has_more: false,
+    first_id: ANTHROPIC_MODELS[0].id,
+    last_id: ANTHROPIC_MODELS[ANTHROPIC_MODELS.length - 1].id,
+  });
+}
