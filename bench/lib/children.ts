@@ -1,0 +1,109 @@
+// Parent side of the server child processes. Each server runs in its own process so the load generator
+// (in the parent) never shares an event loop with what it measures. Every child started here is tracked
+// so it can be stopped at the end of a section, and killed outright if the parent exits some other way.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface ServerProcess {
+  name: string;
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Message a child sends once it listens (see server-process.ts). */
+interface ReadyMessage {
+  type: 'ready';
+  url: string;
+}
+
+const running = new Set<ChildProcess>();
+
+const START_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 5_000;
+
+function isReady(message: unknown): message is ReadyMessage {
+  return typeof message === 'object' && message !== null && (message as ReadyMessage).type === 'ready';
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** SIGTERM (the child closes its server and exits), then SIGKILL if it is still there after a grace period. */
+function stopChild(child: ChildProcess): Promise<void> {
+  if (hasExited(child)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Forks `entry` (a TypeScript file, run through tsx) with `args`, and resolves once it reports its URL.
+ * Rejects, after making sure the child is gone, if it exits, errors or is silent for too long.
+ */
+export async function startServer(name: string, entry: URL, args: string[] = []): Promise<ServerProcess> {
+  const child = fork(fileURLToPath(entry), args, {
+    execArgv: ['--import', 'tsx'],
+    // stdout/stderr inherited so a crashing server's stack trace is visible; stdin is not needed.
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const done = (err: Error | null, value?: string) => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        child.off('error', onError);
+        if (err) reject(err);
+        else resolve(value!);
+      };
+      const onMessage = (message: unknown) => {
+        if (isReady(message)) done(null, message.url);
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+        done(new Error(`${name} exited before it was ready (code ${code}, signal ${signal})`));
+      const onError = (err: Error) => done(new Error(`${name} failed to start: ${err.message}`));
+      const timer = setTimeout(() => done(new Error(`${name} not ready after ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.once('error', onError);
+    });
+    return { name, url, pid: child.pid!, stop: () => stopChild(child) };
+  } catch (err) {
+    await stopChild(child);
+    throw err;
+  }
+}
+
+/** Starts several servers concurrently; if any fails, the ones that did start are stopped before rethrowing. */
+export async function startServers(specs: Array<[name: string, entry: URL, args?: string[]]>): Promise<ServerProcess[]> {
+  const settled = await Promise.allSettled(specs.map(([name, entry, args]) => startServer(name, entry, args)));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+    throw failed.reason;
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<ServerProcess>).value);
+}
+
+/** Stops every child still running; run.ts calls it after each section, whatever happened in it. */
+export async function stopAllServers(): Promise<void> {
+  await Promise.all([...running].map(stopChild));
+}
+
+// Last resort when the parent exits without reaching its cleanup (process.exit, fatal error): the 'exit'
+// handler may only do synchronous work, so no grace period here. Children also exit on their own when
+// the IPC channel closes, which covers the parent being SIGKILLed.
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});

@@ -1,0 +1,27 @@
+// Machine-readable results go to <repo>/.bench-results/<section>.json (git-ignored), so runs can be
+// compared over time without scraping the console output.
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const RESULTS_DIR = new URL('../../.bench-results/', import.meta.url);
+
+/** Facts about the machine and runtime, needed to compare numbers across runs at all. */
+export function environmentInfo(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpus.length,
+    cpu_model: cpus[0]?.model ?? 'unknown',
+    total_memory_mb: Math.round(os.totalmem() / 2 ** 20),
+  };
+}
+
+export async function writeResults(section: string, data: unknown): Promise<string> {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const file = new URL(`${section}.json`, RESULTS_DIR);
+  await writeFile(file, JSON.stringify(data, null, 2) + '\n');
+  return fileURLToPath(file);
+}
