@@ -1,6 +1,6 @@
 // Child process: the real gateway (sessions on, as deployed) in front of the upstream given as argv[2].
 
-import { pino } from 'pino';
+import pino from 'pino';
 import { configSchema } from '../../src/config/schema.js';
 import { buildGateway } from '../../src/server/app.js';
 import { serveFromChild } from '../lib/server-process.js';

@@ -1,0 +1,310 @@
+// Section "proxy": what the gateway costs on top of the network hop. Three targets, same requests:
+//   direct  - the simulated provider itself (the floor),
+//   bare    - a minimal node:http + undici proxy in front of it (the floor for any Node proxy),
+//   gateway - the real gateway, sessions on.
+// Each is measured for plain JSON and for SSE streaming, sequentially (latency) and with 50 connections
+// (throughput). Servers run in child processes; the load generator runs here, alone on its event loop.
+
+import { CHAT_HEADERS, CHAT_PATH, chatBodies } from './lib/chat-request.js';
+import { startServer, startServers, type ServerProcess } from './lib/children.js';
+import { benchDuration, benchSequential } from './lib/env.js';
+import { environmentInfo, writeResults } from './lib/results.js';
+import { measureSequential, type SequentialResult } from './lib/sequential.js';
+import { fmt, fmtDelta, fmtPercent, printTable } from './lib/table.js';
+import { measureThroughput, type ThroughputResult } from './lib/throughput.js';
+
+const TARGETS = ['direct', 'bare', 'gateway'] as const;
+type TargetName = (typeof TARGETS)[number];
+
+const VARIANTS = [
+  { name: 'json', label: 'JSON', stream: false },
+  { name: 'stream', label: 'streaming', stream: true },
+] as const;
+type VariantName = (typeof VARIANTS)[number]['name'];
+
+const CONNECTIONS = 50;
+const SEQUENTIAL_WARMUP = 200;
+/** Pause between load runs so closing sockets and a pending GC from one run do not land in the next. */
+const SETTLE_MS = 500;
+
+// Targets from the brief, shown next to the measured values.
+const MIN_THROUGHPUT_VS_BARE = 0.8;
+const MAX_OVERHEAD_P50_MS = 0.3;
+
+interface TargetResult {
+  sequential: SequentialResult;
+  throughput: ThroughputResult;
+}
+type Results = Record<VariantName, Record<TargetName, TargetResult>>;
+
+type Headers = Record<string, string | string[] | undefined>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Checks that a target really answers the benchmark request properly, so we never time error pages. */
+function verifier(target: TargetName, stream: boolean) {
+  return (status: number, headers: Headers, body: Buffer): string | null => {
+    if (status !== 200) return `status ${status}: ${body.toString('utf8').slice(0, 300)}`;
+    if (target === 'gateway' && !headers['x-session-id']) return 'gateway response has no x-session-id header';
+    const contentType = String(headers['content-type'] ?? '');
+    const text = body.toString('utf8');
+    if (stream) {
+      if (!contentType.includes('text/event-stream')) return `content-type ${contentType}, expected text/event-stream`;
+      const frames = text.split('\n\n').filter((f) => f.startsWith('data: '));
+      if (frames.length < 3 || !text.endsWith('data: [DONE]\n\n')) return `incomplete SSE stream: ${text.slice(-200)}`;
+      return null;
+    }
+    if (!contentType.includes('application/json')) return `content-type ${contentType}, expected application/json`;
+    try {
+      const reply = JSON.parse(text);
+      if (typeof reply?.choices?.[0]?.message?.content !== 'string') return `unexpected reply: ${text.slice(0, 300)}`;
+    } catch {
+      return `invalid JSON reply: ${text.slice(0, 300)}`;
+    }
+    return null;
+  };
+}
+
+async function measureAll(urls: Record<TargetName, string>, duration: number, sequential: number): Promise<Results> {
+  const warmup = Math.min(2, Math.max(1, Math.round(duration / 5)));
+  const results = {} as Results;
+  for (const variant of VARIANTS) {
+    const bodies = chatBodies(variant.stream);
+    const perTarget = {} as Record<TargetName, Partial<TargetResult>>;
+    for (const target of TARGETS) perTarget[target] = {};
+
+    // Latency first, on quiet servers: a throughput run leaves GC debt and pool churn behind.
+    for (const target of TARGETS) {
+      const seq = await measureSequential({
+        url: urls[target],
+        path: CHAT_PATH,
+        headers: CHAT_HEADERS,
+        bodies,
+        count: sequential,
+        warmup: SEQUENTIAL_WARMUP,
+        verify: verifier(target, variant.stream),
+      });
+      perTarget[target].sequential = seq;
+      console.log(
+        `  ${variant.label.padEnd(9)} ${target.padEnd(7)} sequential x${sequential}: ` +
+          `p50 ${fmt(seq.total.p50, 3)} ms, p99 ${fmt(seq.total.p99, 3)} ms, ttfb p50 ${fmt(seq.ttfb.p50, 3)} ms`,
+      );
+    }
+    for (const target of TARGETS) {
+      await sleep(SETTLE_MS);
+      const tp = await measureThroughput({
+        url: urls[target],
+        path: CHAT_PATH,
+        headers: CHAT_HEADERS,
+        bodies,
+        connections: CONNECTIONS,
+        duration,
+        warmup,
+      });
+      perTarget[target].throughput = tp;
+      const problems = tp.errors + tp.non2xx + tp.timeouts;
+      console.log(
+        `  ${variant.label.padEnd(9)} ${target.padEnd(7)} ${CONNECTIONS} connections x ${duration}s: ` +
+          `${fmt(tp.rps, 0)} req/s, p99 ${fmt(tp.latency_p99, 0)} ms` +
+          (problems ? `  !! errors ${tp.errors}, timeouts ${tp.timeouts}, non-2xx ${tp.non2xx}` : ''),
+      );
+    }
+    results[variant.name] = perTarget as Record<TargetName, TargetResult>;
+  }
+  return results;
+}
+
+function printResultsTable(results: Results): void {
+  const rows: string[][] = [];
+  for (const variant of VARIANTS) {
+    const bare = results[variant.name].bare.throughput.rps;
+    for (const target of TARGETS) {
+      const { sequential: s, throughput: t } = results[variant.name][target];
+      rows.push([
+        variant.label,
+        target,
+        fmt(s.total.p50, 3),
+        fmt(s.total.p99, 3),
+        variant.stream ? fmt(s.ttfb.p50, 3) : '',
+        variant.stream ? fmt(s.ttfb.p99, 3) : '',
+        fmt(t.rps, 0),
+        fmtPercent(t.rps / bare),
+        fmt(t.latency_p99, 0),
+        String(t.errors + t.timeouts + t.non2xx),
+      ]);
+    }
+  }
+  printTable(
+    [
+      { header: 'variant' },
+      { header: 'target' },
+      { header: 'seq p50 ms', align: 'right' },
+      { header: 'seq p99 ms', align: 'right' },
+      { header: 'ttfb p50 ms', align: 'right' },
+      { header: 'ttfb p99 ms', align: 'right' },
+      { header: 'req/s', align: 'right' },
+      { header: 'vs bare', align: 'right' },
+      { header: `p99 ms @${CONNECTIONS}c`, align: 'right' },
+      { header: 'errors', align: 'right' },
+    ],
+    rows,
+  );
+}
+
+/** Derived figures: differences of percentiles (requests are not paired, so not percentiles of differences). */
+function variantHeadline(r: Record<TargetName, TargetResult>) {
+  const delta = (a: TargetName, b: TargetName) => ({
+    p50: r[a].sequential.total.p50 - r[b].sequential.total.p50,
+    p99: r[a].sequential.total.p99 - r[b].sequential.total.p99,
+  });
+  return {
+    overhead_ms: {
+      gateway_vs_direct: delta('gateway', 'direct'),
+      bare_vs_direct: delta('bare', 'direct'),
+      gateway_vs_bare: delta('gateway', 'bare'),
+    },
+    throughput_ratio: {
+      gateway_vs_bare: r.gateway.throughput.rps / r.bare.throughput.rps,
+      gateway_vs_direct: r.gateway.throughput.rps / r.direct.throughput.rps,
+      bare_vs_direct: r.bare.throughput.rps / r.direct.throughput.rps,
+    },
+  };
+}
+
+function headline(results: Results) {
+  const perVariant: Record<VariantName, ReturnType<typeof variantHeadline>> = {
+    json: variantHeadline(results.json),
+    stream: variantHeadline(results.stream),
+  };
+
+  const s = results.stream;
+  const ttfb = {
+    gateway: { p50: s.gateway.sequential.ttfb.p50, p99: s.gateway.sequential.ttfb.p99 },
+    direct: { p50: s.direct.sequential.ttfb.p50, p99: s.direct.sequential.ttfb.p99 },
+    bare: { p50: s.bare.sequential.ttfb.p50, p99: s.bare.sequential.ttfb.p99 },
+  };
+
+  const targets = VARIANTS.flatMap((variant) => {
+    const h = perVariant[variant.name];
+    const ratio = h.throughput_ratio.gateway_vs_bare;
+    const overhead = h.overhead_ms.gateway_vs_direct.p50;
+    return [
+      {
+        target: `${variant.label}: gateway throughput >= ${MIN_THROUGHPUT_VS_BARE * 100}% of bare proxy`,
+        value: fmtPercent(ratio),
+        met: ratio >= MIN_THROUGHPUT_VS_BARE,
+      },
+      {
+        target: `${variant.label}: overhead p50 < ${MAX_OVERHEAD_P50_MS} ms (gateway - direct)`,
+        value: `${fmt(overhead, 3)} ms`,
+        met: overhead < MAX_OVERHEAD_P50_MS,
+      },
+    ];
+  });
+  return { perVariant, ttfb_stream_ms: ttfb, targets };
+}
+
+function printHeadline(h: ReturnType<typeof headline>): void {
+  console.log('\nOverhead, sequential, time to full response (difference of percentiles, ms):');
+  const overheadRows: string[][] = [];
+  for (const variant of VARIANTS) {
+    const o = h.perVariant[variant.name].overhead_ms;
+    for (const [label, d] of [
+      ['gateway - direct', o.gateway_vs_direct],
+      ['bare - direct', o.bare_vs_direct],
+      ['gateway - bare', o.gateway_vs_bare],
+    ] as const) {
+      overheadRows.push([variant.label, label, fmtDelta(d.p50, 3), fmtDelta(d.p99, 3)]);
+    }
+  }
+  printTable(
+    [{ header: 'variant' }, { header: 'pair' }, { header: 'p50', align: 'right' }, { header: 'p99', align: 'right' }],
+    overheadRows,
+  );
+
+  console.log(`\nThroughput ratios (${CONNECTIONS} connections):`);
+  printTable(
+    [
+      { header: 'variant' },
+      { header: 'gateway/bare', align: 'right' },
+      { header: 'gateway/direct', align: 'right' },
+      { header: 'bare/direct', align: 'right' },
+    ],
+    VARIANTS.map((variant) => {
+      const r = h.perVariant[variant.name].throughput_ratio;
+      return [variant.label, fmtPercent(r.gateway_vs_bare), fmtPercent(r.gateway_vs_direct), fmtPercent(r.bare_vs_direct)];
+    }),
+  );
+
+  const t = h.ttfb_stream_ms;
+  console.log(
+    `\nStreaming time to first byte: gateway p50 ${fmt(t.gateway.p50, 3)} / p99 ${fmt(t.gateway.p99, 3)} ms, ` +
+      `direct p50 ${fmt(t.direct.p50, 3)} / p99 ${fmt(t.direct.p99, 3)} ms ` +
+      `(gateway ${fmtDelta(t.gateway.p50 - t.direct.p50, 3)} / ${fmtDelta(t.gateway.p99 - t.direct.p99, 3)} ms)`,
+  );
+
+  console.log('\nTargets:');
+  printTable(
+    [{ header: 'result' }, { header: 'target' }, { header: 'measured', align: 'right' }],
+    h.targets.map((x) => [x.met ? 'MET' : 'NOT MET', x.target, x.value]),
+  );
+}
+
+export async function run(): Promise<void> {
+  const duration = benchDuration();
+  const sequential = benchSequential();
+  const bodySize = chatBodies(false)[0].length;
+  const env = environmentInfo();
+  console.log(
+    `Proxy benchmark: POST ${CHAT_PATH}, body ~${(bodySize / 1024).toFixed(1)} KB (system + 6 messages), ` +
+      `${sequential} sequential requests after ${SEQUENTIAL_WARMUP} warm-up, ` +
+      `${CONNECTIONS} connections x ${duration} s. Node ${env.node}, ${env.cpus} CPUs.`,
+  );
+
+  const servers: ServerProcess[] = [];
+  try {
+    const simulator = await startServer('simulator', new URL('./servers/simulator.ts', import.meta.url));
+    servers.push(simulator);
+    servers.push(
+      ...(await startServers([
+        ['bare-proxy', new URL('./servers/bare-proxy.ts', import.meta.url), [simulator.url]],
+        ['gateway', new URL('./servers/gateway.ts', import.meta.url), [simulator.url]],
+      ])),
+    );
+    const [, bare, gateway] = servers;
+    const urls: Record<TargetName, string> = { direct: simulator.url, bare: bare.url, gateway: gateway.url };
+    console.log(`  servers: direct ${urls.direct} | bare ${urls.bare} | gateway ${urls.gateway}\n`);
+
+    const results = await measureAll(urls, duration, sequential);
+
+    console.log('');
+    printResultsTable(results);
+    const h = headline(results);
+    printHeadline(h);
+    if (env.cpus !== undefined && (env.cpus as number) < 4) {
+      console.log(
+        `\nNote: ${env.cpus} CPUs. Under load the proxied targets run three processes (load generator, proxy, ` +
+          'simulator) against two for direct, so ratios against direct understate what more cores would show.',
+      );
+    }
+
+    const file = await writeResults('proxy', {
+      section: 'proxy',
+      date: new Date().toISOString(),
+      environment: env,
+      settings: {
+        path: CHAT_PATH,
+        body_bytes: bodySize,
+        sequential_requests: sequential,
+        sequential_warmup: SEQUENTIAL_WARMUP,
+        connections: CONNECTIONS,
+        duration_s: duration,
+      },
+      results,
+      headline: h,
+    });
+    console.log(`\nResults written to ${file}`);
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
