@@ -8,7 +8,7 @@ import { forward, type UpstreamCall } from '../upstream/forward.js';
 import type { UpstreamTarget } from '../upstream/pool.js';
 import { errors } from './errors.js';
 import { upstreamRequestHeaders } from './headers.js';
-import { relayTo, writeGatewayError, type RelayContext } from './relay.js';
+import { relayTo, writeGatewayError, type RelayContext } from '../capture/relay.js';
 
 export interface ProxyDeps {
   config: GatewayConfig;

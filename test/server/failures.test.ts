@@ -13,7 +13,7 @@ afterEach(async () => {
 
 const chatBody = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
 
-function post(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
+function post(url: string, body: string, headers: Record<string, string> = {}) {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 }
 

@@ -4,8 +4,8 @@ import type { Operation, ReplyDecoder } from '../providers/types.js';
 import type { SessionDecision, SessionEngine } from '../sessions/types.js';
 import { classifyFailure } from '../upstream/failure.js';
 import type { ResponseSink, UpstreamCall } from '../upstream/forward.js';
-import { errorBody, errors, type GatewayError } from './errors.js';
-import { clientResponseHeaders } from './headers.js';
+import { errorBody, errors, type GatewayError } from '../server/errors.js';
+import { clientResponseHeaders } from '../server/headers.js';
 
 /** One proxied exchange as the response side sees it. */
 export interface RelayContext {
