@@ -8,7 +8,15 @@ import { fileURLToPath } from 'node:url';
 const RESULTS_DIR = new URL('../../.bench-results/', import.meta.url);
 
 /** Facts about the machine and runtime, needed to compare numbers across runs at all. */
-export function environmentInfo(): Record<string, unknown> {
+export interface EnvironmentInfo {
+  node: string;
+  platform: string;
+  cpus: number;
+  cpu_model: string;
+  total_memory_mb: number;
+}
+
+export function environmentInfo(): EnvironmentInfo {
   const cpus = os.cpus();
   return {
     node: process.version,

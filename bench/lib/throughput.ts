@@ -13,7 +13,7 @@ export interface ThroughputOptions {
   connections: number;
   /** Seconds. */
   duration: number;
-  /** Seconds. */
+  /** Seconds of discarded load before the measured run; 0 for none. */
   warmup: number;
 }
 
@@ -39,7 +39,7 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
     requests: bodies.map((body) => ({ body })),
     connections,
     duration,
-    warmup: { connections, duration: warmup },
+    ...(warmup > 0 ? { warmup: { connections, duration: warmup } } : {}),
   });
   return {
     rps: result.requests.average,
