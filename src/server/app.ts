@@ -1,13 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/schema.js';
 import { adapterFor } from '../providers/registry.js';
 import { ContinuationEngine } from '../sessions/engine.js';
+import { newRequestId } from '../sessions/ids.js';
 import type { SessionEngine } from '../sessions/types.js';
 import { createUpstream } from '../upstream/pool.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerCors } from './cors.js';
 import { errorBody, errors, type GatewayError } from './errors.js';
 import { proxyHandler } from './proxy-route.js';
 
@@ -16,8 +16,6 @@ export interface Gateway {
   sessions: SessionEngine | null;
   close(): Promise<void>;
 }
-
-const newRequestId = () => `req_${randomUUID().replaceAll('-', '')}`;
 
 /** Fastify's own errors (body too large, bad framing) answered in the gateway's standard shape. */
 function toGatewayError(error: FastifyError, maxBody: number): GatewayError {
@@ -59,12 +57,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
       .send(errorBody(gatewayError, request.id));
   });
 
-  await app.register(cors, {
-    origin: '*',
-    methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Content-Type', 'Authorization'],
-    exposedHeaders: ['X-Request-ID', 'X-Session-ID', 'X-Provider'],
-  });
+  registerCors(app);
 
   registerAdminRoutes(app, config, startedAt);
 

@@ -6,6 +6,7 @@ import { explicitIdFinder } from '../sessions/explicit.js';
 import type { SessionDecision, SessionEngine } from '../sessions/types.js';
 import { forward, type UpstreamCall } from '../upstream/forward.js';
 import type { UpstreamTarget } from '../upstream/pool.js';
+import { corsHeaders } from './cors.js';
 import { errors } from './errors.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { relayTo, writeGatewayError, type RelayContext } from '../capture/relay.js';
@@ -43,9 +44,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation | null) {
   return (request: FastifyRequest, reply: FastifyReply): void => {
     const startedAt = performance.now();
     const raw = request.body as Buffer | undefined;
-    const ownHeaders = reply.getHeaders() as RelayContext['ownHeaders'];
-    ownHeaders['x-request-id'] = request.id;
-    ownHeaders['x-provider'] = adapter.name;
+    const ownHeaders: RelayContext['ownHeaders'] = { ...corsHeaders, 'x-request-id': request.id, 'x-provider': adapter.name };
 
     reply.hijack();
     const res = reply.raw;

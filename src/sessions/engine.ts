@@ -34,19 +34,24 @@ export class ContinuationEngine implements SessionEngine {
   private considered = 0;
   private continued = 0;
 
+  private readonly sweeper: NodeJS.Timeout;
+
   constructor(config: Pick<SessionConfig, 'max_sessions' | 'session_ttl_seconds' | 'hash_key'>) {
     this.hasher = new HistoryHasher(config.hash_key);
     this.sessions = new LRUCache<string, SessionRecord>({
       max: config.max_sessions,
       ttl: config.session_ttl_seconds * 1000,
       updateAgeOnGet: true,
-      ttlAutopurge: true,
+      // Expired sessions are swept by a timer below: lru-cache's ttlAutopurge would arm one timer per
+      // session, which costs a microsecond per request and memory per session.
       // An evicted or expired session takes every index entry that points at it.
       dispose: (record, _id, reason) => {
         if (reason === 'set') return;
         for (const key of record.keys) if (this.index.get(key) === record.id) this.index.delete(key);
       },
     });
+    const sweepEveryMs = Math.min(60_000, Math.max(1_000, (config.session_ttl_seconds * 1000) / 4));
+    this.sweeper = setInterval(() => this.sessions.purgeStale(), sweepEveryMs).unref();
   }
 
   decide(request: SessionRequest): SessionDecision {
@@ -59,11 +64,13 @@ export class ContinuationEngine implements SessionEngine {
     }
 
     const messages = request.history.messages;
+    let lastAssistant = messages.length - 1;
+    while (lastAssistant >= 0 && messages[lastAssistant].role !== 'assistant') lastAssistant--;
     const hash = this.hasher.start(request.partition);
     let lastAssistantKey: string | undefined;
-    for (const message of messages) {
-      HistoryHasher.add(hash, message);
-      if (message.role === 'assistant') lastAssistantKey = HistoryHasher.peek(hash);
+    for (let i = 0; i < messages.length; i++) {
+      HistoryHasher.add(hash, messages[i]);
+      if (i === lastAssistant) lastAssistantKey = HistoryHasher.peek(hash);
     }
     const id = lastAssistantKey ? this.lookup(lastAssistantKey) : undefined;
     return id ? this.settle(request, id, 'continued', hash) : this.settle(request, undefined, 'first', hash);
@@ -87,6 +94,7 @@ export class ContinuationEngine implements SessionEngine {
   }
 
   close(): void {
+    clearInterval(this.sweeper);
     this.sessions.clear();
     this.index.clear();
   }

@@ -1,13 +1,36 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
 
+/**
+ * Random bytes drawn from the OS in 4 KiB batches: one syscall per ~200 IDs instead of one per ID, which
+ * showed up in profiles of the proxy hot path. Each byte is used once.
+ */
+const pool = Buffer.alloc(4096);
+let offset = pool.length;
+
+function take(count: number): number {
+  if (offset + count > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const start = offset;
+  offset += count;
+  return start;
+}
+
 /** `sess_` + 20 base32 characters (100 random bits). Random, never derived from content (no fixation). */
 export function newSessionId(): string {
-  const bytes = randomBytes(20);
+  const start = take(20);
   let out = 'sess_';
-  for (let i = 0; i < 20; i++) out += alphabet[bytes[i] & 31];
+  for (let i = 0; i < 20; i++) out += alphabet[pool[start + i] & 31];
   return out;
+}
+
+/** `req_` + 32 hex characters (128 random bits), for X-Request-ID. */
+export function newRequestId(): string {
+  const start = take(16);
+  return `req_${pool.toString('hex', start, start + 16)}`;
 }
 
 /** Explicit names are kept readable but bounded and stripped of anything a log or header could trip on. */
