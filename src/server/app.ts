@@ -36,6 +36,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     loggerInstance: log as unknown as FastifyBaseLogger,
     // One line per request is written by the relay, with the session in it; Fastify's pair would double it.
     logController: new LogController({ disableRequestLogging: true }),
+    // Every log line the gateway writes names its request_id itself; a pino child per request is waste.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: config.server.max_body_size,
     genReqId: newRequestId,
     return503OnClosing: true,
