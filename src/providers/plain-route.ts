@@ -1,3 +1,4 @@
+import { conversationOf } from '../sessions/canonical.js';
 import { asObject, asString } from './body.js';
 import type { Operation } from './types.js';
 
@@ -11,7 +12,7 @@ export function plainJsonRoute(name: string, path: string): Operation {
     conversational: false,
     parse(body) {
       const request = asObject(body) ?? {};
-      return { model: asString(request.model), stream: request.stream === true, history: () => ({ system: [], messages: [] }) };
+      return { model: asString(request.model), stream: request.stream === true, conversation: () => conversationOf([]) };
     },
   };
 }

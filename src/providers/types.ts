@@ -1,4 +1,4 @@
-import type { CanonicalMessage, ConversationHistory } from '../sessions/canonical.js';
+import type { CanonicalMessage, Conversation } from '../sessions/canonical.js';
 
 /** Token usage as the provider reported it, in one vocabulary for every wire format. */
 export interface Usage {
@@ -23,7 +23,7 @@ export interface ReplyDecoder {
   end(): CapturedReply | null;
 }
 
-/** What an operation reads out of a parsed request body. The history is computed only when asked for. */
+/** What an operation reads out of a parsed request body. The conversation is built only when asked for. */
 export interface ParsedRequest {
   model?: string;
   stream: boolean;
@@ -31,7 +31,8 @@ export interface ParsedRequest {
   explicitSessionId?: string;
   /** Responses API: the response this request continues. */
   previousResponseId?: string;
-  history(): ConversationHistory;
+  /** The messages without the system prompt; canonical forms are computed lazily, message by message. */
+  conversation(): Conversation;
 }
 
 /** One API route of a provider: how to read its requests and its replies. */

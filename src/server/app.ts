@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/schema.js';
 import { adapterFor } from '../providers/registry.js';
-import { ContinuationEngine } from '../sessions/engine.js';
+import { DetectionEngine } from '../sessions/engine.js';
 import { newRequestId } from '../sessions/ids.js';
 import type { SessionEngine } from '../sessions/types.js';
 import { createUpstream } from '../upstream/pool.js';
@@ -29,7 +29,7 @@ function toGatewayError(error: FastifyError, maxBody: number): GatewayError {
 export async function buildGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
   const adapter = adapterFor(config.llm.type);
   const upstream = createUpstream(config.llm);
-  const sessions: SessionEngine | null = config.session.enabled ? new ContinuationEngine(config.session) : null;
+  const sessions: SessionEngine | null = config.session.enabled ? new DetectionEngine(config.session) : null;
   const startedAt = new Date();
 
   const app = Fastify({
@@ -61,7 +61,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
 
   registerCors(app);
 
-  registerAdminRoutes(app, config, startedAt);
+  registerAdminRoutes(app, { config, startedAt, sessions });
 
   const deps = { config, adapter, upstream, sessions, log };
   for (const operation of adapter.operations) {

@@ -70,10 +70,10 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation | null) {
         partition: partitionBy === 'none' ? '' : partitionBy === 'credential' ? credential : `${credential}|${request.ip}`,
         explicitId: findExplicitId(request.headers, parsed.explicitSessionId),
         previousResponseId: parsed.previousResponseId,
-        history: parsed.history(),
+        conversation: parsed.conversation(),
       });
       ownHeaders['x-session-id'] = decision.sessionId;
-      log.debug({ request_id: request.id, session_id: decision.sessionId, rule: decision.rule, is_new: decision.isNew }, 'session decision');
+      log.debug({ request_id: request.id, session_id: decision.sessionId, rule: decision.rule, is_new: decision.isNew, reason: decision.reason }, 'session decision');
     }
 
     const ctx: RelayContext = {

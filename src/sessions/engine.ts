@@ -1,129 +1,373 @@
-import type { Hash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { SessionConfig } from '../config/schema.js';
-import { HistoryHasher } from './history-hash.js';
+import { spokenText, type Conversation } from './canonical.js';
+import { Fingerprinter, looseForm, paragraphs, sketchValue } from './fingerprint.js';
 import { newSessionId } from './ids.js';
-import type { RecordedReply, SessionDecision, SessionEngine, SessionRequest, SessionRule, SessionSnapshot } from './types.js';
+import { SessionCounters } from './metrics.js';
+import { resetPhraseMatcher } from './reset-phrases.js';
+import { SessionIndex, type ReplyRef, type Session } from './session-index.js';
+import { mergeTopic, topicOverlap, topicWords } from './topic.js';
+import type { RecordedReply, SessionDecision, SessionEngine, SessionMetrics, SessionRequest, SessionRule, SessionView } from './types.js';
 
-interface SessionRecord {
-  id: string;
-  createdAt: number;
-  /** Index keys pointing at this session, newest last; bounded so memory per session stays flat. */
-  keys: string[];
+export type EngineConfig = Omit<SessionConfig, 'enabled' | 'persistence' | 'explicit_id_headers' | 'partition_by'>;
+
+export interface EngineOptions {
+  /** Milliseconds clock (default Date.now); tests inject one to expire sessions without waiting. */
+  now?: () => number;
+  /** How often expired sessions are swept, in ms (default: a quarter of the TTL, between 1 s and 60 s). */
+  sweepEveryMs?: number;
 }
+
+/** Messages of each session kept as sketch values for fuzzy similarity. */
+const SKETCH_SIZE = 16;
+/** Paragraphs of the latest reply indexed for compaction, and their minimum length. */
+const PARAGRAPH_MIN = 80;
+const PARAGRAPH_LIMIT = 8;
+/** User messages of a request searched for a quoted summary (a compacted history puts it up front). */
+const COMPACTION_SCAN = 4;
 
 interface Pending {
+  session: Session;
   partition: string;
-  /** Running hash after the whole request history, ready to absorb the reply. */
-  hash: Hash | null;
+  /** Conversation position of the request's last message. */
+  lastPosition: number;
+  /** Sketch value of the request's last message: the `prev` of the replies to come. */
+  lastSketch: number;
+  /** Sketch values of the messages this request added to the conversation. */
+  added: number[];
+  topic: number[] | null;
 }
 
-/** How many reply keys a session keeps in the index (older turns stay linked through newer replies). */
-const KEYS_PER_SESSION = 8;
+interface Verdict {
+  session: Session;
+  isNew: boolean;
+  rule: SessionRule;
+  reason: string;
+  lastPosition: number;
+  /** Index of the first request message that is new to the session. */
+  firstNew: number;
+}
 
 /**
- * First engine: explicit names, `previous_response_id`, and continuation, which links a request to a session
- * when its history up to its last assistant message hashes to a reply the gateway returned. The system
- * prompt is left out of the hash because clients rewrite it every request. Every other request is `first`.
+ * Session detection (SESSIONS.md). A request is linked through the last assistant message of its history:
+ * if it is a reply the gateway returned, the request continues that reply's session. Only that message is
+ * hashed (plus, in the rare ambiguous or fuzzy cases, a few short sketches), so the cost does not grow with
+ * the length of an agent's history. Pure: no HTTP, no I/O, clock injectable.
  */
-export class ContinuationEngine implements SessionEngine {
-  private readonly hasher: HistoryHasher;
-  private readonly index = new Map<string, string>();
-  private readonly sessions: LRUCache<string, SessionRecord>;
-  private created = 0;
-  private considered = 0;
-  private continued = 0;
-
+export class DetectionEngine implements SessionEngine {
+  private readonly fingerprints: Fingerprinter;
+  private readonly index: SessionIndex;
+  private readonly counters = new SessionCounters();
+  private readonly resetPhrase: (text: string) => string | undefined;
+  private readonly keepReplies: number;
+  private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
+  private hashMs = 0;
 
-  constructor(config: Pick<SessionConfig, 'max_sessions' | 'session_ttl_seconds' | 'hash_key'>) {
-    this.hasher = new HistoryHasher(config.hash_key);
-    this.sessions = new LRUCache<string, SessionRecord>({
-      max: config.max_sessions,
-      ttl: config.session_ttl_seconds * 1000,
-      updateAgeOnGet: true,
-      // Expired sessions are swept by a timer below: lru-cache's ttlAutopurge would arm one timer per
-      // session, which costs a microsecond per request and memory per session.
-      // An evicted or expired session takes every index entry that points at it.
-      dispose: (record, _id, reason) => {
-        if (reason === 'set') return;
-        for (const key of record.keys) if (this.index.get(key) === record.id) this.index.delete(key);
+  constructor(
+    private readonly config: EngineConfig,
+    options: EngineOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.fingerprints = new Fingerprinter(config.hash_key);
+    this.resetPhrase = resetPhraseMatcher(config.reset_phrases);
+    // Enough recent replies to recognise every edit that drops fewer messages than a reset needs.
+    this.keepReplies = Math.min(8, Math.max(2, Math.ceil(config.min_messages_for_new_session / 2) + 1));
+    this.index = new SessionIndex({
+      maxSessions: config.max_sessions,
+      ttlMs: config.session_ttl_seconds * 1000,
+      now: this.now,
+      onRemove: (_session, reason) => {
+        if (reason === 'evict') this.counters.evicted++;
+        else if (reason === 'expire') this.counters.expired++;
+        else this.counters.ended++;
       },
     });
-    const sweepEveryMs = Math.min(60_000, Math.max(1_000, (config.session_ttl_seconds * 1000) / 4));
-    this.sweeper = setInterval(() => this.sessions.purgeStale(), sweepEveryMs).unref();
+    const ttlMs = config.session_ttl_seconds * 1000;
+    const sweepEveryMs = options.sweepEveryMs ?? Math.min(60_000, Math.max(1_000, ttlMs / 4));
+    this.sweeper = setInterval(() => this.index.purgeStale(), sweepEveryMs).unref();
   }
 
   decide(request: SessionRequest): SessionDecision {
-    this.considered++;
-    if (request.explicitId) return this.settle(request, request.explicitId, 'explicit', null);
-
-    if (request.previousResponseId) {
-      const id = this.lookup(this.hasher.digest(request.partition, `resp:${request.previousResponseId}`));
-      if (id) return this.settle(request, id, 'previous_response', null);
-    }
-
-    const messages = request.history.messages;
-    let lastAssistant = messages.length - 1;
-    while (lastAssistant >= 0 && messages[lastAssistant].role !== 'assistant') lastAssistant--;
-    const hash = this.hasher.start(request.partition);
-    let lastAssistantKey: string | undefined;
-    for (let i = 0; i < messages.length; i++) {
-      HistoryHasher.add(hash, messages[i]);
-      if (i === lastAssistant) lastAssistantKey = HistoryHasher.peek(hash);
-    }
-    const id = lastAssistantKey ? this.lookup(lastAssistantKey) : undefined;
-    return id ? this.settle(request, id, 'continued', hash) : this.settle(request, undefined, 'first', hash);
+    const started = performance.now();
+    this.hashMs = 0;
+    const verdict = this.detect(request);
+    const decision = this.join(request, verdict);
+    this.counters.considered++;
+    this.counters.decisions[verdict.rule]++;
+    if (!verdict.isNew) this.counters.hits++;
+    if (verdict.rule === 'fuzzy') this.counters.fuzzyMatches++;
+    this.counters.hashing.add(this.hashMs);
+    this.counters.lookup.add(performance.now() - started - this.hashMs);
+    return decision;
   }
 
   recordReply(decision: SessionDecision, reply: RecordedReply): void {
-    const pending = decision.pending as Pending;
-    const record = this.sessions.get(decision.sessionId);
-    if (!record) return;
-    if (reply.responseId) this.link(record, this.hasher.digest(pending.partition, `resp:${reply.responseId}`));
-    if (!pending.hash) return;
+    const pending = decision.pending as Pending | null;
+    if (!pending || this.index.peek(pending.session.id) !== pending.session) return; // ended or evicted meanwhile
+    const { session, partition } = pending;
+    const position = pending.lastPosition + 1;
+    session.messageCount = position + 1;
+    this.counters.longest = Math.max(this.counters.longest, session.messageCount);
+    session.inputTokens += reply.usage?.input_tokens ?? 0;
+    session.outputTokens += reply.usage?.output_tokens ?? 0;
+
+    const keep = this.keepReplies * Math.max(1, reply.replies.length);
     for (const message of reply.replies) {
-      const hash = pending.hash.copy();
-      HistoryHasher.add(hash, message);
-      this.link(record, hash.digest('base64url').slice(0, 22));
+      const key = this.fingerprints.messageKey(partition, message);
+      this.index.addReply({ key, session, position, prev: pending.lastSketch, followUp: 0 }, keep);
     }
+    const main = reply.replies[0];
+    if (main) {
+      const quoted = paragraphs(spokenText(main), PARAGRAPH_MIN, PARAGRAPH_LIMIT);
+      this.index.setParagraphs(session, quoted.map((p) => this.fingerprints.key(partition, 'paragraph', p)));
+      if (this.config.fuzzy_matching) this.index.setLoose(session, this.fingerprints.key(partition, 'loose', looseForm(main)));
+      session.sketch = [...session.sketch, ...pending.added, sketchValue(main)].slice(-SKETCH_SIZE);
+    }
+    if (reply.responseId) this.index.addResponse(session, this.fingerprints.key(partition, 'response', reply.responseId), 4);
+    if (pending.topic) session.topic = mergeTopic(session.topic ?? [], pending.topic);
   }
 
-  snapshot(): SessionSnapshot {
-    return { active_count: this.sessions.size, total_created: this.created, considered: this.considered, continued: this.continued };
+  get(id: string): SessionView | undefined {
+    const session = this.index.peek(id);
+    return session && view(session);
+  }
+
+  end(id: string): boolean {
+    return this.index.delete(id);
+  }
+
+  metrics(): SessionMetrics {
+    const c = this.counters;
+    let messages = 0;
+    for (const session of this.index.values()) messages += session.messageCount;
+    const active = this.index.size;
+    const lookup = c.lookup.summary();
+    const hashing = c.hashing.summary();
+    return {
+      active_count: active,
+      total_created: c.totalCreated,
+      cache_hit_rate: c.considered ? Math.round((c.hits / c.considered) * 1000) / 1000 : 0,
+      fuzzy_matches: c.fuzzyMatches,
+      average_session_length: active ? Math.round((messages / active) * 10) / 10 : 0,
+      longest_session: c.longest,
+      evicted: c.evicted,
+      expired: c.expired,
+      ended: c.ended,
+      resets: { reset_phrase: c.decisions.reset_phrase, count_drop: c.decisions.count_drop, context_break: c.decisions.context_break },
+      explicit: c.decisions.explicit,
+      decisions: { ...c.decisions },
+      requests_considered: c.considered,
+      performance: {
+        session_lookup_ms: lookup.mean,
+        session_lookup_p99_ms: lookup.p99,
+        hash_computation_ms: hashing.mean,
+        hash_computation_p99_ms: hashing.p99,
+      },
+    };
+  }
+
+  /** Index sizes, for tests: every entry must go when its session goes. */
+  indexSizes() {
+    return this.index.indexSizes();
   }
 
   close(): void {
     clearInterval(this.sweeper);
-    this.sessions.clear();
     this.index.clear();
   }
 
-  private lookup(key: string): string | undefined {
-    const id = this.index.get(key);
-    return id !== undefined && this.sessions.has(id) ? id : undefined;
+  private detect(request: SessionRequest): Verdict {
+    const { conversation: c, partition } = request;
+    const n = c.length;
+
+    if (request.explicitId) {
+      const existing = this.index.touch(request.explicitId);
+      const session = existing ?? this.create(request.explicitId, 'explicit');
+      return { session, isNew: !existing, rule: 'explicit', reason: 'the client named its session', lastPosition: n - 1, firstNew: n - 1 };
+    }
+
+    if (request.previousResponseId) {
+      const owner = this.index.responseOwner(this.hash(() => this.fingerprints.key(partition, 'response', request.previousResponseId!)));
+      if (owner && this.index.alive(owner.id)) {
+        return this.continuing(c, owner, 'continued', 'previous_response_id names a reply of this session', owner.messageCount + n - 1, 0);
+      }
+    }
+
+    let last = n - 1;
+    while (last >= 0 && c.role(last) !== 'assistant') last--;
+    let turn = n - 1;
+    while (turn > last && c.role(turn) !== 'user') turn--;
+
+    if (turn > last) {
+      const phrase = this.resetPhrase(spokenText(c.message(turn)));
+      if (phrase) return this.fresh(c, 'reset_phrase', `the latest user message says "${phrase}"`);
+    }
+
+    if (last >= 0) {
+      const key = this.hash(() => this.fingerprints.messageKey(partition, c.message(last)));
+      // Entries of a session that expired but was not swept yet are skipped (and swept by the touch below).
+      const refs = this.index.repliesFor(key).filter((ref) => this.index.alive(ref.session.id));
+      if (refs.length > 0) return this.fromReply(c, this.pick(refs, c, last), last);
+    }
+
+    const compacted = this.compactionOwner(c, partition);
+    if (compacted) {
+      return this.continuing(c, compacted.session, 'continued', 'the history quotes the latest reply of this session (compaction)', compacted.session.messageCount + n - 1 - compacted.at, compacted.at);
+    }
+
+    if (this.config.fuzzy_matching && last >= 0) {
+      const fuzzy = this.fuzzyOwner(c, partition, last);
+      if (fuzzy) {
+        const reason = `history ${Math.round(fuzzy.similarity * 100)}% similar to this session`;
+        return this.continuing(c, fuzzy.session, 'fuzzy', reason, fuzzy.session.messageCount - 1 + (n - 1 - last), last + 1);
+      }
+    }
+
+    return this.fresh(c, 'first', last >= 0 ? 'no known reply in the history' : 'first request of a conversation');
   }
 
-  private link(record: SessionRecord, key: string): void {
-    this.index.set(key, record.id);
-    record.keys.push(key);
-    if (record.keys.length > KEYS_PER_SESSION) {
-      const old = record.keys.shift()!;
-      if (this.index.get(old) === record.id) this.index.delete(old);
+  /** The request continues the conversation at `ref`; decide continued, retry, edit, or a count drop. */
+  private fromReply(c: Conversation, ref: ReplyRef, last: number): Verdict {
+    const session = ref.session;
+    const requestAfter = c.length - (last + 1);
+    const drop = session.messageCount - (ref.position + 1) - requestAfter;
+    if (drop >= this.config.min_messages_for_new_session) {
+      return this.fresh(c, 'count_drop', `the history dropped ${drop} messages from ${session.id}`);
     }
+    const follow = last + 1 < c.length ? sketchValue(c.message(last + 1)) : 0;
+    const latest = session.replies[session.replies.length - 1]?.position === ref.position;
+    let rule: SessionRule = 'continued';
+    let reason = 'the history contains the latest reply of this session';
+    if (!latest && ref.followUp !== 0 && ref.followUp === follow) {
+      rule = 'retry';
+      reason = 'the same turn was sent again';
+    } else if (!latest) {
+      reason = 'an earlier turn was edited or regenerated';
+    }
+    if (ref.followUp === 0) ref.followUp = follow; // this branch is now taken (first come, first served)
+    return this.continuing(c, session, rule, reason, ref.position + requestAfter, last + 1);
   }
 
-  private settle(request: SessionRequest, id: string | undefined, rule: SessionRule, hash: Hash | null): SessionDecision {
-    const existing = id ? this.sessions.get(id) : undefined;
-    const isNew = !existing;
-    if (existing) {
-      if (rule !== 'explicit') this.continued++;
-    } else {
-      id ??= newSessionId();
-      this.sessions.set(id, { id, createdAt: Date.now(), keys: [] });
-      this.created++;
+  /**
+   * Several sessions returned this very reply ("OK.", or identical openings). The one whose reply answered
+   * the same preceding message wins; then the branch this turn already took (a retry) or one nobody has
+   * taken yet; then a session's latest reply; ties go to the oldest session.
+   */
+  private pick(refs: readonly ReplyRef[], c: Conversation, last: number): ReplyRef {
+    if (refs.length === 1) return refs[0];
+    const prev = last > 0 ? sketchValue(c.message(last - 1)) : 0;
+    const follow = last + 1 < c.length ? sketchValue(c.message(last + 1)) : 0;
+    let best = refs[0];
+    let bestScore = -1;
+    for (const ref of refs) {
+      const replies = ref.session.replies;
+      let score = ref.prev === prev ? 4 : 0;
+      if (follow !== 0 && ref.followUp === follow) score += 3;
+      else if (ref.followUp === 0) score += 2;
+      if (replies[replies.length - 1]?.position === ref.position) score += 1;
+      if (score > bestScore || (score === bestScore && ref.session.createdAt < best.session.createdAt)) {
+        best = ref;
+        bestScore = score;
+      }
     }
-    const pending: Pending = { partition: request.partition, hash };
-    return { sessionId: id!, isNew, rule, pending };
+    return best;
   }
+
+  private compactionOwner(c: Conversation, partition: string): { session: Session; at: number } | undefined {
+    if (!this.index.hasParagraphs()) return undefined;
+    let scanned = 0;
+    for (let i = 0; i < c.length && scanned < COMPACTION_SCAN; i++) {
+      if (c.role(i) !== 'user') continue;
+      scanned++;
+      for (const paragraph of paragraphs(spokenText(c.message(i)), PARAGRAPH_MIN, PARAGRAPH_LIMIT)) {
+        const owner = this.index.paragraphOwner(this.hash(() => this.fingerprints.key(partition, 'paragraph', paragraph)));
+        if (owner && this.index.alive(owner.id)) return { session: owner, at: i };
+      }
+    }
+    return undefined;
+  }
+
+  /** Sessions whose latest reply starts like this history's last assistant message, scored on the history. */
+  private fuzzyOwner(c: Conversation, partition: string, last: number): { session: Session; similarity: number } | undefined {
+    const owners = this.index.looseOwners(this.hash(() => this.fingerprints.key(partition, 'loose', looseForm(c.message(last)))));
+    if (owners.length === 0) return undefined;
+    const window: number[] = [];
+    for (let i = Math.max(0, last + 1 - SKETCH_SIZE); i <= last; i++) window.push(sketchValue(c.message(i)));
+    let found: { session: Session; similarity: number } | undefined;
+    for (const session of owners) {
+      if (!this.index.alive(session.id)) continue;
+      if (Math.abs(last + 1 - session.messageCount) > this.config.fuzzy_max_diff) continue;
+      const known = new Set(session.sketch);
+      const similarity = window.filter((value) => known.has(value)).length / window.length;
+      if (similarity >= this.config.fuzzy_threshold && (!found || similarity > found.similarity)) found = { session, similarity };
+    }
+    return found;
+  }
+
+  /** Joins an existing session, unless the optional context-break rule sees a change of subject. */
+  private continuing(c: Conversation, session: Session, rule: SessionRule, reason: string, lastPosition: number, firstNew: number): Verdict {
+    this.index.touch(session.id); // marks it used: LRU order and idle TTL
+    if (this.config.context_break.enabled && session.topic) {
+      const turn = this.newTurnWords(c, firstNew);
+      const overlap = topicOverlap(session.topic, turn);
+      if (overlap < this.config.context_break.threshold) {
+        return this.fresh(c, 'context_break', `the new turn shares ${Math.round(overlap * 100)}% of its words with ${session.id}`);
+      }
+    }
+    return { session, isNew: false, rule, reason, lastPosition, firstNew };
+  }
+
+  private fresh(c: Conversation, rule: SessionRule, reason: string): Verdict {
+    return { session: this.create(newSessionId(), rule), isNew: true, rule, reason, lastPosition: c.length - 1, firstNew: 0 };
+  }
+
+  private create(id: string, rule: SessionRule): Session {
+    this.counters.totalCreated++;
+    return this.index.create(id, rule);
+  }
+
+  private newTurnWords(c: Conversation, firstNew: number): number[] {
+    const words: number[] = [];
+    for (let i = firstNew; i < c.length; i++) if (c.role(i) === 'user') words.push(...topicWords(spokenText(c.message(i))));
+    return words;
+  }
+
+  private join(request: SessionRequest, verdict: Verdict): SessionDecision {
+    const c = request.conversation;
+    const { session } = verdict;
+    session.requests++;
+    session.lastSeen = this.now();
+    const added: number[] = [];
+    for (let i = Math.max(verdict.firstNew, c.length - SKETCH_SIZE); i < c.length; i++) added.push(sketchValue(c.message(i)));
+    const lastSketch = added.length > 0 ? added[added.length - 1] : c.length > 0 ? sketchValue(c.message(c.length - 1)) : 0;
+    const pending: Pending = {
+      session,
+      partition: request.partition,
+      lastPosition: Math.max(verdict.lastPosition, -1),
+      lastSketch,
+      added,
+      topic: this.config.context_break.enabled ? this.newTurnWords(c, verdict.firstNew) : null,
+    };
+    return { sessionId: session.id, isNew: verdict.isNew, rule: verdict.rule, reason: verdict.reason, pending };
+  }
+
+  private hash<T>(compute: () => T): T {
+    const started = performance.now();
+    const result = compute();
+    this.hashMs += performance.now() - started;
+    return result;
+  }
+}
+
+function view(session: Session): SessionView {
+  return {
+    id: session.id,
+    created_at: new Date(session.createdAt).toISOString(),
+    last_seen: new Date(session.lastSeen).toISOString(),
+    messages: session.messageCount,
+    requests: session.requests,
+    input_tokens: session.inputTokens,
+    output_tokens: session.outputTokens,
+    rule: session.rule,
+  };
 }

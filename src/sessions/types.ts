@@ -1,44 +1,80 @@
-import type { CanonicalMessage, ConversationHistory } from './canonical.js';
+import type { CanonicalMessage, Conversation } from './canonical.js';
 
-/** Which rule of SESSIONS.md decided a request's session. */
-export type SessionRule = 'explicit' | 'previous_response' | 'continued' | 'first';
+/** Which rule of SESSIONS.md decided a request's session (the `session_rule` in logs and traces). */
+export type SessionRule = 'explicit' | 'continued' | 'retry' | 'fuzzy' | 'reset_phrase' | 'count_drop' | 'context_break' | 'first';
 
 /** Everything detection needs, already normalised by a provider adapter: no HTTP in here. */
 export interface SessionRequest {
-  /** Keyed digest of the credential (or other partition); sessions never cross partitions. */
+  /** The credential (or credential + client address, or ''); only ever fed into keyed hashes. */
   partition: string;
   /** A name the client gave its session (header or body metadata), already sanitised. */
   explicitId?: string;
   /** Responses API `previous_response_id`. */
   previousResponseId?: string;
-  history: ConversationHistory;
+  conversation: Conversation;
 }
 
 export interface SessionDecision {
   sessionId: string;
   isNew: boolean;
   rule: SessionRule;
-  /** Engine-private state the engine needs again when the reply is recorded. */
+  /** Why, in words, for the decision log line. */
+  reason: string;
+  /** Engine-private state needed again when the reply is recorded. */
   readonly pending: unknown;
 }
 
 export interface RecordedReply {
+  /** One canonical message per choice (`n` > 1 gives several; the client may keep any of them). */
   replies: CanonicalMessage[];
   responseId?: string;
+  usage?: { input_tokens: number; output_tokens: number } | null;
 }
 
-export interface SessionSnapshot {
+/** A live session as the sessions API and metrics show it. */
+export interface SessionView {
+  id: string;
+  created_at: string;
+  last_seen: string;
+  messages: number;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  rule: SessionRule;
+}
+
+export interface TimingSummary {
+  mean: number;
+  p99: number;
+}
+
+/** The `sessions` and `performance` sections of `/metrics` (SESSIONS.md rule 8). */
+export interface SessionMetrics {
   active_count: number;
   total_created: number;
-  considered: number;
-  continued: number;
+  cache_hit_rate: number;
+  fuzzy_matches: number;
+  average_session_length: number;
+  longest_session: number;
+  evicted: number;
+  expired: number;
+  ended: number;
+  resets: { reset_phrase: number; count_drop: number; context_break: number };
+  explicit: number;
+  decisions: Record<SessionRule, number>;
+  requests_considered: number;
+  /** Means over the last 1,024 decisions (the guide's fields), with their p99 beside them. */
+  performance: { session_lookup_ms: number; session_lookup_p99_ms: number; hash_computation_ms: number; hash_computation_p99_ms: number };
 }
 
-/** The session engine the proxy talks to; replaced by the full engine without touching the proxy. */
+/** The session engine the proxy talks to. */
 export interface SessionEngine {
   decide(request: SessionRequest): SessionDecision;
   /** Called once the reply is complete, before the client sees its last byte, so a follow-up links to it. */
   recordReply(decision: SessionDecision, reply: RecordedReply): void;
-  snapshot(): SessionSnapshot;
+  get(id: string): SessionView | undefined;
+  /** Ends a session: its index entries go with it and the next request of that conversation starts anew. */
+  end(id: string): boolean;
+  metrics(): SessionMetrics;
   close(): void;
 }

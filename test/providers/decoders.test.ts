@@ -48,14 +48,14 @@ describe('OpenAI chat', () => {
     const captured = decodeInPieces(chat, 'application/json', JSON.stringify(json), 100)!.replies[0];
     const echoed = chat.parse!({
       messages: [{ role: 'assistant', content: [{ type: 'text', text: '  Héllo wörld 👋\n' }], tool_calls: json.choices[0].message.tool_calls }],
-    }).history().messages[0];
+    }).conversation().message(0);
     expect(echoed).toEqual(captured);
   });
 
-  it('treats developer messages as system prompt', () => {
-    const history = chat.parse!({ messages: [{ role: 'developer', content: 'rules' }, { role: 'user', content: 'hi' }] }).history();
-    expect(history.system).toEqual(['rules']);
-    expect(history.messages).toHaveLength(1);
+  it('leaves system and developer messages out of the conversation', () => {
+    const conversation = chat.parse!({ messages: [{ role: 'developer', content: 'rules' }, { role: 'system', content: 's' }, { role: 'user', content: 'hi' }] }).conversation();
+    expect(conversation.length).toBe(1);
+    expect(conversation.message(0)).toEqual({ role: 'user', text: 'hi' });
   });
 });
 
@@ -97,13 +97,13 @@ describe('Anthropic messages', () => {
     // The echo without the thinking block and with cache_control markers is the same message.
     const echoed = messages.parse!({
       messages: [{ role: 'assistant', content: [{ type: 'text', text: 'Let me check.', cache_control: { type: 'ephemeral' } }, json.content[2]] }],
-    }).history().messages[0];
+    }).conversation().message(0);
     expect(echoed).toEqual(fromJson!.replies[0]);
   });
 
-  it('reads system prompts given as a string or as blocks alike', () => {
-    const a = messages.parse!({ system: 'Be kind.', messages: [] }).history();
-    const b = messages.parse!({ system: [{ type: 'text', text: 'Be kind.', cache_control: { type: 'ephemeral' } }], messages: [] }).history();
-    expect(a.system).toEqual(b.system);
+  it('reads string content and text blocks alike', () => {
+    const a = messages.parse!({ messages: [{ role: 'user', content: 'Be kind.' }] }).conversation();
+    const b = messages.parse!({ messages: [{ role: 'user', content: [{ type: 'text', text: 'Be kind.', cache_control: { type: 'ephemeral' } }] }] }).conversation();
+    expect(a.message(0)).toEqual(b.message(0));
   });
 });

@@ -1,4 +1,4 @@
-import { CanonicalBuilder, type CanonicalMessage, type ConversationHistory } from '../../sessions/canonical.js';
+import { CanonicalBuilder, lazyConversation, type CanonicalMessage, type Conversation } from '../../sessions/canonical.js';
 import { asArray, asNumber, asObject, asString, metadataSessionId, textOf, type Json } from '../body.js';
 import { decoderFor, type SseReassembler } from '../sse.js';
 import type { CapturedReply, Operation, Usage } from '../types.js';
@@ -44,15 +44,10 @@ function canonicalMessage(message: Json): CanonicalMessage {
   return builder.build(message.role === 'assistant' ? 'assistant' : 'user');
 }
 
-function messagesHistory(system: unknown, messages: unknown): ConversationHistory {
-  const history: ConversationHistory = { system: [], messages: [] };
-  const systemText = textOf(system).trim();
-  if (systemText) history.system.push(systemText);
-  for (const raw of asArray(messages)) {
-    const message = asObject(raw);
-    if (message) history.messages.push(canonicalMessage(message));
-  }
-  return history;
+/** The top-level `system` is left out: clients rewrite it on every request. */
+function messagesConversation(messages: unknown): Conversation {
+  const turns = asArray(messages).filter((raw): raw is Json => asObject(raw) !== undefined);
+  return lazyConversation(turns, (message) => (message.role === 'assistant' ? 'assistant' : 'user'), canonicalMessage);
 }
 
 function anthropicUsage(usage: unknown, previous: Usage | null = null): Usage | null {
@@ -157,7 +152,7 @@ export const messages: Operation = {
       model: asString(request.model),
       stream: request.stream === true,
       explicitSessionId: metadataSessionId(request),
-      history: () => messagesHistory(request.system, request.messages),
+      conversation: () => messagesConversation(request.messages),
     };
   },
   decoder: (contentType) => decoderFor(contentType, eventReassembler, replyFromMessage),

@@ -1,4 +1,4 @@
-import { CanonicalBuilder, type CanonicalMessage, type ConversationHistory, type Role } from '../../sessions/canonical.js';
+import { CanonicalBuilder, lazyConversation, type CanonicalMessage, type Conversation, type Role } from '../../sessions/canonical.js';
 import { asArray, asNumber, asObject, asString, metadataSessionId, type Json } from '../body.js';
 import { decoderFor, type SseReassembler } from '../sse.js';
 import type { CapturedReply, Operation, Usage } from '../types.js';
@@ -41,16 +41,14 @@ export function canonicalChatMessage(message: Json): CanonicalMessage {
   return builder.build(role);
 }
 
-export function chatHistory(messages: unknown): ConversationHistory {
-  const history: ConversationHistory = { system: [], messages: [] };
+/** System and developer messages are left out: clients rewrite them on every request. */
+export function chatConversation(messages: unknown): Conversation {
+  const turns: Json[] = [];
   for (const raw of asArray(messages)) {
     const message = asObject(raw);
-    if (!message) continue;
-    const canonical = canonicalChatMessage(message);
-    if (canonical.role === 'system') history.system.push(canonical.text);
-    else history.messages.push(canonical);
+    if (message && roleOf(message.role) !== 'system') turns.push(message);
   }
-  return history;
+  return lazyConversation(turns, (message) => roleOf(message.role), canonicalChatMessage);
 }
 
 export function openAiUsage(usage: unknown): Usage | null {
@@ -125,7 +123,7 @@ export const chatCompletions: Operation = {
       model: asString(request.model),
       stream: request.stream === true,
       explicitSessionId: metadataSessionId(request),
-      history: () => chatHistory(request.messages),
+      conversation: () => chatConversation(request.messages),
     };
   },
   decoder: (contentType) => decoderFor(contentType, chunkReassembler, replyFromJson),

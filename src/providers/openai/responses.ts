@@ -1,24 +1,21 @@
-import { CanonicalBuilder, type ConversationHistory, type Role } from '../../sessions/canonical.js';
+import { CanonicalBuilder, conversationOf, type CanonicalMessage, type Conversation, type Role } from '../../sessions/canonical.js';
 import { asArray, asObject, asString, metadataSessionId, textOf, type Json } from '../body.js';
 import { decoderFor, type SseReassembler } from '../sse.js';
 import type { CapturedReply, Operation } from '../types.js';
 import { openAiUsage } from './chat.js';
 
 /**
- * Responses API. The history is `instructions` plus `input` items; an assistant turn arrives as several
+ * Responses API. The conversation is the `input` items (`instructions` is the system prompt, left out like
+ * every system prompt); an assistant turn arrives as several
  * items (a message, then function calls), so consecutive assistant items fold into one canonical message,
  * the same shape the gateway captured from the reply.
  */
-function itemsHistory(instructions: unknown, input: unknown): ConversationHistory {
-  const history: ConversationHistory = { system: [], messages: [] };
-  if (typeof instructions === 'string') history.system.push(instructions.trim());
-  if (typeof input === 'string') {
-    history.messages.push(new CanonicalBuilder().text(input).build('user'));
-    return history;
-  }
+function itemsConversation(input: unknown): Conversation {
+  const messages: CanonicalMessage[] = [];
+  if (typeof input === 'string') return conversationOf([new CanonicalBuilder().text(input).build('user')]);
   let assistant: CanonicalBuilder | null = null;
   const flush = () => {
-    if (assistant) history.messages.push(assistant.build('assistant'));
+    if (assistant) messages.push(assistant.build('assistant'));
     assistant = null;
   };
   for (const raw of asArray(input)) {
@@ -36,15 +33,13 @@ function itemsHistory(instructions: unknown, input: unknown): ConversationHistor
     flush();
     if (item.type === 'function_call_output') {
       const output = typeof item.output === 'string' ? item.output : JSON.stringify(item.output ?? '');
-      history.messages.push(new CanonicalBuilder().toolResult(item.call_id, output).build('tool'));
-    } else if (item.role === 'system' || item.role === 'developer') {
-      history.system.push(textOf(item.content).trim());
-    } else {
-      history.messages.push(new CanonicalBuilder().text(textOf(item.content)).build((item.role as Role) ?? 'user'));
+      messages.push(new CanonicalBuilder().toolResult(item.call_id, output).build('tool'));
+    } else if (item.role !== 'system' && item.role !== 'developer') {
+      messages.push(new CanonicalBuilder().text(textOf(item.content)).build((item.role as Role) ?? 'user'));
     }
   }
   flush();
-  return history;
+  return conversationOf(messages);
 }
 
 function replyFromResponse(body: unknown): CapturedReply | null {
@@ -90,7 +85,7 @@ export const responses: Operation = {
       stream: request.stream === true,
       explicitSessionId: metadataSessionId(request),
       previousResponseId: asString(request.previous_response_id),
-      history: () => itemsHistory(request.instructions, request.input),
+      conversation: () => itemsConversation(request.input),
     };
   },
   decoder: (contentType) => decoderFor(contentType, responseEventsReassembler, replyFromResponse),

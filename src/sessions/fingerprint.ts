@@ -1,0 +1,84 @@
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { spokenText, TOOL_MARK, type CanonicalMessage } from './canonical.js';
+
+/**
+ * Keyed digests of message content. The per-deployment secret goes in first and the partition next, so
+ * nobody can compute (and so craft) the key of another client's message, and equal messages under two
+ * credentials never share a key. Keys are 12 bytes kept as a 12-character one-byte string: compact Map
+ * keys, and 96 bits is far beyond accidental collision for a bounded index.
+ */
+export class Fingerprinter {
+  private readonly keyed: Hash;
+
+  constructor(secret?: string) {
+    this.keyed = createHash('sha256').update(secret ? Buffer.from(secret) : randomBytes(32));
+  }
+
+  key(partition: string, kind: string, text: string): string {
+    return this.keyed.copy().update(`${partition}\0${kind}\0${text}`).digest().toString('latin1', 0, 12);
+  }
+
+  messageKey(partition: string, message: CanonicalMessage): string {
+    return this.key(partition, message.role, message.text);
+  }
+}
+
+/** 32-bit FNV-1a over a short string: cheap, unkeyed, only ever compared inside one session's own sketch. */
+export function fnv32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+const wordPattern = /[\p{L}\p{N}]+/gu;
+
+/** Lower-case words of a text, punctuation and markup dropped: what survives reformatting. */
+export function words(text: string, limit = Infinity): string[] {
+  const out: string[] = [];
+  for (const match of text.toLowerCase().matchAll(wordPattern)) {
+    out.push(match[0]);
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+/** Tool call names of a canonical message, in order (arguments may be re-serialised, names are not). */
+function toolNames(message: CanonicalMessage): string {
+  if (!message.text.includes(TOOL_MARK)) return '';
+  const names: string[] = [];
+  for (const match of message.text.matchAll(/\u0002call:[^:]*:([^:]*):/g)) names.push(match[1]);
+  return names.join(',');
+}
+
+/**
+ * What an altered echo of a reply still shares with the original: its first three words (apps shorten
+ * replies to their first words, reflow or strip markdown) and the names of the tools it called.
+ */
+export function looseForm(message: CanonicalMessage): string {
+  const head = spokenText(message.text.length > 400 ? { role: message.role, text: message.text.slice(0, 400) } : message);
+  return `${message.role}:${words(head, 3).join(' ')}|${toolNames(message)}`;
+}
+
+/**
+ * A message's 32-bit sketch value for fuzzy similarity. Assistant messages use their loose form (apps may
+ * alter them); other messages are echoed verbatim, so their length and both ends identify them well.
+ */
+export function sketchValue(message: CanonicalMessage): number {
+  if (message.role === 'assistant') return fnv32(looseForm(message));
+  const text = message.text;
+  return fnv32(`${message.role}:${text.length}:${text.slice(0, 64)}:${text.slice(-32)}`);
+}
+
+/** Paragraphs long enough to identify a reply when it reappears inside a compacted history. */
+export function paragraphs(text: string, minLength = 80, limit = 16): string[] {
+  const out: string[] = [];
+  for (const raw of text.split(/\n\s*\n|\n(?=[-*#>]|\d+\.)/)) {
+    const paragraph = raw.replace(/\s+/g, ' ').trim();
+    if (paragraph.length >= minLength) out.push(paragraph);
+    if (out.length >= limit) break;
+  }
+  return out;
+}
