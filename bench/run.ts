@@ -18,6 +18,11 @@ const SECTIONS: Section[] = [
     description: 'gateway vs bare node proxy vs direct upstream: latency overhead and throughput',
     load: () => import('./proxy.js'),
   },
+  {
+    name: 'sessions',
+    description: 'session engine alone: detection time per request beside JSON.parse, memory per session, lookup at scale',
+    load: () => import('./sessions.js'),
+  },
 ];
 
 async function main(): Promise<number> {

@@ -5,6 +5,12 @@ import { newSessionId } from './ids.js';
 import { SessionCounters } from './metrics.js';
 import { resetPhraseMatcher } from './reset-phrases.js';
 import { SessionIndex, type ReplyRef, type Session } from './session-index.js';
+
+/** A session that returned the reply a request ends with, and that reply's place in it. */
+interface Candidate {
+  session: Session;
+  ref: ReplyRef;
+}
 import { mergeTopic, topicOverlap, topicWords } from './topic.js';
 import type { RecordedReply, SessionDecision, SessionEngine, SessionMetrics, SessionRequest, SessionRule, SessionView } from './types.js';
 
@@ -18,7 +24,7 @@ export interface EngineOptions {
 }
 
 /** Messages of each session kept as sketch values for fuzzy similarity. */
-const SKETCH_SIZE = 16;
+const SKETCH_SIZE = 12;
 /** Paragraphs of the latest reply indexed for compaction, and their minimum length. */
 const PARAGRAPH_MIN = 80;
 const PARAGRAPH_LIMIT = 8;
@@ -70,8 +76,11 @@ export class DetectionEngine implements SessionEngine {
     this.now = options.now ?? Date.now;
     this.fingerprints = new Fingerprinter(config.hash_key);
     this.resetPhrase = resetPhraseMatcher(config.reset_phrases);
-    // Enough recent replies to recognise every edit that drops fewer messages than a reset needs.
-    this.keepReplies = Math.min(8, Math.max(2, Math.ceil(config.min_messages_for_new_session / 2) + 1));
+    // Enough recent replies to recognise every edit that drops fewer messages than a reset needs (going
+    // back one reply drops two messages, so that reaches back ceil((min - 1) / 2) replies), plus one so the
+    // smallest count drop is recognised as such. A history cut back further than that matches no reply and
+    // starts a new session as a `first` request: the same outcome under another name.
+    this.keepReplies = Math.min(8, Math.ceil((config.min_messages_for_new_session - 1) / 2) + 2);
     this.index = new SessionIndex({
       maxSessions: config.max_sessions,
       ttlMs: config.session_ttl_seconds * 1000,
@@ -111,25 +120,22 @@ export class DetectionEngine implements SessionEngine {
     session.inputTokens += reply.usage?.input_tokens ?? 0;
     session.outputTokens += reply.usage?.output_tokens ?? 0;
 
-    const keep = this.keepReplies * Math.max(1, reply.replies.length);
-    for (const message of reply.replies) {
-      const key = this.fingerprints.messageKey(partition, message);
-      this.index.addReply({ key, session, position, prev: pending.lastSketch, followUp: 0 }, keep);
-    }
+    const refs = reply.replies.map((message) => ({ key: this.fingerprints.messageKey(partition, message), position, prev: pending.lastSketch, followUp: -1 }));
+    this.index.addReplies(session, refs, this.keepReplies * Math.max(1, refs.length));
     const main = reply.replies[0];
     if (main) {
       const quoted = paragraphs(spokenText(main), PARAGRAPH_MIN, PARAGRAPH_LIMIT);
       this.index.setParagraphs(session, quoted.map((p) => this.fingerprints.key(partition, 'paragraph', p)));
       if (this.config.fuzzy_matching) this.index.setLoose(session, this.fingerprints.key(partition, 'loose', looseForm(main)));
-      session.sketch = [...session.sketch, ...pending.added, sketchValue(main)].slice(-SKETCH_SIZE);
+      session.sketch = (session.sketch + String.fromCharCode(...pending.added, sketchValue(main))).slice(-SKETCH_SIZE);
     }
     if (reply.responseId) this.index.addResponse(session, this.fingerprints.key(partition, 'response', reply.responseId), 4);
-    if (pending.topic) session.topic = mergeTopic(session.topic ?? [], pending.topic);
+    if (pending.topic) session.extras().topic = mergeTopic(session.extra?.topic ?? [], pending.topic);
   }
 
   get(id: string): SessionView | undefined {
     const session = this.index.peek(id);
-    return session && view(session);
+    return session && this.view(session);
   }
 
   end(id: string): boolean {
@@ -205,9 +211,13 @@ export class DetectionEngine implements SessionEngine {
 
     if (last >= 0) {
       const key = this.hash(() => this.fingerprints.messageKey(partition, c.message(last)));
-      // Entries of a session that expired but was not swept yet are skipped (and swept by the touch below).
-      const refs = this.index.repliesFor(key).filter((ref) => this.index.alive(ref.session.id));
-      if (refs.length > 0) return this.fromReply(c, this.pick(refs, c, last), last);
+      // A session that expired but was not swept yet is skipped (and swept by alive()).
+      const candidates: Candidate[] = [];
+      for (const session of this.index.repliesFor(key)) {
+        const ref = session.replies.find((r) => r.key === key);
+        if (ref && this.index.alive(session.id)) candidates.push({ session, ref });
+      }
+      if (candidates.length > 0) return this.fromReply(c, this.pick(candidates, c, last), last);
     }
 
     const compacted = this.compactionOwner(c, partition);
@@ -227,24 +237,23 @@ export class DetectionEngine implements SessionEngine {
   }
 
   /** The request continues the conversation at `ref`; decide continued, retry, edit, or a count drop. */
-  private fromReply(c: Conversation, ref: ReplyRef, last: number): Verdict {
-    const session = ref.session;
+  private fromReply(c: Conversation, { session, ref }: Candidate, last: number): Verdict {
     const requestAfter = c.length - (last + 1);
     const drop = session.messageCount - (ref.position + 1) - requestAfter;
     if (drop >= this.config.min_messages_for_new_session) {
       return this.fresh(c, 'count_drop', `the history dropped ${drop} messages from ${session.id}`);
     }
-    const follow = last + 1 < c.length ? sketchValue(c.message(last + 1)) : 0;
-    const latest = session.replies[session.replies.length - 1]?.position === ref.position;
+    const follow = last + 1 < c.length ? sketchValue(c.message(last + 1)) : -1;
+    const latest = session.latestPosition() === ref.position;
     let rule: SessionRule = 'continued';
     let reason = 'the history contains the latest reply of this session';
-    if (!latest && ref.followUp !== 0 && ref.followUp === follow) {
+    if (!latest && ref.followUp !== -1 && ref.followUp === follow) {
       rule = 'retry';
       reason = 'the same turn was sent again';
     } else if (!latest) {
       reason = 'an earlier turn was edited or regenerated';
     }
-    if (ref.followUp === 0) ref.followUp = follow; // this branch is now taken (first come, first served)
+    if (ref.followUp === -1) ref.followUp = follow; // this branch is now taken (first come, first served)
     return this.continuing(c, session, rule, reason, ref.position + requestAfter, last + 1);
   }
 
@@ -253,20 +262,20 @@ export class DetectionEngine implements SessionEngine {
    * the same preceding message wins; then the branch this turn already took (a retry) or one nobody has
    * taken yet; then a session's latest reply; ties go to the oldest session.
    */
-  private pick(refs: readonly ReplyRef[], c: Conversation, last: number): ReplyRef {
-    if (refs.length === 1) return refs[0];
-    const prev = last > 0 ? sketchValue(c.message(last - 1)) : 0;
-    const follow = last + 1 < c.length ? sketchValue(c.message(last + 1)) : 0;
-    let best = refs[0];
+  private pick(candidates: Candidate[], c: Conversation, last: number): Candidate {
+    if (candidates.length === 1) return candidates[0];
+    const prev = last > 0 ? sketchValue(c.message(last - 1)) : -1;
+    const follow = last + 1 < c.length ? sketchValue(c.message(last + 1)) : -1;
+    let best = candidates[0];
     let bestScore = -1;
-    for (const ref of refs) {
-      const replies = ref.session.replies;
+    for (const candidate of candidates) {
+      const { session, ref } = candidate;
       let score = ref.prev === prev ? 4 : 0;
-      if (follow !== 0 && ref.followUp === follow) score += 3;
-      else if (ref.followUp === 0) score += 2;
-      if (replies[replies.length - 1]?.position === ref.position) score += 1;
-      if (score > bestScore || (score === bestScore && ref.session.createdAt < best.session.createdAt)) {
-        best = ref;
+      if (follow !== -1 && ref.followUp === follow) score += 3;
+      else if (ref.followUp === -1) score += 2;
+      if (session.latestPosition() === ref.position) score += 1;
+      if (score > bestScore || (score === bestScore && session.createdAt < best.session.createdAt)) {
+        best = candidate;
         bestScore = score;
       }
     }
@@ -297,8 +306,8 @@ export class DetectionEngine implements SessionEngine {
     for (const session of owners) {
       if (!this.index.alive(session.id)) continue;
       if (Math.abs(last + 1 - session.messageCount) > this.config.fuzzy_max_diff) continue;
-      const known = new Set(session.sketch);
-      const similarity = window.filter((value) => known.has(value)).length / window.length;
+      const known = session.sketch;
+      const similarity = window.filter((value) => known.includes(String.fromCharCode(value))).length / window.length;
       if (similarity >= this.config.fuzzy_threshold && (!found || similarity > found.similarity)) found = { session, similarity };
     }
     return found;
@@ -307,9 +316,10 @@ export class DetectionEngine implements SessionEngine {
   /** Joins an existing session, unless the optional context-break rule sees a change of subject. */
   private continuing(c: Conversation, session: Session, rule: SessionRule, reason: string, lastPosition: number, firstNew: number): Verdict {
     this.index.touch(session.id); // marks it used: LRU order and idle TTL
-    if (this.config.context_break.enabled && session.topic) {
+    const topic = session.extra?.topic;
+    if (this.config.context_break.enabled && topic) {
       const turn = this.newTurnWords(c, firstNew);
-      const overlap = topicOverlap(session.topic, turn);
+      const overlap = topicOverlap(topic, turn);
       if (overlap < this.config.context_break.threshold) {
         return this.fresh(c, 'context_break', `the new turn shares ${Math.round(overlap * 100)}% of its words with ${session.id}`);
       }
@@ -336,10 +346,10 @@ export class DetectionEngine implements SessionEngine {
     const c = request.conversation;
     const { session } = verdict;
     session.requests++;
-    session.lastSeen = this.now();
+    session.lastSeen = this.index.clock();
     const added: number[] = [];
     for (let i = Math.max(verdict.firstNew, c.length - SKETCH_SIZE); i < c.length; i++) added.push(sketchValue(c.message(i)));
-    const lastSketch = added.length > 0 ? added[added.length - 1] : c.length > 0 ? sketchValue(c.message(c.length - 1)) : 0;
+    const lastSketch = added.length > 0 ? added[added.length - 1] : c.length > 0 ? sketchValue(c.message(c.length - 1)) : -1;
     const pending: Pending = {
       session,
       partition: request.partition,
@@ -357,17 +367,17 @@ export class DetectionEngine implements SessionEngine {
     this.hashMs += performance.now() - started;
     return result;
   }
-}
 
-function view(session: Session): SessionView {
-  return {
-    id: session.id,
-    created_at: new Date(session.createdAt).toISOString(),
-    last_seen: new Date(session.lastSeen).toISOString(),
-    messages: session.messageCount,
-    requests: session.requests,
-    input_tokens: session.inputTokens,
-    output_tokens: session.outputTokens,
-    rule: session.rule,
-  };
+  private view(session: Session): SessionView {
+    return {
+      id: session.id,
+      created_at: new Date(this.index.wallTime(session.createdAt)).toISOString(),
+      last_seen: new Date(this.index.wallTime(session.lastSeen)).toISOString(),
+      messages: session.messageCount,
+      requests: session.requests,
+      input_tokens: session.inputTokens,
+      output_tokens: session.outputTokens,
+      rule: session.rule,
+    };
+  }
 }

@@ -63,13 +63,15 @@ export function looseForm(message: CanonicalMessage): string {
 }
 
 /**
- * A message's 32-bit sketch value for fuzzy similarity. Assistant messages use their loose form (apps may
- * alter them); other messages are echoed verbatim, so their length and both ends identify them well.
+ * A message's 16-bit sketch value, for fuzzy similarity and for telling branches apart. Assistant messages
+ * use their loose form (apps may alter them); other messages are echoed verbatim, so their length and both
+ * ends identify them well. 16 bits: a stray equality costs a tie-break, never a link, and a session keeps
+ * its sketch as one character per message.
  */
 export function sketchValue(message: CanonicalMessage): number {
-  if (message.role === 'assistant') return fnv32(looseForm(message));
   const text = message.text;
-  return fnv32(`${message.role}:${text.length}:${text.slice(0, 64)}:${text.slice(-32)}`);
+  const hash = message.role === 'assistant' ? fnv32(looseForm(message)) : fnv32(`${message.role}:${text.length}:${text.slice(0, 64)}:${text.slice(-32)}`);
+  return (hash ^ (hash >>> 16)) & 0xffff;
 }
 
 /** Paragraphs long enough to identify a reply when it reappears inside a compacted history. */

@@ -2,39 +2,62 @@ import { LRUCache } from 'lru-cache';
 import { MultiMap } from './multimap.js';
 import type { SessionRule } from './types.js';
 
-/** A reply the gateway returned, as an index entry: where it sits in its session's conversation. */
+/** A reply the gateway returned, as its session keeps it: where it sits in the conversation. */
 export interface ReplyRef {
   key: string;
-  session: Session;
   /** 0-based position of the reply in the conversation (system prompt excluded). */
   position: number;
-  /** Sketch value of the message the reply answered (to tell apart equal replies to different turns). */
+  /** 16-bit sketch of the message the reply answered (tells apart equal replies to different turns). */
   prev: number;
-  /** Sketch value of the turn that continued from this reply, 0 while none has (claims a branch). */
+  /** 16-bit sketch of the turn that continued from this reply; -1 while none has (claims a branch). */
   followUp: number;
 }
 
-export interface Session {
-  id: string;
-  createdAt: number;
-  lastSeen: number;
-  rule: SessionRule;
-  requests: number;
-  /** Messages in the conversation so far, the latest reply included. */
-  messageCount: number;
-  inputTokens: number;
-  outputTokens: number;
-  /** The most recent replies, newest last; bounded, so memory per session is flat. */
-  replies: ReplyRef[];
+/** Rarely used parts of a session, allocated only when a session needs them. */
+export interface SessionExtra {
   /** Keys of the long paragraphs of the latest reply (a compacted history quotes them). */
   paragraphKeys: string[];
-  /** Key of the latest reply's loose form (fuzzy candidates). */
-  looseKey: string | null;
   responseKeys: string[];
-  /** Sketch values of the last messages, for fuzzy similarity. */
-  sketch: number[];
   /** Content words of recent user turns, only when the context-break rule is on. */
   topic: number[] | null;
+}
+
+const noReplies: readonly ReplyRef[] = Object.freeze([]);
+
+/**
+ * One live session. A class with a fixed shape and small-integer fields (times are milliseconds since the
+ * index started), so V8 keeps every field in the object itself: memory per session is what this file says.
+ */
+export class Session {
+  requests = 0;
+  /** Messages in the conversation so far, the latest reply included. */
+  messageCount = 0;
+  inputTokens = 0;
+  outputTokens = 0;
+  lastSeen: number;
+  /** The most recent replies, newest last; replaced (never grown in place) so arrays stay exactly sized. */
+  replies: readonly ReplyRef[] = noReplies;
+  /** Key of the latest reply's loose form (fuzzy candidates). */
+  looseKey: string | null = null;
+  /** 16-bit sketch values of the last messages, one character each, oldest first (fuzzy similarity). */
+  sketch = '';
+  extra: SessionExtra | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly rule: SessionRule,
+    readonly createdAt: number,
+  ) {
+    this.lastSeen = createdAt;
+  }
+
+  latestPosition(): number {
+    return this.replies.length > 0 ? this.replies[this.replies.length - 1].position : -1;
+  }
+
+  extras(): SessionExtra {
+    return (this.extra ??= { paragraphKeys: [], responseKeys: [], topic: null });
+  }
 }
 
 export type RemovalReason = 'evict' | 'expire' | 'delete';
@@ -53,12 +76,15 @@ export interface SessionIndexOptions {
  */
 export class SessionIndex {
   private readonly sessions: LRUCache<string, Session>;
-  private readonly replies = new MultiMap<ReplyRef>();
+  private readonly epoch: number;
+  /** Reply key → the session(s) that returned it; the session holds the reply's details. */
+  private readonly replies = new MultiMap<Session>();
   private readonly paragraphs = new Map<string, Session>();
   private readonly loose = new MultiMap<Session>();
   private readonly responses = new Map<string, Session>();
 
   constructor(private readonly options: SessionIndexOptions) {
+    this.epoch = options.now();
     this.sessions = new LRUCache<string, Session>({
       max: options.maxSessions,
       ttl: options.ttlMs,
@@ -94,24 +120,18 @@ export class SessionIndex {
     return this.sessions.get(id, { updateAgeOnGet: false });
   }
 
+  /** Milliseconds since the index started: small integers keep session fields unboxed. */
+  clock(): number {
+    return this.options.now() - this.epoch;
+  }
+
+  /** Wall-clock time of a session timestamp. */
+  wallTime(clock: number): number {
+    return clock + this.epoch;
+  }
+
   create(id: string, rule: SessionRule): Session {
-    const now = this.options.now();
-    const session: Session = {
-      id,
-      createdAt: now,
-      lastSeen: now,
-      rule,
-      requests: 0,
-      messageCount: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-      replies: [],
-      paragraphKeys: [],
-      looseKey: null,
-      responseKeys: [],
-      sketch: [],
-      topic: null,
-    };
+    const session = new Session(id, rule, this.clock());
     this.sessions.set(id, session);
     return session;
   }
@@ -129,19 +149,20 @@ export class SessionIndex {
     yield* this.sessions.values();
   }
 
-  repliesFor(key: string): readonly ReplyRef[] {
+  /** Sessions that returned a reply with this key. */
+  repliesFor(key: string): readonly Session[] {
     return this.replies.get(key);
   }
 
-  /** Adds a reply, keeping only the session's newest `keep` replies in the index. */
-  addReply(ref: ReplyRef, keep: number): void {
-    const session = ref.session;
-    session.replies.push(ref);
-    this.replies.add(ref.key, ref);
-    while (session.replies.length > keep) {
-      const old = session.replies.shift()!;
-      this.replies.remove(old.key, old);
+  /** Adds a session's replies (one per choice), keeping only its newest `keep` replies in the index. */
+  addReplies(session: Session, refs: ReplyRef[], keep: number): void {
+    const all = [...session.replies, ...refs];
+    const kept = all.length > keep ? all.slice(all.length - keep) : all;
+    for (const old of all.length > keep ? all.slice(0, all.length - keep) : []) {
+      if (!kept.some((ref) => ref.key === old.key)) this.replies.remove(old.key, session);
     }
+    for (const ref of refs) this.replies.add(ref.key, session);
+    session.replies = kept;
   }
 
   hasParagraphs(): boolean {
@@ -154,8 +175,10 @@ export class SessionIndex {
 
   /** Only a session's latest reply can seed a compaction, so earlier paragraph keys are dropped. */
   setParagraphs(session: Session, keys: string[]): void {
-    for (const key of session.paragraphKeys) if (this.paragraphs.get(key) === session) this.paragraphs.delete(key);
-    session.paragraphKeys = keys;
+    if (keys.length === 0 && !session.extra) return;
+    const extra = session.extras();
+    for (const key of extra.paragraphKeys) if (this.paragraphs.get(key) === session) this.paragraphs.delete(key);
+    extra.paragraphKeys = keys;
     for (const key of keys) this.paragraphs.set(key, session);
   }
 
@@ -174,10 +197,11 @@ export class SessionIndex {
   }
 
   addResponse(session: Session, key: string, keep: number): void {
-    session.responseKeys.push(key);
+    const keys = session.extras().responseKeys;
+    keys.push(key);
     this.responses.set(key, session);
-    while (session.responseKeys.length > keep) {
-      const old = session.responseKeys.shift()!;
+    while (keys.length > keep) {
+      const old = keys.shift()!;
       if (this.responses.get(old) === session) this.responses.delete(old);
     }
   }
@@ -196,9 +220,10 @@ export class SessionIndex {
   }
 
   private unindex(session: Session): void {
-    for (const ref of session.replies) this.replies.remove(ref.key, ref);
-    for (const key of session.paragraphKeys) if (this.paragraphs.get(key) === session) this.paragraphs.delete(key);
+    for (const ref of session.replies) this.replies.remove(ref.key, session);
     if (session.looseKey) this.loose.remove(session.looseKey, session);
-    for (const key of session.responseKeys) if (this.responses.get(key) === session) this.responses.delete(key);
+    if (!session.extra) return;
+    for (const key of session.extra.paragraphKeys) if (this.paragraphs.get(key) === session) this.paragraphs.delete(key);
+    for (const key of session.extra.responseKeys) if (this.responses.get(key) === session) this.responses.delete(key);
   }
 }
