@@ -103,12 +103,14 @@ function converse(e: DetectionEngine, s: number, turns: number): CanonicalMessag
   return history;
 }
 
-function heapUsed(): number {
+/** JavaScript heap plus typed-array memory (the session index keeps its tables in typed arrays). */
+function memoryUsed(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc (npm run bench does)');
   gc();
   gc();
-  return process.memoryUsage().heapUsed;
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
 }
 
 interface ScaleResult {
@@ -119,10 +121,11 @@ interface ScaleResult {
 
 /** Memory per live 10-message session, and decide() time for a continuation with that many sessions live. */
 function measureScale(count: number): ScaleResult {
-  const before = heapUsed();
-  const e = engine(count * 2);
+  const before = memoryUsed();
+  // max_sessions = the live count: what a deployment sized for this traffic holds at capacity.
+  const e = engine(count);
   for (let s = 0; s < count; s++) converse(e, s, 5);
-  const after = heapUsed();
+  const after = memoryUsed();
   const samples: number[] = [];
   const probes = Math.min(count, 5000);
   for (let p = 0; p < probes; p++) {
@@ -160,7 +163,7 @@ export async function run(): Promise<void> {
   );
 
   const scale = [1_000, 10_000, 100_000].map(measureScale);
-  console.log('\nLive sessions of 10 messages each: memory per session (heap delta / sessions) and decide() time for a continuation (µs)');
+  console.log('\nLive sessions of 10 messages each: memory per session ((heap + typed arrays) delta / sessions) and decide() time for a continuation (µs)');
   printTable(
     [{ header: 'live sessions', align: 'right' }, { header: 'bytes/session', align: 'right' }, { header: 'lookup p50', align: 'right' }, { header: 'lookup p99', align: 'right' }],
     scale.map((r) => [String(r.sessions), String(r.bytes_per_session), fmt(r.lookup.p50, 1), fmt(r.lookup.p99, 1)]),

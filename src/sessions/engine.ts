@@ -1,16 +1,10 @@
 import type { SessionConfig } from '../config/schema.js';
 import { spokenText, type Conversation } from './canonical.js';
-import { Fingerprinter, looseForm, paragraphs, sketchValue } from './fingerprint.js';
+import { Fingerprinter, looseForm, NO_SKETCH, paragraphs, sketchValue } from './fingerprint.js';
 import { newSessionId } from './ids.js';
 import { SessionCounters } from './metrics.js';
 import { resetPhraseMatcher } from './reset-phrases.js';
-import { SessionIndex, type ReplyRef, type Session } from './session-index.js';
-
-/** A session that returned the reply a request ends with, and that reply's place in it. */
-interface Candidate {
-  session: Session;
-  ref: ReplyRef;
-}
+import { SessionIndex, type Candidate, type Session } from './session-index.js';
 import { mergeTopic, topicOverlap, topicWords } from './topic.js';
 import type { RecordedReply, SessionDecision, SessionEngine, SessionMetrics, SessionRequest, SessionRule, SessionView } from './types.js';
 
@@ -82,6 +76,7 @@ export class DetectionEngine implements SessionEngine {
     // starts a new session as a `first` request: the same outcome under another name.
     this.keepReplies = Math.min(8, Math.ceil((config.min_messages_for_new_session - 1) / 2) + 2);
     this.index = new SessionIndex({
+      repliesPerSession: this.keepReplies,
       maxSessions: config.max_sessions,
       ttlMs: config.session_ttl_seconds * 1000,
       now: this.now,
@@ -112,7 +107,7 @@ export class DetectionEngine implements SessionEngine {
 
   recordReply(decision: SessionDecision, reply: RecordedReply): void {
     const pending = decision.pending as Pending | null;
-    if (!pending || this.index.peek(pending.session.id) !== pending.session) return; // ended or evicted meanwhile
+    if (!pending || !this.index.alive(pending.session)) return; // ended or evicted meanwhile
     const { session, partition } = pending;
     const position = pending.lastPosition + 1;
     session.messageCount = position + 1;
@@ -120,16 +115,18 @@ export class DetectionEngine implements SessionEngine {
     session.inputTokens += reply.usage?.input_tokens ?? 0;
     session.outputTokens += reply.usage?.output_tokens ?? 0;
 
-    const refs = reply.replies.map((message) => ({ key: this.fingerprints.messageKey(partition, message), position, prev: pending.lastSketch, followUp: -1 }));
-    this.index.addReplies(session, refs, this.keepReplies * Math.max(1, refs.length));
+    if (reply.replies.length > 0) {
+      const keys = reply.replies.map((message) => this.fingerprints.messageKey(partition, message));
+      this.index.addReplies(session, keys, position, pending.lastSketch);
+    }
     const main = reply.replies[0];
     if (main) {
       const quoted = paragraphs(spokenText(main), PARAGRAPH_MIN, PARAGRAPH_LIMIT);
-      this.index.setParagraphs(session, quoted.map((p) => this.fingerprints.key(partition, 'paragraph', p)));
+      this.index.setParagraphs(session, quoted.map((p) => this.fingerprints.keyString(partition, 'paragraph', p)));
       if (this.config.fuzzy_matching) this.index.setLoose(session, this.fingerprints.key(partition, 'loose', looseForm(main)));
       session.sketch = (session.sketch + String.fromCharCode(...pending.added, sketchValue(main))).slice(-SKETCH_SIZE);
     }
-    if (reply.responseId) this.index.addResponse(session, this.fingerprints.key(partition, 'response', reply.responseId), 4);
+    if (reply.responseId) this.index.addResponse(session, this.fingerprints.keyString(partition, 'response', reply.responseId), 4);
     if (pending.topic) session.extras().topic = mergeTopic(session.extra?.topic ?? [], pending.topic);
   }
 
@@ -193,8 +190,8 @@ export class DetectionEngine implements SessionEngine {
     }
 
     if (request.previousResponseId) {
-      const owner = this.index.responseOwner(this.hash(() => this.fingerprints.key(partition, 'response', request.previousResponseId!)));
-      if (owner && this.index.alive(owner.id)) {
+      const owner = this.index.responseOwner(this.hash(() => this.fingerprints.keyString(partition, 'response', request.previousResponseId!)));
+      if (owner && this.index.alive(owner)) {
         return this.continuing(c, owner, 'continued', 'previous_response_id names a reply of this session', owner.messageCount + n - 1, 0);
       }
     }
@@ -210,13 +207,7 @@ export class DetectionEngine implements SessionEngine {
     }
 
     if (last >= 0) {
-      const key = this.hash(() => this.fingerprints.messageKey(partition, c.message(last)));
-      // A session that expired but was not swept yet is skipped (and swept by alive()).
-      const candidates: Candidate[] = [];
-      for (const session of this.index.repliesFor(key)) {
-        const ref = session.replies.find((r) => r.key === key);
-        if (ref && this.index.alive(session.id)) candidates.push({ session, ref });
-      }
+      const candidates = this.index.replies(this.hash(() => this.fingerprints.messageKey(partition, c.message(last))));
       if (candidates.length > 0) return this.fromReply(c, this.pick(candidates, c, last), last);
     }
 
@@ -237,24 +228,25 @@ export class DetectionEngine implements SessionEngine {
   }
 
   /** The request continues the conversation at `ref`; decide continued, retry, edit, or a count drop. */
-  private fromReply(c: Conversation, { session, ref }: Candidate, last: number): Verdict {
+  private fromReply(c: Conversation, candidate: Candidate, last: number): Verdict {
+    const { session, position } = candidate;
     const requestAfter = c.length - (last + 1);
-    const drop = session.messageCount - (ref.position + 1) - requestAfter;
+    const drop = session.messageCount - (position + 1) - requestAfter;
     if (drop >= this.config.min_messages_for_new_session) {
       return this.fresh(c, 'count_drop', `the history dropped ${drop} messages from ${session.id}`);
     }
-    const follow = last + 1 < c.length ? sketchValue(c.message(last + 1)) : -1;
-    const latest = session.latestPosition() === ref.position;
+    const follow = last + 1 < c.length ? sketchValue(c.message(last + 1)) : NO_SKETCH;
+    const latest = session.latestPosition === position;
     let rule: SessionRule = 'continued';
     let reason = 'the history contains the latest reply of this session';
-    if (!latest && ref.followUp !== -1 && ref.followUp === follow) {
+    if (!latest && candidate.followUp !== NO_SKETCH && candidate.followUp === follow) {
       rule = 'retry';
       reason = 'the same turn was sent again';
     } else if (!latest) {
       reason = 'an earlier turn was edited or regenerated';
     }
-    if (ref.followUp === -1) ref.followUp = follow; // this branch is now taken (first come, first served)
-    return this.continuing(c, session, rule, reason, ref.position + requestAfter, last + 1);
+    if (candidate.followUp === NO_SKETCH && follow !== NO_SKETCH) this.index.claim(candidate, follow); // first come, first served
+    return this.continuing(c, session, rule, reason, position + requestAfter, last + 1);
   }
 
   /**
@@ -264,16 +256,16 @@ export class DetectionEngine implements SessionEngine {
    */
   private pick(candidates: Candidate[], c: Conversation, last: number): Candidate {
     if (candidates.length === 1) return candidates[0];
-    const prev = last > 0 ? sketchValue(c.message(last - 1)) : -1;
-    const follow = last + 1 < c.length ? sketchValue(c.message(last + 1)) : -1;
+    const prev = last > 0 ? sketchValue(c.message(last - 1)) : NO_SKETCH;
+    const follow = last + 1 < c.length ? sketchValue(c.message(last + 1)) : NO_SKETCH;
     let best = candidates[0];
     let bestScore = -1;
     for (const candidate of candidates) {
-      const { session, ref } = candidate;
-      let score = ref.prev === prev ? 4 : 0;
-      if (follow !== -1 && ref.followUp === follow) score += 3;
-      else if (ref.followUp === -1) score += 2;
-      if (session.latestPosition() === ref.position) score += 1;
+      const { session } = candidate;
+      let score = candidate.prev === prev ? 4 : 0;
+      if (follow !== NO_SKETCH && candidate.followUp === follow) score += 3;
+      else if (candidate.followUp === NO_SKETCH) score += 2;
+      if (session.latestPosition === candidate.position) score += 1;
       if (score > bestScore || (score === bestScore && session.createdAt < best.session.createdAt)) {
         best = candidate;
         bestScore = score;
@@ -289,8 +281,8 @@ export class DetectionEngine implements SessionEngine {
       if (c.role(i) !== 'user') continue;
       scanned++;
       for (const paragraph of paragraphs(spokenText(c.message(i)), PARAGRAPH_MIN, PARAGRAPH_LIMIT)) {
-        const owner = this.index.paragraphOwner(this.hash(() => this.fingerprints.key(partition, 'paragraph', paragraph)));
-        if (owner && this.index.alive(owner.id)) return { session: owner, at: i };
+        const owner = this.index.paragraphOwner(this.hash(() => this.fingerprints.keyString(partition, 'paragraph', paragraph)));
+        if (owner && this.index.alive(owner)) return { session: owner, at: i };
       }
     }
     return undefined;
@@ -304,7 +296,6 @@ export class DetectionEngine implements SessionEngine {
     for (let i = Math.max(0, last + 1 - SKETCH_SIZE); i <= last; i++) window.push(sketchValue(c.message(i)));
     let found: { session: Session; similarity: number } | undefined;
     for (const session of owners) {
-      if (!this.index.alive(session.id)) continue;
       if (Math.abs(last + 1 - session.messageCount) > this.config.fuzzy_max_diff) continue;
       const known = session.sketch;
       const similarity = window.filter((value) => known.includes(String.fromCharCode(value))).length / window.length;
@@ -349,7 +340,7 @@ export class DetectionEngine implements SessionEngine {
     session.lastSeen = this.index.clock();
     const added: number[] = [];
     for (let i = Math.max(verdict.firstNew, c.length - SKETCH_SIZE); i < c.length; i++) added.push(sketchValue(c.message(i)));
-    const lastSketch = added.length > 0 ? added[added.length - 1] : c.length > 0 ? sketchValue(c.message(c.length - 1)) : -1;
+    const lastSketch = added.length > 0 ? added[added.length - 1] : c.length > 0 ? sketchValue(c.message(c.length - 1)) : NO_SKETCH;
     const pending: Pending = {
       session,
       partition: request.partition,

@@ -1,11 +1,17 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { spokenText, TOOL_MARK, type CanonicalMessage } from './canonical.js';
 
+/** Two 32-bit halves of a keyed digest. */
+export interface DigestKey {
+  hi: number;
+  lo: number;
+}
+
 /**
  * Keyed digests of message content. The per-deployment secret goes in first and the partition next, so
  * nobody can compute (and so craft) the key of another client's message, and equal messages under two
- * credentials never share a key. Keys are 12 bytes kept as a 12-character one-byte string: compact Map
- * keys, and 96 bits is far beyond accidental collision for a bounded index.
+ * credentials never share a key. 64 bits keep accidental collisions out of reach of a bounded index
+ * (below one in a million with a million live keys).
  */
 export class Fingerprinter {
   private readonly keyed: Hash;
@@ -14,11 +20,18 @@ export class Fingerprinter {
     this.keyed = createHash('sha256').update(secret ? Buffer.from(secret) : randomBytes(32));
   }
 
-  key(partition: string, kind: string, text: string): string {
+  /** 64-bit key for the typed index (reply and loose-form lookups). */
+  key(partition: string, kind: string, text: string): DigestKey {
+    const digest = this.keyed.copy().update(`${partition}\0${kind}\0${text}`).digest();
+    return { hi: digest.readUInt32LE(0), lo: digest.readUInt32LE(4) };
+  }
+
+  /** 96-bit key as a short string, for the small Map-based indexes (paragraphs, response ids). */
+  keyString(partition: string, kind: string, text: string): string {
     return this.keyed.copy().update(`${partition}\0${kind}\0${text}`).digest().toString('latin1', 0, 12);
   }
 
-  messageKey(partition: string, message: CanonicalMessage): string {
+  messageKey(partition: string, message: CanonicalMessage): DigestKey {
     return this.key(partition, message.role, message.text);
   }
 }
@@ -71,8 +84,11 @@ export function looseForm(message: CanonicalMessage): string {
 export function sketchValue(message: CanonicalMessage): number {
   const text = message.text;
   const hash = message.role === 'assistant' ? fnv32(looseForm(message)) : fnv32(`${message.role}:${text.length}:${text.slice(0, 64)}:${text.slice(-32)}`);
-  return (hash ^ (hash >>> 16)) & 0xffff;
+  return hash % NO_SKETCH; // 0..65534: 65535 is kept free to mean "none"
 }
+
+/** The sketch value that no message has: "no message" (nothing before a reply, no follow-up yet). */
+export const NO_SKETCH = 0xffff;
 
 /** Paragraphs long enough to identify a reply when it reappears inside a compacted history. */
 export function paragraphs(text: string, minLength = 80, limit = 16): string[] {

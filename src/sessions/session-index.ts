@@ -1,16 +1,20 @@
 import { LRUCache } from 'lru-cache';
-import { MultiMap } from './multimap.js';
+import type { DigestKey } from './fingerprint.js';
+import { NO_SKETCH } from './fingerprint.js';
+import { KeyTable } from './key-table.js';
 import type { SessionRule } from './types.js';
 
-/** A reply the gateway returned, as its session keeps it: where it sits in the conversation. */
-export interface ReplyRef {
-  key: string;
+/** A reply (or loose form) record read back from the index, already validated against its session. */
+export interface Candidate {
+  session: Session;
   /** 0-based position of the reply in the conversation (system prompt excluded). */
   position: number;
-  /** 16-bit sketch of the message the reply answered (tells apart equal replies to different turns). */
+  /** 16-bit sketch of the message the reply answered; NO_SKETCH when none. */
   prev: number;
-  /** 16-bit sketch of the turn that continued from this reply; -1 while none has (claims a branch). */
+  /** 16-bit sketch of the turn that continued from this reply; NO_SKETCH while none has. */
   followUp: number;
+  /** Where the record sits, to claim it later. */
+  entry: number;
 }
 
 /** Rarely used parts of a session, allocated only when a session needs them. */
@@ -22,11 +26,9 @@ export interface SessionExtra {
   topic: number[] | null;
 }
 
-const noReplies: readonly ReplyRef[] = Object.freeze([]);
-
 /**
  * One live session. A class with a fixed shape and small-integer fields (times are milliseconds since the
- * index started), so V8 keeps every field in the object itself: memory per session is what this file says.
+ * index started), so V8 keeps every field inside the object. Its replies live in the shared typed index.
  */
 export class Session {
   requests = 0;
@@ -35,10 +37,10 @@ export class Session {
   inputTokens = 0;
   outputTokens = 0;
   lastSeen: number;
-  /** The most recent replies, newest last; replaced (never grown in place) so arrays stay exactly sized. */
-  replies: readonly ReplyRef[] = noReplies;
-  /** Key of the latest reply's loose form (fuzzy candidates). */
-  looseKey: string | null = null;
+  /** Position of the latest reply; -1 before the first. */
+  latestPosition = -1;
+  /** Sequence number of the latest reply's loose-form record (fuzzy candidates); 0 when none. */
+  looseSeq = 0;
   /** 16-bit sketch values of the last messages, one character each, oldest first (fuzzy similarity). */
   sketch = '';
   extra: SessionExtra | null = null;
@@ -47,12 +49,10 @@ export class Session {
     readonly id: string,
     readonly rule: SessionRule,
     readonly createdAt: number,
+    /** Row of this session in the index's per-slot arrays. */
+    readonly slot: number,
   ) {
     this.lastSeen = createdAt;
-  }
-
-  latestPosition(): number {
-    return this.replies.length > 0 ? this.replies[this.replies.length - 1].position : -1;
   }
 
   extras(): SessionExtra {
@@ -65,26 +65,39 @@ export type RemovalReason = 'evict' | 'expire' | 'delete';
 export interface SessionIndexOptions {
   maxSessions: number;
   ttlMs: number;
+  /** Replies per session that stay linkable (older ones fall out of the index). */
+  repliesPerSession: number;
   /** Milliseconds clock; injectable so tests can expire sessions without waiting. */
   now: () => number;
   onRemove(session: Session, reason: RemovalReason): void;
 }
 
+const pack = (prev: number, followUp: number) => ((followUp << 16) | prev) >>> 0;
+
 /**
- * Live sessions (LRU with idle TTL) and every index that points at them. When a session goes, for
- * whatever reason, each of its index entries goes with it: no index ever names a session that is gone.
+ * Live sessions (LRU with idle TTL) and every index that points at them. Replies and loose forms live in
+ * one typed-array table keyed by 64-bit digests; each record names a session slot and a sequence number,
+ * and counts only while that slot still holds the session that wrote it and the number is among the
+ * session's recent replies. So when a session goes, every record of it is dead at once, with no clean-up on
+ * the request path, and the table drops dead records whenever it grows.
  */
 export class SessionIndex {
   private readonly sessions: LRUCache<string, Session>;
   private readonly epoch: number;
-  /** Reply key → the session(s) that returned it; the session holds the reply's details. */
-  private readonly replies = new MultiMap<Session>();
+  private readonly table: KeyTable;
+  private readonly bySlot: (Session | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
+  /** Sequence numbers of each slot's recent replies, `repliesPerSession` per slot, as a ring. */
+  private ring = new Uint32Array(0);
+  /** Replies recorded per slot, to find the ring position of the next one. */
+  private replyCount = new Uint32Array(0);
+  private seq = 0;
   private readonly paragraphs = new Map<string, Session>();
-  private readonly loose = new MultiMap<Session>();
   private readonly responses = new Map<string, Session>();
 
   constructor(private readonly options: SessionIndexOptions) {
     this.epoch = options.now();
+    this.table = new KeyTable((slot, seq) => this.recordLive(slot, seq));
     this.sessions = new LRUCache<string, Session>({
       max: options.maxSessions,
       ttl: options.ttlMs,
@@ -93,7 +106,7 @@ export class SessionIndex {
       ttlResolution: 0, // read the clock on every check: an injected clock may jump
       dispose: (session, _id, reason) => {
         if (reason === 'set') return;
-        this.unindex(session);
+        this.release(session);
         options.onRemove(session, reason === 'evict' ? 'evict' : reason === 'expire' ? 'expire' : 'delete');
       },
     });
@@ -101,23 +114,6 @@ export class SessionIndex {
 
   get size(): number {
     return this.sessions.size;
-  }
-
-  /** Looks a session up and marks it used (LRU order, idle TTL). */
-  touch(id: string): Session | undefined {
-    return this.sessions.get(id);
-  }
-
-  /** True while the session lives, without marking it used. An expired one is removed on the spot. */
-  alive(id: string): boolean {
-    if (this.sessions.has(id)) return true;
-    this.sessions.get(id, { updateAgeOnGet: false }); // a stale entry is deleted (and disposed) by this read
-    return false;
-  }
-
-  /** Looks without marking it used (metrics, the sessions API). */
-  peek(id: string): Session | undefined {
-    return this.sessions.get(id, { updateAgeOnGet: false });
   }
 
   /** Milliseconds since the index started: small integers keep session fields unboxed. */
@@ -130,8 +126,29 @@ export class SessionIndex {
     return clock + this.epoch;
   }
 
+  /** Looks a session up and marks it used (LRU order, idle TTL). */
+  touch(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** Looks without marking it used (metrics, the sessions API). */
+  peek(id: string): Session | undefined {
+    return this.sessions.get(id, { updateAgeOnGet: false });
+  }
+
+  /** True while the session lives, without marking it used. An expired one is removed on the spot. */
+  alive(session: Session): boolean {
+    if (this.bySlot[session.slot] !== session) return false;
+    if (this.sessions.has(session.id)) return true;
+    this.sessions.get(session.id, { updateAgeOnGet: false }); // a stale entry is deleted (and disposed) by this read
+    return false;
+  }
+
   create(id: string, rule: SessionRule): Session {
-    const session = new Session(id, rule, this.clock());
+    this.sessions.delete(id); // an explicit id reused after its session ended starts clean
+    const slot = this.freeSlots.pop() ?? this.grow();
+    const session = new Session(id, rule, this.clock(), slot);
+    this.bySlot[slot] = session;
     this.sessions.set(id, session);
     return session;
   }
@@ -149,20 +166,45 @@ export class SessionIndex {
     yield* this.sessions.values();
   }
 
-  /** Sessions that returned a reply with this key. */
-  repliesFor(key: string): readonly Session[] {
-    return this.replies.get(key);
+  /** Live sessions whose recent replies include one with this key. */
+  replies(key: DigestKey): Candidate[] {
+    const out: Candidate[] = [];
+    for (const record of this.table.find(key.hi, key.lo)) {
+      const session = this.bySlot[record.slot];
+      if (!session || !this.inRing(record.slot, record.seq) || !this.alive(session)) continue;
+      out.push({ session, position: record.a, prev: record.b & 0xffff, followUp: record.b >>> 16, entry: record.entry });
+    }
+    return out;
   }
 
-  /** Adds a session's replies (one per choice), keeping only its newest `keep` replies in the index. */
-  addReplies(session: Session, refs: ReplyRef[], keep: number): void {
-    const all = [...session.replies, ...refs];
-    const kept = all.length > keep ? all.slice(all.length - keep) : all;
-    for (const old of all.length > keep ? all.slice(0, all.length - keep) : []) {
-      if (!kept.some((ref) => ref.key === old.key)) this.replies.remove(old.key, session);
+  /** Marks the reply's branch as taken by the turn with this sketch. */
+  claim(candidate: Candidate, followUp: number): void {
+    candidate.followUp = followUp;
+    this.table.setB(candidate.entry, pack(candidate.prev, followUp));
+  }
+
+  /** Records a reply (one key per choice, all at the same position); older replies beyond the bound drop out. */
+  addReplies(session: Session, keys: DigestKey[], position: number, prev: number): void {
+    const seq = this.nextSeq();
+    const per = this.options.repliesPerSession;
+    this.ring[session.slot * per + (this.replyCount[session.slot]++ % per)] = seq;
+    for (const key of keys) this.table.insert(key.hi, key.lo, session.slot, seq, position, pack(prev, NO_SKETCH));
+    session.latestPosition = position;
+  }
+
+  /** Live sessions whose latest reply has this loose form. */
+  looseOwners(key: DigestKey): Session[] {
+    const out: Session[] = [];
+    for (const record of this.table.find(key.hi, key.lo)) {
+      const session = this.bySlot[record.slot];
+      if (session && session.looseSeq === record.seq && this.alive(session)) out.push(session);
     }
-    for (const ref of refs) this.replies.add(ref.key, session);
-    session.replies = kept;
+    return out;
+  }
+
+  setLoose(session: Session, key: DigestKey): void {
+    session.looseSeq = this.nextSeq();
+    this.table.insert(key.hi, key.lo, session.slot, session.looseSeq, 0, 0);
   }
 
   hasParagraphs(): boolean {
@@ -182,16 +224,6 @@ export class SessionIndex {
     for (const key of keys) this.paragraphs.set(key, session);
   }
 
-  looseOwners(key: string): readonly Session[] {
-    return this.loose.get(key);
-  }
-
-  setLoose(session: Session, key: string | null): void {
-    if (session.looseKey) this.loose.remove(session.looseKey, session);
-    session.looseKey = key;
-    if (key) this.loose.add(key, session);
-  }
-
   responseOwner(key: string): Session | undefined {
     return this.responses.get(key);
   }
@@ -206,24 +238,63 @@ export class SessionIndex {
     }
   }
 
-  /** Sizes of every index, for tests and metrics: each must fall back to zero when sessions go. */
-  indexSizes(): { sessions: number; replies: number; paragraphs: number; loose: number; responses: number } {
-    return { sessions: this.sessions.size, replies: this.replies.size, paragraphs: this.paragraphs.size, loose: this.loose.size, responses: this.responses.size };
+  /** Sizes of every index, for tests and metrics: live records only. */
+  indexSizes(): { sessions: number; replies: number; paragraphs: number; responses: number; table_bytes: number } {
+    let replies = 0;
+    for (const session of this.sessions.values()) replies += Math.min(this.replyCount[session.slot], this.options.repliesPerSession);
+    return { sessions: this.sessions.size, replies, paragraphs: this.paragraphs.size, responses: this.responses.size, table_bytes: this.table.bytes };
   }
 
   clear(): void {
     this.sessions.clear();
-    this.replies.clear();
+    this.table.clear();
     this.paragraphs.clear();
-    this.loose.clear();
     this.responses.clear();
   }
 
-  private unindex(session: Session): void {
-    for (const ref of session.replies) this.replies.remove(ref.key, session);
-    if (session.looseKey) this.loose.remove(session.looseKey, session);
-    if (!session.extra) return;
-    for (const key of session.extra.paragraphKeys) if (this.paragraphs.get(key) === session) this.paragraphs.delete(key);
-    for (const key of session.extra.responseKeys) if (this.responses.get(key) === session) this.responses.delete(key);
+  private nextSeq(): number {
+    this.seq = this.seq >= 0xfffffffe ? 1 : this.seq + 1; // 0 means "none"
+    return this.seq;
+  }
+
+  private inRing(slot: number, seq: number): boolean {
+    const per = this.options.repliesPerSession;
+    for (let i = slot * per; i < (slot + 1) * per; i++) if (this.ring[i] === seq) return true;
+    return false;
+  }
+
+  private recordLive(slot: number, seq: number): boolean {
+    const session = this.bySlot[slot];
+    return session !== undefined && (session.looseSeq === seq || this.inRing(slot, seq));
+  }
+
+  /** A new slot; the per-slot arrays double when full. */
+  private grow(): number {
+    const slot = this.bySlot.length;
+    this.bySlot.push(undefined);
+    if (slot >= this.replyCount.length) {
+      const capacity = Math.max(1024, this.replyCount.length * 2);
+      const ring = new Uint32Array(capacity * this.options.repliesPerSession);
+      ring.set(this.ring);
+      this.ring = ring;
+      const counts = new Uint32Array(capacity);
+      counts.set(this.replyCount);
+      this.replyCount = counts;
+    }
+    return slot;
+  }
+
+  /** A session is gone: its slot is wiped (every table record of it is dead from now on) and reused. */
+  private release(session: Session): void {
+    if (this.bySlot[session.slot] !== session) return;
+    const per = this.options.repliesPerSession;
+    this.ring.fill(0, session.slot * per, (session.slot + 1) * per);
+    this.replyCount[session.slot] = 0;
+    this.bySlot[session.slot] = undefined;
+    this.freeSlots.push(session.slot);
+    if (session.extra) {
+      for (const key of session.extra.paragraphKeys) if (this.paragraphs.get(key) === session) this.paragraphs.delete(key);
+      for (const key of session.extra.responseKeys) if (this.responses.get(key) === session) this.responses.delete(key);
+    }
   }
 }

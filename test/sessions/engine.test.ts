@@ -251,10 +251,11 @@ describe('bounds', () => {
     expect(e.metrics()).toMatchObject({ active_count: 2, total_created: 3, evicted: 1 });
     expect(a.send(user('again'), 'x')).toMatchObject({ rule: 'first' });
     expect(a.sessionIds[1]).not.toBe(sa);
-    // Only the two live sessions own index entries.
+    // Only the two live sessions own index entries; the evicted one's paragraphs are gone with it.
     const sizes = e.indexSizes();
     expect(sizes.sessions).toBe(2);
     expect(sizes.paragraphs).toBe(0);
+    expect(sizes.replies).toBe(2);
   });
 
   it('expires idle sessions after session_ttl_seconds with an injected clock', () => {

@@ -1,0 +1,112 @@
+/**
+ * An open-addressing hash table over typed arrays: 64-bit keys (two 32-bit halves of a keyed digest) to
+ * fixed-size records of four 32-bit fields. It replaces a Map of string keys to objects, which cost ~170 bytes
+ * per entry (key string, entry, value object); here an entry is 24 bytes of typed-array memory and no garbage.
+ *
+ * Entries are never removed one by one: a record stays until the table decides, on growth, that it is dead
+ * (the caller's `isLive`), so dropping a session costs nothing and stale records cannot be returned because
+ * callers validate every record they read. A key may hold several records (the same reply in two sessions).
+ */
+export interface KeyRecord {
+  /** Position of the record in the table, to update its fields later. */
+  entry: number;
+  slot: number;
+  seq: number;
+  a: number;
+  b: number;
+}
+
+const EMPTY = 0xffffffff;
+const MIN_CAPACITY = 1024;
+
+export class KeyTable {
+  private hi!: Uint32Array;
+  private lo!: Uint32Array;
+  /** Session slot per entry; EMPTY marks a free entry. */
+  private slot!: Uint32Array;
+  private seq!: Uint32Array;
+  private fieldA!: Uint32Array;
+  private fieldB!: Uint32Array;
+  private mask = 0;
+  /** Entries in use, live or dead: open addressing needs them all until a rebuild. */
+  private used = 0;
+
+  constructor(
+    /** Whether a record still matters; dead records are dropped when the table is rebuilt. */
+    private readonly isLive: (slot: number, seq: number) => boolean,
+    capacity = MIN_CAPACITY,
+  ) {
+    this.allocate(capacity);
+  }
+
+  /** Typed-array bytes held (for metrics and the memory benchmark). */
+  get bytes(): number {
+    return (this.mask + 1) * 24;
+  }
+
+  get size(): number {
+    return this.used;
+  }
+
+  /** Every record stored under the key, live or not: the caller validates. */
+  find(hi: number, lo: number): KeyRecord[] {
+    const out: KeyRecord[] = [];
+    for (let i = this.start(hi, lo); this.slot[i] !== EMPTY; i = (i + 1) & this.mask) {
+      if (this.hi[i] === hi && this.lo[i] === lo) out.push({ entry: i, slot: this.slot[i], seq: this.seq[i], a: this.fieldA[i], b: this.fieldB[i] });
+    }
+    return out;
+  }
+
+  insert(hi: number, lo: number, slot: number, seq: number, a: number, b: number): void {
+    if ((this.used + 1) * 5 > (this.mask + 1) * 4) this.rebuild();
+    let i = this.start(hi, lo);
+    while (this.slot[i] !== EMPTY) i = (i + 1) & this.mask;
+    this.hi[i] = hi;
+    this.lo[i] = lo;
+    this.slot[i] = slot;
+    this.seq[i] = seq;
+    this.fieldA[i] = a;
+    this.fieldB[i] = b;
+    this.used++;
+  }
+
+  setB(entry: number, b: number): void {
+    this.fieldB[entry] = b;
+  }
+
+  clear(): void {
+    this.allocate(MIN_CAPACITY);
+  }
+
+  /**
+   * Keeps the live records, in a table they fill to between 30% and 60%: growth happens at 80% in use
+   * (dead records included), and linear probing stays short at that load because keys are uniform.
+   */
+  private rebuild(): void {
+    const old = { hi: this.hi, lo: this.lo, slot: this.slot, seq: this.seq, a: this.fieldA, b: this.fieldB };
+    let live = 0;
+    for (let i = 0; i < old.slot.length; i++) if (old.slot[i] !== EMPTY && this.isLive(old.slot[i], old.seq[i])) live++;
+    let capacity = MIN_CAPACITY;
+    while (capacity * 0.6 < live + 1) capacity *= 2;
+    this.allocate(capacity);
+    for (let i = 0; i < old.slot.length; i++) {
+      if (old.slot[i] !== EMPTY && this.isLive(old.slot[i], old.seq[i])) this.insert(old.hi[i], old.lo[i], old.slot[i], old.seq[i], old.a[i], old.b[i]);
+    }
+  }
+
+  private allocate(capacity: number): void {
+    this.hi = new Uint32Array(capacity);
+    this.lo = new Uint32Array(capacity);
+    this.slot = new Uint32Array(capacity).fill(EMPTY);
+    this.seq = new Uint32Array(capacity);
+    this.fieldA = new Uint32Array(capacity);
+    this.fieldB = new Uint32Array(capacity);
+    this.mask = capacity - 1;
+    this.used = 0;
+  }
+
+  /** The low bits of a keyed digest are already uniform: no further mixing needed. */
+  private start(hi: number, lo: number): number {
+    return (lo ^ hi) & this.mask;
+  }
+}
