@@ -71,7 +71,7 @@ function toolNames(message: CanonicalMessage): string {
  * replies to their first words, reflow or strip markdown) and the names of the tools it called.
  */
 export function looseForm(message: CanonicalMessage): string {
-  const head = spokenText(message.text.length > 400 ? { role: message.role, text: message.text.slice(0, 400) } : message);
+  const head = spokenText(message.text.length > 200 ? { role: message.role, text: message.text.slice(0, 200) } : message);
   return `${message.role}:${words(head, 3).join(' ')}|${toolNames(message)}`;
 }
 
@@ -90,13 +90,22 @@ export function sketchValue(message: CanonicalMessage): number {
 /** The sketch value that no message has: "no message" (nothing before a reply, no follow-up yet). */
 export const NO_SKETCH = 0xffff;
 
-/** Paragraphs long enough to identify a reply when it reappears inside a compacted history. */
-export function paragraphs(text: string, minLength = 80, limit = 16): string[] {
+/**
+ * The first paragraphs (blank-line separated) long enough to identify a reply when it reappears inside a
+ * compacted history. A summary is quoted verbatim, so paragraphs are only trimmed, not normalised, and a
+ * few of them identify it: scanning stops at `limit`.
+ */
+export function paragraphs(text: string, minLength = 80, limit = 4): string[] {
   const out: string[] = [];
-  for (const raw of text.split(/\n\s*\n|\n(?=[-*#>]|\d+\.)/)) {
-    const paragraph = raw.replace(/\s+/g, ' ').trim();
-    if (paragraph.length >= minLength) out.push(paragraph);
-    if (out.length >= limit) break;
+  let start = 0;
+  while (start < text.length && out.length < limit) {
+    let end = text.indexOf('\n\n', start);
+    if (end === -1) end = text.length;
+    if (end - start >= minLength) {
+      const paragraph = text.slice(start, end).trim();
+      if (paragraph.length >= minLength) out.push(paragraph);
+    }
+    start = end + 2;
   }
   return out;
 }
