@@ -1,6 +1,6 @@
 import type { SessionConfig } from '../config/schema.js';
-import { spokenText, type Conversation } from './canonical.js';
-import { Fingerprinter, looseForm, NO_SKETCH, paragraphs, sketchValue } from './fingerprint.js';
+import { spokenText, type CanonicalMessage, type Conversation } from './canonical.js';
+import { combineSketches, Fingerprinter, looseForm, NO_SKETCH, paragraphs, sketchValue } from './fingerprint.js';
 import { newSessionId } from './ids.js';
 import { SessionCounters } from './metrics.js';
 import { resetPhraseMatcher } from './reset-phrases.js';
@@ -17,6 +17,8 @@ export interface EngineOptions {
   sweepEveryMs?: number;
 }
 
+/** Messages before a reply that make up its context (tells apart equal replies in different sessions). */
+const CONTEXT_SIZE = 3;
 /** Messages of each session kept as sketch values for fuzzy similarity. */
 const SKETCH_SIZE = 12;
 /** Paragraphs of the latest reply indexed for compaction, and their minimum length. */
@@ -30,8 +32,8 @@ interface Pending {
   partition: string;
   /** Conversation position of the request's last message. */
   lastPosition: number;
-  /** Sketch value of the request's last message: the `prev` of the replies to come. */
-  lastSketch: number;
+  /** Context sketch of the request's last messages: the `prev` of the replies to come. */
+  context: number;
   /** Sketch values of the messages this request added to the conversation. */
   added: number[];
   topic: number[] | null;
@@ -117,7 +119,8 @@ export class DetectionEngine implements SessionEngine {
 
     if (reply.replies.length > 0) {
       const keys = reply.replies.map((message) => this.fingerprints.messageKey(partition, message));
-      this.index.addReplies(session, keys, position, pending.lastSketch);
+      this.index.addReplies(session, keys, position, pending.context);
+      if (session.anchorSeq === 0) this.index.setAnchor(session, this.anchorKey(partition, reply.replies[0]), position);
     }
     const main = reply.replies[0];
     if (main) {
@@ -208,8 +211,15 @@ export class DetectionEngine implements SessionEngine {
 
     if (last >= 0) {
       const candidates = this.index.replies(this.hash(() => this.fingerprints.messageKey(partition, c.message(last))));
-      if (candidates.length > 0) return this.fromReply(c, this.pick(candidates, c, last), last);
+      if (candidates.length > 0) {
+        const chosen = this.pick(candidates, c, last);
+        if (chosen) return this.fromReply(c, chosen, last);
+        return this.fresh(c, 'first', `${candidates.length} sessions share this history and none fits better: a session of its own rather than a guess`);
+      }
     }
+
+    const cutBack = last >= 0 ? this.cutBackDrop(c, partition, last) : undefined;
+    if (cutBack) return this.fresh(c, 'count_drop', `the history went back to the start of ${cutBack.session.id}, dropping ${cutBack.drop} messages`);
 
     const compacted = this.compactionOwner(c, partition);
     if (compacted) {
@@ -250,28 +260,41 @@ export class DetectionEngine implements SessionEngine {
   }
 
   /**
-   * Several sessions returned this very reply ("OK.", or identical openings). The one whose reply answered
-   * the same preceding message wins; then the branch this turn already took (a retry) or one nobody has
-   * taken yet; then a session's latest reply; ties go to the oldest session.
+   * No recent reply matched, but the history may still begin like a live session: its first assistant
+   * message is that session's first reply. If it is shorter than the session by min_messages or more, the
+   * user went back to an early point of the conversation: a count drop, however far back.
    */
-  private pick(candidates: Candidate[], c: Conversation, last: number): Candidate {
-    if (candidates.length === 1) return candidates[0];
-    const prev = last > 0 ? sketchValue(c.message(last - 1)) : NO_SKETCH;
-    const follow = last + 1 < c.length ? sketchValue(c.message(last + 1)) : NO_SKETCH;
-    let best = candidates[0];
-    let bestScore = -1;
-    for (const candidate of candidates) {
-      const { session } = candidate;
-      let score = candidate.prev === prev ? 4 : 0;
-      if (follow !== NO_SKETCH && candidate.followUp === follow) score += 3;
-      else if (candidate.followUp === NO_SKETCH) score += 2;
-      if (session.latestPosition === candidate.position) score += 1;
-      if (score > bestScore || (score === bestScore && session.createdAt < best.session.createdAt)) {
-        best = candidate;
-        bestScore = score;
-      }
+  private cutBackDrop(c: Conversation, partition: string, last: number): { session: Session; drop: number } | undefined {
+    let first = 0;
+    while (first < last && c.role(first) !== 'assistant') first++;
+    const owners = this.index.anchorOwners(this.hash(() => this.anchorKey(partition, c.message(first))));
+    for (const { session, position } of owners) {
+      const drop = session.messageCount - (position + 1) - (c.length - (first + 1));
+      if (drop >= this.config.min_messages_for_new_session) return { session, drop };
     }
-    return best;
+    return undefined;
+  }
+
+  /**
+   * Several sessions returned this very reply ("OK.", identical openings, batch agents running one prompt).
+   * Those whose reply came after the same last three messages are preferred. Among them, a branch nobody
+   * has taken yet wins, oldest first (first come, first served: twenty identical runs stay twenty sessions);
+   * then the branch this very turn already took (a retry). When every fitting branch was taken by another
+   * turn, nothing tells the sessions apart: undefined, and the request starts a session of its own rather
+   * than joining someone else's.
+   */
+  private pick(candidates: Candidate[], c: Conversation, last: number): Candidate | undefined {
+    if (candidates.length === 1) return candidates[0];
+    const context = this.contextSketch(c, last - 1);
+    const sameContext = candidates.filter((candidate) => candidate.prev === context);
+    const pool = sameContext.length > 0 ? sameContext : candidates;
+    if (pool.length === 1) return pool[0];
+    const oldest = (list: Candidate[]) => list.reduce((a, b) => (b.session.createdAt < a.session.createdAt ? b : a));
+    const open = pool.filter((candidate) => candidate.followUp === NO_SKETCH);
+    if (open.length > 0) return oldest(open);
+    const follow = last + 1 < c.length ? sketchValue(c.message(last + 1)) : NO_SKETCH;
+    const taken = pool.filter((candidate) => follow !== NO_SKETCH && candidate.followUp === follow);
+    return taken.length > 0 ? oldest(taken) : undefined;
   }
 
   private compactionOwner(c: Conversation, partition: string): { session: Session; at: number } | undefined {
@@ -340,16 +363,27 @@ export class DetectionEngine implements SessionEngine {
     session.lastSeen = this.index.clock();
     const added: number[] = [];
     for (let i = Math.max(verdict.firstNew, c.length - SKETCH_SIZE); i < c.length; i++) added.push(sketchValue(c.message(i)));
-    const lastSketch = added.length > 0 ? added[added.length - 1] : c.length > 0 ? sketchValue(c.message(c.length - 1)) : NO_SKETCH;
     const pending: Pending = {
       session,
       partition: request.partition,
       lastPosition: Math.max(verdict.lastPosition, -1),
-      lastSketch,
+      context: this.contextSketch(c, c.length - 1),
       added,
       topic: this.config.context_break.enabled ? this.newTurnWords(c, verdict.firstNew) : null,
     };
     return { sessionId: session.id, isNew: verdict.isNew, rule: verdict.rule, reason: verdict.reason, pending };
+  }
+
+  /** Anchors get keys of their own, so they never compete with reply records for a key's room. */
+  private anchorKey(partition: string, message: CanonicalMessage) {
+    return this.fingerprints.key(partition, `anchor:${message.role}`, message.text);
+  }
+
+  /** Combined sketch of the messages ending at `end` (the context a reply was given in). */
+  private contextSketch(c: Conversation, end: number): number {
+    const values: number[] = [];
+    for (let i = Math.max(0, end - CONTEXT_SIZE + 1); i <= end; i++) values.push(sketchValue(c.message(i)));
+    return combineSketches(values);
   }
 
   private hash<T>(compute: () => T): T {

@@ -90,6 +90,12 @@ export function sketchValue(message: CanonicalMessage): number {
 /** The sketch value that no message has: "no message" (nothing before a reply, no follow-up yet). */
 export const NO_SKETCH = 0xffff;
 
+/** One 16-bit value for up to three sketch values in order: the context a reply was given in. */
+export function combineSketches(values: number[]): number {
+  if (values.length === 0) return NO_SKETCH;
+  return fnv32(values.join(',')) % NO_SKETCH;
+}
+
 /**
  * The first paragraphs (blank-line separated) long enough to identify a reply when it reappears inside a
  * compacted history. A summary is quoted verbatim, so paragraphs are only trimmed, not normalised, and a

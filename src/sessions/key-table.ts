@@ -34,6 +34,7 @@ export class KeyTable {
   constructor(
     /** Whether a record still matters; dead records are dropped when the table is rebuilt. */
     private readonly isLive: (slot: number, seq: number) => boolean,
+    private readonly maxPerKey = 16,
     capacity = MIN_CAPACITY,
   ) {
     this.allocate(capacity);
@@ -57,10 +58,26 @@ export class KeyTable {
     return out;
   }
 
+  /**
+   * Adds a record. A key holds at most `maxPerKey` records: a popular reply ("OK.", the greeting every
+   * conversation gets) would otherwise grow one probe chain without bound. When the key is full, a dead
+   * record is reused, else the oldest one (lowest sequence number) gives way: recency settles ambiguity.
+   */
   insert(hi: number, lo: number, slot: number, seq: number, a: number, b: number): void {
     if ((this.used + 1) * 5 > (this.mask + 1) * 4) this.rebuild();
     let i = this.start(hi, lo);
-    while (this.slot[i] !== EMPTY) i = (i + 1) & this.mask;
+    let matches = 0;
+    let reuse = -1;
+    for (; this.slot[i] !== EMPTY; i = (i + 1) & this.mask) {
+      if (this.hi[i] !== hi || this.lo[i] !== lo) continue;
+      matches++;
+      if (!this.isLive(this.slot[i], this.seq[i])) reuse = i;
+      else if (reuse === -1 || (this.isLive(this.slot[reuse], this.seq[reuse]) && this.seq[i] < this.seq[reuse])) reuse = i;
+    }
+    if (reuse !== -1 && (matches >= this.maxPerKey || !this.isLive(this.slot[reuse], this.seq[reuse]))) {
+      i = reuse;
+      this.used--; // overwriting, not adding
+    }
     this.hi[i] = hi;
     this.lo[i] = lo;
     this.slot[i] = slot;

@@ -41,6 +41,8 @@ export class Session {
   latestPosition = -1;
   /** Sequence number of the latest reply's loose-form record (fuzzy candidates); 0 when none. */
   looseSeq = 0;
+  /** Sequence number of the first reply's anchor record (recognises deep cut-backs); 0 when none. */
+  anchorSeq = 0;
   /** 16-bit sketch values of the last messages, one character each, oldest first (fuzzy similarity). */
   sketch = '';
   extra: SessionExtra | null = null;
@@ -207,6 +209,25 @@ export class SessionIndex {
     this.table.insert(key.hi, key.lo, session.slot, session.looseSeq, 0, 0);
   }
 
+  /**
+   * The session's first reply stays findable for as long as the session lives, however many replies
+   * follow: a history cut back to its beginning is then recognised as a count drop, at any depth.
+   */
+  setAnchor(session: Session, key: DigestKey, position: number): void {
+    session.anchorSeq = this.nextSeq();
+    this.table.insert(key.hi, key.lo, session.slot, session.anchorSeq, position, 0);
+  }
+
+  /** Live sessions whose first reply has this key, with that reply's position. */
+  anchorOwners(key: DigestKey): { session: Session; position: number }[] {
+    const out: { session: Session; position: number }[] = [];
+    for (const record of this.table.find(key.hi, key.lo)) {
+      const session = this.bySlot[record.slot];
+      if (session && session.anchorSeq === record.seq && this.alive(session)) out.push({ session, position: record.a });
+    }
+    return out;
+  }
+
   hasParagraphs(): boolean {
     return this.paragraphs.size > 0;
   }
@@ -265,7 +286,7 @@ export class SessionIndex {
 
   private recordLive(slot: number, seq: number): boolean {
     const session = this.bySlot[slot];
-    return session !== undefined && (session.looseSeq === seq || this.inRing(slot, seq));
+    return session !== undefined && (session.looseSeq === seq || session.anchorSeq === seq || this.inRing(slot, seq));
   }
 
   /** A new slot; the per-slot arrays double when full. */

@@ -108,6 +108,33 @@ describe('no false merges', () => {
     for (const chat of chats) expect(chat.sessionIds[2]).toBe(chat.sessionIds[1]);
   });
 
+  it('keeps apart conversations that differ early but share a later exchange', () => {
+    const e = engine();
+    const a = new ScriptedChat(e);
+    const b = new ScriptedChat(e);
+    a.send(user('What is the capital of France?'), 'Paris.');
+    b.send(user('How tall is Everest?'), '8849 m.');
+    a.send(user('Thanks!'), "You're welcome!");
+    b.send(user('Thanks!'), "You're welcome!");
+    b.send(user('Bye'), 'Goodbye!'); // b first: its identical turn must not pass for a retry of a's
+    a.send(user('Bye'), 'Goodbye!');
+    expect(new Set(a.sessionIds).size).toBe(1);
+    expect(new Set(b.sessionIds).size).toBe(1);
+    expect(a.sessionIds[0]).not.toBe(b.sessionIds[0]);
+  });
+
+  it('stays fast and never merges when thousands of sessions got the very same reply', () => {
+    const e = engine({ max_sessions: 5000 });
+    const chats = Array.from({ length: 2000 }, () => new ScriptedChat(e));
+    for (const chat of chats) chat.send(user('Hello'), 'Hello! How can I help you today?');
+    for (const [i, chat] of chats.entries()) chat.send(user(`question ${i}`), `answer ${i}`);
+    const owners = new Map<string, number>();
+    for (const chat of chats) owners.set(chat.sessionIds[1], (owners.get(chat.sessionIds[1]) ?? 0) + 1);
+    // The most recent sessions stay candidates for the shared reply; older ones split rather than merge.
+    expect(Math.max(...owners.values())).toBe(1);
+    for (const [i, chat] of chats.entries()) expect(chat.send(user(`more ${i}`), `done ${i}`).sessionId).toBe(chat.sessionIds[1]);
+  });
+
   it('keeps agents with a long identical preamble apart, comparing full content', () => {
     const e = engine();
     const preamble = `You are a coding agent. Project layout:\n${'src/file.ts\n'.repeat(2000)}`;
@@ -174,6 +201,16 @@ describe('new sessions', () => {
     expect(dropped).toMatchObject({ rule: 'count_drop', isNew: true });
     expect(dropped.sessionId).not.toBe(s);
     expect(e.metrics().resets.count_drop).toBe(1);
+  });
+
+  it('recognises a count drop however far back the history is cut', () => {
+    const e = engine();
+    const chat = new ScriptedChat(e);
+    const s = chat.send(user('q1'), 'a1').sessionId;
+    for (let turn = 2; turn <= 12; turn++) chat.send(user(`q${turn}`), `a${turn}`);
+    const dropped = ask(e, [user('q1'), assistant('a1'), user('something else')]);
+    expect(dropped).toMatchObject({ rule: 'count_drop', isNew: true });
+    expect(dropped.sessionId).not.toBe(s);
   });
 
   it('honours a larger min_messages_for_new_session for the same drop', () => {
