@@ -10,6 +10,8 @@ export interface CanonicalMessage {
   role: Role;
   /** Segments joined by SEP; text segments trimmed, tool segments marked with TOOL_MARK. */
   text: string;
+  /** The message's 16-bit sketch, computed once on first use (see fingerprint.ts). */
+  sketch?: number;
 }
 
 /**
@@ -71,7 +73,7 @@ export class CanonicalBuilder {
   }
 
   build(role: Role): CanonicalMessage {
-    return { role, text: this.segments.join(SEP) };
+    return { role, text: this.segments.join(SEP), sketch: undefined };
   }
 }
 

@@ -1,6 +1,6 @@
 import type { SessionConfig } from '../config/schema.js';
-import { spokenText, type CanonicalMessage, type Conversation } from './canonical.js';
-import { combineSketches, Fingerprinter, looseForm, NO_SKETCH, paragraphs, sketchValue } from './fingerprint.js';
+import { spokenText, type Conversation } from './canonical.js';
+import { combineSketches, Fingerprinter, looseForm, NO_SKETCH, paragraphs, sketchValue, type DigestKey } from './fingerprint.js';
 import { newSessionId } from './ids.js';
 import { SessionCounters } from './metrics.js';
 import { resetPhraseMatcher } from './reset-phrases.js';
@@ -120,7 +120,7 @@ export class DetectionEngine implements SessionEngine {
     if (reply.replies.length > 0) {
       const keys = reply.replies.map((message) => this.fingerprints.messageKey(partition, message));
       this.index.addReplies(session, keys, position, pending.context);
-      if (session.anchorSeq === 0) this.index.setAnchor(session, this.anchorKey(partition, reply.replies[0]), position);
+      if (session.anchorSeq === 0) this.index.setAnchor(session, Fingerprinter.derived(keys[0]), position);
     }
     const main = reply.replies[0];
     if (main) {
@@ -209,8 +209,9 @@ export class DetectionEngine implements SessionEngine {
       if (phrase) return this.fresh(c, 'reset_phrase', `the latest user message says "${phrase}"`);
     }
 
-    if (last >= 0) {
-      const candidates = this.index.replies(this.hash(() => this.fingerprints.messageKey(partition, c.message(last))));
+    const lastKey = last >= 0 ? this.hash(() => this.fingerprints.messageKey(partition, c.message(last))) : undefined;
+    if (lastKey) {
+      const candidates = this.index.replies(lastKey);
       if (candidates.length > 0) {
         const chosen = this.pick(candidates, c, last);
         if (chosen) return this.fromReply(c, chosen, last);
@@ -218,7 +219,7 @@ export class DetectionEngine implements SessionEngine {
       }
     }
 
-    const cutBack = last >= 0 ? this.cutBackDrop(c, partition, last) : undefined;
+    const cutBack = lastKey ? this.cutBackDrop(c, partition, last, lastKey) : undefined;
     if (cutBack) return this.fresh(c, 'count_drop', `the history went back to the start of ${cutBack.session.id}, dropping ${cutBack.drop} messages`);
 
     const compacted = this.compactionOwner(c, partition);
@@ -264,10 +265,11 @@ export class DetectionEngine implements SessionEngine {
    * message is that session's first reply. If it is shorter than the session by min_messages or more, the
    * user went back to an early point of the conversation: a count drop, however far back.
    */
-  private cutBackDrop(c: Conversation, partition: string, last: number): { session: Session; drop: number } | undefined {
+  private cutBackDrop(c: Conversation, partition: string, last: number, lastKey: DigestKey): { session: Session; drop: number } | undefined {
     let first = 0;
     while (first < last && c.role(first) !== 'assistant') first++;
-    const owners = this.index.anchorOwners(this.hash(() => this.anchorKey(partition, c.message(first))));
+    const firstKey = first === last ? lastKey : this.hash(() => this.fingerprints.messageKey(partition, c.message(first)));
+    const owners = this.index.anchorOwners(Fingerprinter.derived(firstKey));
     for (const { session, position } of owners) {
       const drop = session.messageCount - (position + 1) - (c.length - (first + 1));
       if (drop >= this.config.min_messages_for_new_session) return { session, drop };
@@ -372,11 +374,6 @@ export class DetectionEngine implements SessionEngine {
       topic: this.config.context_break.enabled ? this.newTurnWords(c, verdict.firstNew) : null,
     };
     return { sessionId: session.id, isNew: verdict.isNew, rule: verdict.rule, reason: verdict.reason, pending };
-  }
-
-  /** Anchors get keys of their own, so they never compete with reply records for a key's room. */
-  private anchorKey(partition: string, message: CanonicalMessage) {
-    return this.fingerprints.key(partition, `anchor:${message.role}`, message.text);
   }
 
   /** Combined sketch of the messages ending at `end` (the context a reply was given in). */

@@ -34,6 +34,14 @@ export class Fingerprinter {
   messageKey(partition: string, message: CanonicalMessage): DigestKey {
     return this.key(partition, message.role, message.text);
   }
+
+  /**
+   * A second key for the same message in another role (a session's first reply as its anchor), derived
+   * from the first instead of hashed again: still unforgeable, never equal to a message key.
+   */
+  static derived(key: DigestKey): DigestKey {
+    return { hi: (key.hi ^ 0x9e3779b9) >>> 0, lo: (key.lo ^ 0x7f4a7c15) >>> 0 };
+  }
 }
 
 /** 32-bit FNV-1a over a short string: cheap, unkeyed, only ever compared inside one session's own sketch. */
@@ -46,14 +54,26 @@ export function fnv32(text: string): number {
   return hash >>> 0;
 }
 
-const wordPattern = /[\p{L}\p{N}]+/gu;
+/**
+ * Word characters: ASCII letters and digits, and every character from U+00C0 up (the letters of every other
+ * script, at the price of counting a few symbols as letters). A character test, not a Unicode regex: this
+ * runs on every reply and was the hottest function of the engine as a regex.
+ */
+function isWordChar(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code >= 0xc0;
+}
 
-/** Lower-case words of a text, punctuation and markup dropped: what survives reformatting. */
+/** Lower-case words of a text, punctuation and markup dropped (what survives reformatting); stops at `limit`. */
 export function words(text: string, limit = Infinity): string[] {
   const out: string[] = [];
-  for (const match of text.toLowerCase().matchAll(wordPattern)) {
-    out.push(match[0]);
-    if (out.length >= limit) break;
+  let start = -1;
+  for (let i = 0; i <= text.length && out.length < limit; i++) {
+    const inWord = i < text.length && isWordChar(text.charCodeAt(i));
+    if (inWord && start === -1) start = i;
+    else if (!inWord && start !== -1) {
+      out.push(text.slice(start, i).toLowerCase());
+      start = -1;
+    }
   }
   return out;
 }
@@ -82,9 +102,11 @@ export function looseForm(message: CanonicalMessage): string {
  * its sketch as one character per message.
  */
 export function sketchValue(message: CanonicalMessage): number {
+  if (message.sketch !== undefined) return message.sketch; // several rules ask about the same message
   const text = message.text;
   const hash = message.role === 'assistant' ? fnv32(looseForm(message)) : fnv32(`${message.role}:${text.length}:${text.slice(0, 64)}:${text.slice(-32)}`);
-  return hash % NO_SKETCH; // 0..65534: 65535 is kept free to mean "none"
+  message.sketch = hash % NO_SKETCH; // 0..65534: 65535 is kept free to mean "none"
+  return message.sketch;
 }
 
 /** The sketch value that no message has: "no message" (nothing before a reply, no follow-up yet). */
