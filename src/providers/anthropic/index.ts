@@ -1,5 +1,5 @@
 import type { ProviderAdapter } from '../types.js';
-import { plainJsonRoute } from '../plain-route.js';
+import { plainJsonRoute } from '../routes.js';
 import { messages } from './messages.js';
 
 export const anthropicAdapter: ProviderAdapter = {

@@ -1,7 +1,8 @@
 import { CanonicalBuilder, lazyConversation, type CanonicalMessage, type Conversation } from '../../sessions/canonical.js';
-import { asArray, asNumber, asObject, asString, metadataSessionId, textOf, type Json } from '../body.js';
-import { decoderFor, type SseReassembler } from '../sse.js';
-import type { CapturedReply, Operation, Usage } from '../types.js';
+import { asArray, asNumber, asObject, asString, textOf, type Json } from '../body.js';
+import { conversationalRoute } from '../routes.js';
+import type { SseReassembler } from '../sse.js';
+import type { CapturedReply, Usage } from '../types.js';
 
 /**
  * Anthropic Messages. Blocks count by meaning: text, tool_use (id, name, input), tool_result, images by
@@ -140,20 +141,10 @@ function eventReassembler(): SseReassembler {
   };
 }
 
-export const messages: Operation = {
+export const messages = conversationalRoute({
   name: 'messages',
-  method: 'POST',
   path: '/v1/messages',
-  jsonBody: true,
-  conversational: true,
-  parse(body) {
-    const request = asObject(body) ?? {};
-    return {
-      model: asString(request.model),
-      stream: request.stream === true,
-      explicitSessionId: metadataSessionId(request),
-      conversation: () => messagesConversation(request.messages),
-    };
-  },
-  decoder: (contentType) => decoderFor(contentType, eventReassembler, replyFromMessage),
-};
+  conversation: (request) => messagesConversation(request.messages),
+  sse: eventReassembler,
+  json: replyFromMessage,
+});

@@ -1,7 +1,8 @@
 import { CanonicalBuilder, lazyConversation, type CanonicalMessage, type Conversation, type Role } from '../../sessions/canonical.js';
-import { asArray, asNumber, asObject, asString, metadataSessionId, type Json } from '../body.js';
-import { decoderFor, type SseReassembler } from '../sse.js';
-import type { CapturedReply, Operation, Usage } from '../types.js';
+import { asArray, asNumber, asObject, asString, type Json } from '../body.js';
+import { conversationalRoute } from '../routes.js';
+import type { SseReassembler } from '../sse.js';
+import type { CapturedReply, Usage } from '../types.js';
 
 /** Content parts: text counts by its text, images by their URL or data; SDK-only fields are ignored. */
 function addContent(builder: CanonicalBuilder, content: unknown): void {
@@ -111,20 +112,10 @@ function chunkReassembler(): SseReassembler {
   };
 }
 
-export const chatCompletions: Operation = {
+export const chatCompletions = conversationalRoute({
   name: 'chat.completions',
-  method: 'POST',
   path: '/v1/chat/completions',
-  jsonBody: true,
-  conversational: true,
-  parse(body) {
-    const request = asObject(body) ?? {};
-    return {
-      model: asString(request.model),
-      stream: request.stream === true,
-      explicitSessionId: metadataSessionId(request),
-      conversation: () => chatConversation(request.messages),
-    };
-  },
-  decoder: (contentType) => decoderFor(contentType, chunkReassembler, replyFromJson),
-};
+  conversation: (request) => chatConversation(request.messages),
+  sse: chunkReassembler,
+  json: replyFromJson,
+});

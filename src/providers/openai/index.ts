@@ -1,5 +1,5 @@
 import type { ProviderAdapter } from '../types.js';
-import { plainJsonRoute } from '../plain-route.js';
+import { plainJsonRoute } from '../routes.js';
 import { chatCompletions } from './chat.js';
 import { responses } from './responses.js';
 

@@ -1,7 +1,8 @@
 import { CanonicalBuilder, conversationOf, type CanonicalMessage, type Conversation, type Role } from '../../sessions/canonical.js';
-import { asArray, asObject, asString, metadataSessionId, textOf, type Json } from '../body.js';
-import { decoderFor, type SseReassembler } from '../sse.js';
-import type { CapturedReply, Operation } from '../types.js';
+import { asArray, asObject, asString, textOf, type Json } from '../body.js';
+import { conversationalRoute } from '../routes.js';
+import type { SseReassembler } from '../sse.js';
+import type { CapturedReply } from '../types.js';
 import { openAiUsage } from './chat.js';
 
 /**
@@ -72,21 +73,10 @@ function responseEventsReassembler(): SseReassembler {
   };
 }
 
-export const responses: Operation = {
+export const responses = conversationalRoute({
   name: 'responses',
-  method: 'POST',
   path: '/v1/responses',
-  jsonBody: true,
-  conversational: true,
-  parse(body) {
-    const request = asObject(body) ?? {};
-    return {
-      model: asString(request.model),
-      stream: request.stream === true,
-      explicitSessionId: metadataSessionId(request),
-      previousResponseId: asString(request.previous_response_id),
-      conversation: () => itemsConversation(request.input),
-    };
-  },
-  decoder: (contentType) => decoderFor(contentType, responseEventsReassembler, replyFromResponse),
-};
+  conversation: (request) => itemsConversation(request.input),
+  sse: responseEventsReassembler,
+  json: replyFromResponse,
+});
