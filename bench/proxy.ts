@@ -1,15 +1,25 @@
-// Section "proxy": what the gateway costs on top of the network hop. Three targets, same requests:
+// Section "proxy": what the gateway costs on top of the network hop. Three targets, same traffic:
 //   direct  - the simulated provider itself (the floor),
 //   bare    - a minimal node:http + undici proxy in front of it (the floor for any Node proxy),
 //   gateway - the real gateway, sessions on.
 // Each is measured for plain JSON and for SSE streaming, sequentially (latency) and with 50 connections
 // (throughput). Servers run in child processes; the load generator runs here, alone on its event loop.
+// The traffic is multi-turn conversations (lib/chat-request.ts): each client sends a first request, then
+// continuations carrying the reply it received, 6 turns per conversation. For the gateway, the session
+// ids of the sequential run are checked against the conversations sent: one session per conversation.
 
-import { CHAT_HEADERS, CHAT_PATH, chatBodies } from './lib/chat-request.js';
+import {
+  CHAT_HEADERS,
+  CHAT_PATH,
+  CONVERSATION_TURNS,
+  ConversationClient,
+  conversationBodySizes,
+  conversationRequests,
+} from './lib/chat-request.js';
 import { startServer, startServers, type ServerProcess } from './lib/children.js';
 import { benchDuration, benchSequential } from './lib/env.js';
 import { environmentInfo, writeResults } from './lib/results.js';
-import { measureSequential, type SequentialResult } from './lib/sequential.js';
+import { measureSequential, type ResponseHeaders, type SequentialResult } from './lib/sequential.js';
 import { fmt, fmtDelta, fmtPercent, printTable } from './lib/table.js';
 import { measureThroughput, type ThroughputResult } from './lib/throughput.js';
 
@@ -34,19 +44,33 @@ const SETTLE_MS = 500;
 const MIN_THROUGHPUT_VS_BARE = 0.8;
 const MAX_OVERHEAD_P50_MS = 0.3;
 
+/** Sanity check of the traffic: the gateway's `x-session-id` over the sequential run's responses. */
+interface SessionCheck {
+  conversations: number;
+  responses: number;
+  distinct_sessions: number;
+  /** Conversations whose responses carried more than one session id (a continuation not placed). */
+  split_conversations: number;
+  /** Session ids seen in more than one conversation (conversations merged). */
+  shared_sessions: number;
+  /** Responses without the header. */
+  missing: number;
+  ok: boolean;
+}
+
 interface TargetResult {
   sequential: SequentialResult;
   throughput: ThroughputResult;
+  /** Gateway only. */
+  sessions?: SessionCheck;
 }
 type Results = Record<VariantName, Record<TargetName, TargetResult>>;
-
-type Headers = Record<string, string | string[] | undefined>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Checks that a target really answers the benchmark request properly, so we never time error pages. */
 function verifier(target: TargetName, stream: boolean) {
-  return (status: number, headers: Headers, body: Buffer): string | null => {
+  return (status: number, headers: ResponseHeaders, body: Buffer): string | null => {
     if (status !== 200) return `status ${status}: ${body.toString('utf8').slice(0, 300)}`;
     if (target === 'gateway' && !headers['x-session-id']) return 'gateway response has no x-session-id header';
     const contentType = String(headers['content-type'] ?? '');
@@ -68,15 +92,64 @@ function verifier(target: TargetName, stream: boolean) {
   };
 }
 
+/** Records the `x-session-id` of every response, per conversation (the sequential run's client). */
+class SessionTally {
+  private readonly byConversation = new Map<number, Set<string>>();
+  private readonly conversationsOf = new Map<string, Set<number>>();
+  private responses = 0;
+  private missing = 0;
+
+  record(conversation: number, headers: ResponseHeaders): void {
+    this.responses++;
+    const raw = headers['x-session-id'];
+    const id = Array.isArray(raw) ? raw[0] : raw;
+    if (!id) {
+      this.missing++;
+      return;
+    }
+    let ids = this.byConversation.get(conversation);
+    if (!ids) this.byConversation.set(conversation, (ids = new Set()));
+    ids.add(id);
+    let conversations = this.conversationsOf.get(id);
+    if (!conversations) this.conversationsOf.set(id, (conversations = new Set()));
+    conversations.add(conversation);
+  }
+
+  check(conversations: number): SessionCheck {
+    let split = 0;
+    for (const ids of this.byConversation.values()) if (ids.size > 1) split++;
+    let shared = 0;
+    for (const owners of this.conversationsOf.values()) if (owners.size > 1) shared++;
+    const distinct = this.conversationsOf.size;
+    return {
+      conversations,
+      responses: this.responses,
+      distinct_sessions: distinct,
+      split_conversations: split,
+      shared_sessions: shared,
+      missing: this.missing,
+      ok: distinct === conversations && split === 0 && shared === 0 && this.missing === 0,
+    };
+  }
+}
+
+function describeSessionCheck(c: SessionCheck): string {
+  return (
+    `${c.conversations} conversations sent, ${c.distinct_sessions} distinct sessions seen in ${c.responses} responses` +
+    (c.ok
+      ? ' (one session per conversation)'
+      : `  !! expected one session per conversation: ${c.split_conversations} conversations split, ` +
+        `${c.shared_sessions} sessions shared, ${c.missing} responses without x-session-id`)
+  );
+}
+
 async function prime(urls: Record<TargetName, string>): Promise<void> {
   console.log(`  priming: ${PRIME.connections} connections x ${PRIME.duration} s per target and variant (not measured)`);
   for (const variant of VARIANTS) {
     for (const target of TARGETS) {
       await measureThroughput({
         url: urls[target],
-        path: CHAT_PATH,
-        headers: CHAT_HEADERS,
-        bodies: chatBodies(variant.stream),
+        requests: conversationRequests(variant.stream),
         ...PRIME,
         warmup: 0,
       });
@@ -89,17 +162,22 @@ async function measureAll(urls: Record<TargetName, string>, duration: number, se
   const warmup = Math.min(2, Math.max(1, Math.round(duration / 5)));
   const results = {} as Results;
   for (const variant of VARIANTS) {
-    const bodies = chatBodies(variant.stream);
     const perTarget = {} as Record<TargetName, Partial<TargetResult>>;
     for (const target of TARGETS) perTarget[target] = {};
 
     // Latency first, on quiet servers: a throughput run leaves GC debt and pool churn behind.
     for (const target of TARGETS) {
+      const client = new ConversationClient(variant.stream);
+      const tally = target === 'gateway' ? new SessionTally() : null;
       const seq = await measureSequential({
         url: urls[target],
         path: CHAT_PATH,
         headers: CHAT_HEADERS,
-        bodies,
+        nextBody: () => client.nextBody(),
+        received: (status, headers, body) => {
+          tally?.record(client.conversationId, headers);
+          client.received(status, body.toString('utf8'));
+        },
         count: sequential,
         warmup: SEQUENTIAL_WARMUP,
         verify: verifier(target, variant.stream),
@@ -109,14 +187,17 @@ async function measureAll(urls: Record<TargetName, string>, duration: number, se
         `  ${variant.label.padEnd(9)} ${target.padEnd(7)} sequential x${sequential}: ` +
           `p50 ${fmt(seq.total.p50, 3)} ms, p99 ${fmt(seq.total.p99, 3)} ms, ttfb p50 ${fmt(seq.ttfb.p50, 3)} ms`,
       );
+      if (tally) {
+        const check = tally.check(client.conversations);
+        perTarget[target].sessions = check;
+        console.log(`  ${variant.label.padEnd(9)} ${target.padEnd(7)} sessions: ${describeSessionCheck(check)}`);
+      }
     }
     for (const target of TARGETS) {
       await sleep(SETTLE_MS);
       const tp = await measureThroughput({
         url: urls[target],
-        path: CHAT_PATH,
-        headers: CHAT_HEADERS,
-        bodies,
+        requests: conversationRequests(variant.stream),
         connections: CONNECTIONS,
         duration,
         warmup,
@@ -223,7 +304,11 @@ function headline(results: Results) {
       },
     ];
   });
-  return { perVariant, ttfb_stream_ms: ttfb, targets };
+  const sessions = Object.fromEntries(VARIANTS.map((v) => [v.name, results[v.name].gateway.sessions])) as Record<
+    VariantName,
+    SessionCheck | undefined
+  >;
+  return { perVariant, ttfb_stream_ms: ttfb, sessions, targets };
 }
 
 function printHeadline(h: ReturnType<typeof headline>): void {
@@ -265,6 +350,12 @@ function printHeadline(h: ReturnType<typeof headline>): void {
       `(gateway ${fmtDelta(t.gateway.p50 - t.direct.p50, 3)} / ${fmtDelta(t.gateway.p99 - t.direct.p99, 3)} ms)`,
   );
 
+  console.log('\nGateway sessions, sequential run (x-session-id per conversation):');
+  for (const variant of VARIANTS) {
+    const c = h.sessions[variant.name];
+    if (c) console.log(`  ${variant.label.padEnd(9)} ${describeSessionCheck(c)}`);
+  }
+
   console.log('\nTargets:');
   printTable(
     [{ header: 'result' }, { header: 'target' }, { header: 'measured', align: 'right' }],
@@ -275,10 +366,15 @@ function printHeadline(h: ReturnType<typeof headline>): void {
 export async function run(): Promise<void> {
   const duration = benchDuration();
   const sequential = benchSequential();
-  const bodySize = chatBodies(false)[0].length;
+  const bodySizes = conversationBodySizes(false);
+  const meanBodySize = bodySizes.reduce((a, b) => a + b, 0) / bodySizes.length;
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
   const env = environmentInfo();
   console.log(
-    `Proxy benchmark: POST ${CHAT_PATH}, body ~${(bodySize / 1024).toFixed(1)} KB (system + 6 messages), ` +
+    `Proxy benchmark: POST ${CHAT_PATH}, traffic: conversations of ${CONVERSATION_TURNS} turns ` +
+      `(1/${CONVERSATION_TURNS} first requests, ${CONVERSATION_TURNS - 1}/${CONVERSATION_TURNS} continuations ` +
+      `carrying the reply received), bodies ${kb(bodySizes[0])} (system + 1 message) to ` +
+      `${kb(bodySizes[bodySizes.length - 1])} (system + ${2 * CONVERSATION_TURNS - 1} messages), mean ${kb(meanBodySize)}; ` +
       `${sequential} sequential requests after ${SEQUENTIAL_WARMUP} warm-up, ` +
       `${CONNECTIONS} connections x ${duration} s. Node ${env.node}, ${env.cpus} CPUs.`,
   );
@@ -317,7 +413,10 @@ export async function run(): Promise<void> {
       environment: env,
       settings: {
         path: CHAT_PATH,
-        body_bytes: bodySize,
+        traffic: 'conversations',
+        conversation_turns: CONVERSATION_TURNS,
+        body_bytes: Math.round(meanBodySize),
+        body_bytes_per_turn: bodySizes,
         sequential_requests: sequential,
         sequential_warmup: SEQUENTIAL_WARMUP,
         prime: PRIME,

@@ -1,15 +1,16 @@
 // Throughput under concurrency with autocannon: N keep-alive connections each sending the next request
 // as soon as the previous response has fully arrived (closed loop), after a short warm-up whose numbers
-// are discarded. autocannon reads whole responses, chunked SSE included.
+// are discarded. autocannon reads whole responses, chunked SSE included. The requests come from the
+// caller: entries with setupRequest/onResponse let every connection run its own stateful traffic
+// (conversations that carry each reply into the next request).
 
 import autocannon from 'autocannon';
 
 export interface ThroughputOptions {
+  /** Origin of the target; each request names its own path. */
   url: string;
-  path: string;
-  headers: Record<string, string>;
-  /** Cycled through by every connection; pre-built once, so the load generator stays cheap. */
-  bodies: Buffer[];
+  /** Walked in order by every connection, wrapping around (see autocannon's `requests`). */
+  requests: autocannon.Request[];
   connections: number;
   /** Seconds. */
   duration: number;
@@ -31,12 +32,10 @@ export interface ThroughputResult {
 }
 
 export async function measureThroughput(options: ThroughputOptions): Promise<ThroughputResult> {
-  const { url, path, headers, bodies, connections, duration, warmup } = options;
+  const { url, requests, connections, duration, warmup } = options;
   const result = await autocannon({
-    url: new URL(path, url).href,
-    method: 'POST',
-    headers,
-    requests: bodies.map((body) => ({ body })),
+    url,
+    requests,
     connections,
     duration,
     ...(warmup > 0 ? { warmup: { connections, duration: warmup } } : {}),

@@ -9,6 +9,11 @@ declare module 'autocannon' {
       path?: string;
       headers?: Record<string, string>;
       body?: string | Buffer;
+      /** Builds the request to send from this entry (defaults merged in) and the connection's context;
+       *  a falsy return makes the connection restart from the first entry with a fresh context. */
+      setupRequest?(req: Request, context: Record<string, any>): Request | null | undefined;
+      /** Called with every response to this entry: status, whole body (decoded), context, headers. */
+      onResponse?(status: number, body: string, context: Record<string, any>, headers: Record<string, string | string[]>): void;
     }
 
     interface Options {
@@ -22,8 +27,11 @@ declare module 'autocannon' {
       method?: string;
       headers?: Record<string, string>;
       body?: string | Buffer;
-      /** Cycled through by every connection; built once up front when they have no setupRequest. */
+      /** Cycled through by every connection; built once up front when they have no setupRequest. Each
+       *  connection keeps a context object across the entries, reset when it wraps to the first one. */
       requests?: Request[];
+      /** What every connection's context starts as (deep-cloned); default {}. */
+      initialContext?: Record<string, unknown>;
       /** Run first with these overrides; its numbers are kept apart from the measured run. */
       warmup?: { connections?: number; duration?: number };
     }
