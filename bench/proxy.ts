@@ -19,7 +19,7 @@ import {
 import { startServer, startServers, type ServerProcess } from './lib/children.js';
 import { benchDuration, benchSequential } from './lib/env.js';
 import { environmentInfo, writeResults } from './lib/results.js';
-import { measureSequential, type ResponseHeaders, type SequentialResult } from './lib/sequential.js';
+import { measureSequentialInterleaved, type ResponseHeaders, type SequentialResult } from './lib/sequential.js';
 import { fmt, fmtDelta, fmtPercent, printTable } from './lib/table.js';
 import { measureThroughput, type ThroughputResult } from './lib/throughput.js';
 
@@ -165,30 +165,35 @@ async function measureAll(urls: Record<TargetName, string>, duration: number, se
     const perTarget = {} as Record<TargetName, Partial<TargetResult>>;
     for (const target of TARGETS) perTarget[target] = {};
 
-    // Latency first, on quiet servers: a throughput run leaves GC debt and pool churn behind.
-    for (const target of TARGETS) {
-      const client = new ConversationClient(variant.stream);
-      const tally = target === 'gateway' ? new SessionTally() : null;
-      const seq = await measureSequential({
+    // Latency first, on quiet servers (a throughput run leaves GC debt and pool churn behind), with the
+    // three targets interleaved request by request so that machine drift cannot favour one of them.
+    const clients = TARGETS.map(() => new ConversationClient(variant.stream));
+    const tallies = TARGETS.map((target) => (target === 'gateway' ? new SessionTally() : null));
+    const sequentialResults = await measureSequentialInterleaved(
+      TARGETS.map((target, index) => ({
         url: urls[target],
         path: CHAT_PATH,
         headers: CHAT_HEADERS,
-        nextBody: () => client.nextBody(),
-        received: (status, headers, body) => {
-          tally?.record(client.conversationId, headers);
-          client.received(status, body.toString('utf8'));
+        nextBody: () => clients[index].nextBody(),
+        received: (status: number, headers: ResponseHeaders, body: Buffer) => {
+          tallies[index]?.record(clients[index].conversationId, headers);
+          clients[index].received(status, body.toString('utf8'));
         },
         count: sequential,
         warmup: SEQUENTIAL_WARMUP,
         verify: verifier(target, variant.stream),
-      });
+      })),
+    );
+    for (const [index, target] of TARGETS.entries()) {
+      const seq = sequentialResults[index];
       perTarget[target].sequential = seq;
       console.log(
         `  ${variant.label.padEnd(9)} ${target.padEnd(7)} sequential x${sequential}: ` +
           `p50 ${fmt(seq.total.p50, 3)} ms, p99 ${fmt(seq.total.p99, 3)} ms, ttfb p50 ${fmt(seq.ttfb.p50, 3)} ms`,
       );
+      const tally = tallies[index];
       if (tally) {
-        const check = tally.check(client.conversations);
+        const check = tally.check(clients[index].conversations);
         perTarget[target].sessions = check;
         console.log(`  ${variant.label.padEnd(9)} ${target.padEnd(7)} sessions: ${describeSessionCheck(check)}`);
       }
