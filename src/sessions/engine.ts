@@ -23,7 +23,7 @@ const CONTEXT_SIZE = 3;
 const SKETCH_SIZE = 12;
 /** Paragraphs of the latest reply indexed for compaction, and their minimum length. */
 const PARAGRAPH_MIN = 80;
-const PARAGRAPH_LIMIT = 4;
+const PARAGRAPH_LIMIT = 2;
 /** User messages of a request searched for a quoted summary (a compacted history puts it up front). */
 const COMPACTION_SCAN = 4;
 
