@@ -72,11 +72,10 @@ export class DetectionEngine implements SessionEngine {
     this.now = options.now ?? Date.now;
     this.fingerprints = new Fingerprinter(config.hash_key);
     this.resetPhrase = resetPhraseMatcher(config.reset_phrases);
-    // Enough recent replies to recognise every edit that drops fewer messages than a reset needs (going
-    // back one reply drops two messages, so that reaches back ceil((min - 1) / 2) replies), plus one so the
-    // smallest count drop is recognised as such. A history cut back further than that matches no reply and
-    // starts a new session as a `first` request: the same outcome under another name.
-    this.keepReplies = Math.min(8, Math.ceil((config.min_messages_for_new_session - 1) / 2) + 2);
+    // Enough recent replies to recognise every edit that drops fewer messages than a reset needs: going
+    // back one reply drops two messages, so that reaches back ceil((min - 1) / 2) replies besides the
+    // latest. Deeper cut-backs are recognised through the session's first reply (its anchor).
+    this.keepReplies = Math.min(8, Math.max(2, Math.ceil((config.min_messages_for_new_session - 1) / 2) + 1));
     this.index = new SessionIndex({
       repliesPerSession: this.keepReplies,
       maxSessions: config.max_sessions,
@@ -219,8 +218,16 @@ export class DetectionEngine implements SessionEngine {
       }
     }
 
-    const cutBack = lastKey ? this.cutBackDrop(c, partition, last, lastKey) : undefined;
-    if (cutBack) return this.fresh(c, 'count_drop', `the history went back to the start of ${cutBack.session.id}, dropping ${cutBack.drop} messages`);
+    const early = lastKey ? this.earlierTurn(c, partition, last, lastKey) : undefined;
+    if (early && early.drop >= this.config.min_messages_for_new_session) {
+      return this.fresh(c, 'count_drop', `the history went back to the start of ${early.session.id}, dropping ${early.drop} messages`);
+    }
+    if (early && early.first === last) {
+      // Back to the first reply with only new user turns after it: an edit the recent replies no longer
+      // reach. (Unknown assistant messages after it would be history this session never had.)
+      const reason = 'the history goes back to an earlier turn of this session (an edit)';
+      return this.continuing(c, early.session, 'continued', reason, early.position + (n - 1 - early.first), last + 1);
+    }
 
     const compacted = this.compactionOwner(c, partition);
     if (compacted) {
@@ -262,19 +269,27 @@ export class DetectionEngine implements SessionEngine {
 
   /**
    * No recent reply matched, but the history may still begin like a live session: its first assistant
-   * message is that session's first reply. If it is shorter than the session by min_messages or more, the
-   * user went back to an early point of the conversation: a count drop, however far back.
+   * message is that session's first reply (its anchor). The user went back to an earlier point of that
+   * conversation: a count drop when the history is shorter by min_messages or more (however far back),
+   * else an edit of a turn the recent replies no longer reach. With several owners (identical openings),
+   * the largest drop is reported, so a cut-back is never mistaken for an edit of another conversation.
    */
-  private cutBackDrop(c: Conversation, partition: string, last: number, lastKey: DigestKey): { session: Session; drop: number } | undefined {
+  private earlierTurn(c: Conversation, partition: string, last: number, lastKey: DigestKey): { session: Session; drop: number; position: number; first: number } | undefined {
     let first = 0;
     while (first < last && c.role(first) !== 'assistant') first++;
     const firstKey = first === last ? lastKey : this.hash(() => this.fingerprints.messageKey(partition, c.message(first)));
     const owners = this.index.anchorOwners(Fingerprinter.derived(firstKey));
-    for (const { session, position } of owners) {
-      const drop = session.messageCount - (position + 1) - (c.length - (first + 1));
-      if (drop >= this.config.min_messages_for_new_session) return { session, drop };
+    if (owners.length !== 1) {
+      // Identical openings: only a drop can be told (a new session either way); an edit would be a guess.
+      let found: { session: Session; drop: number; position: number; first: number } | undefined;
+      for (const { session, position } of owners) {
+        const drop = session.messageCount - (position + 1) - (c.length - (first + 1));
+        if (drop >= this.config.min_messages_for_new_session && (!found || drop > found.drop)) found = { session, drop, position, first };
+      }
+      return found;
     }
-    return undefined;
+    const { session, position } = owners[0];
+    return { session, drop: session.messageCount - (position + 1) - (c.length - (first + 1)), position, first };
   }
 
   /**

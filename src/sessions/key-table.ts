@@ -27,7 +27,7 @@ export class KeyTable {
   private seq!: Uint32Array;
   private fieldA!: Uint32Array;
   private fieldB!: Uint32Array;
-  private mask = 0;
+  private capacity = 0;
   /** Entries in use, live or dead: open addressing needs them all until a rebuild. */
   private used = 0;
 
@@ -42,7 +42,7 @@ export class KeyTable {
 
   /** Typed-array bytes held (for metrics and the memory benchmark). */
   get bytes(): number {
-    return (this.mask + 1) * 24;
+    return this.capacity * 24;
   }
 
   get size(): number {
@@ -52,7 +52,7 @@ export class KeyTable {
   /** Every record stored under the key, live or not: the caller validates. */
   find(hi: number, lo: number): KeyRecord[] {
     const out: KeyRecord[] = [];
-    for (let i = this.start(hi, lo); this.slot[i] !== EMPTY; i = (i + 1) & this.mask) {
+    for (let i = this.start(hi, lo); this.slot[i] !== EMPTY; i = this.next(i)) {
       if (this.hi[i] === hi && this.lo[i] === lo) out.push({ entry: i, slot: this.slot[i], seq: this.seq[i], a: this.fieldA[i], b: this.fieldB[i] });
     }
     return out;
@@ -64,11 +64,11 @@ export class KeyTable {
    * record is reused, else the oldest one (lowest sequence number) gives way: recency settles ambiguity.
    */
   insert(hi: number, lo: number, slot: number, seq: number, a: number, b: number): void {
-    if ((this.used + 1) * 5 > (this.mask + 1) * 4) this.rebuild();
+    if ((this.used + 1) * 10 > this.capacity * 9) this.rebuild();
     let i = this.start(hi, lo);
     let matches = 0;
     let reuse = -1;
-    for (; this.slot[i] !== EMPTY; i = (i + 1) & this.mask) {
+    for (; this.slot[i] !== EMPTY; i = this.next(i)) {
       if (this.hi[i] !== hi || this.lo[i] !== lo) continue;
       matches++;
       if (!this.isLive(this.slot[i], this.seq[i])) reuse = i;
@@ -96,16 +96,15 @@ export class KeyTable {
   }
 
   /**
-   * Keeps the live records, in a table they fill to between 30% and 60%: growth happens at 80% in use
-   * (dead records included), and linear probing stays short at that load because keys are uniform.
+   * Keeps the live records, in a table they fill to 60% (any size, not a power of two, so memory follows
+   * the live count closely); the next rebuild comes at 90% in use, dead records included. Keys are uniform,
+   * so linear probing stays short at that load.
    */
   private rebuild(): void {
     const old = { hi: this.hi, lo: this.lo, slot: this.slot, seq: this.seq, a: this.fieldA, b: this.fieldB };
     let live = 0;
     for (let i = 0; i < old.slot.length; i++) if (old.slot[i] !== EMPTY && this.isLive(old.slot[i], old.seq[i])) live++;
-    let capacity = MIN_CAPACITY;
-    while (capacity * 0.6 < live + 1) capacity *= 2;
-    this.allocate(capacity);
+    this.allocate(Math.max(MIN_CAPACITY, Math.ceil((live + 1) / 0.6)));
     for (let i = 0; i < old.slot.length; i++) {
       if (old.slot[i] !== EMPTY && this.isLive(old.slot[i], old.seq[i])) this.insert(old.hi[i], old.lo[i], old.slot[i], old.seq[i], old.a[i], old.b[i]);
     }
@@ -118,12 +117,16 @@ export class KeyTable {
     this.seq = new Uint32Array(capacity);
     this.fieldA = new Uint32Array(capacity);
     this.fieldB = new Uint32Array(capacity);
-    this.mask = capacity - 1;
+    this.capacity = capacity;
     this.used = 0;
   }
 
-  /** The low bits of a keyed digest are already uniform: no further mixing needed. */
+  /** The bits of a keyed digest are already uniform: no further mixing needed. */
   private start(hi: number, lo: number): number {
-    return (lo ^ hi) & this.mask;
+    return ((lo ^ hi) >>> 0) % this.capacity;
+  }
+
+  private next(i: number): number {
+    return i + 1 === this.capacity ? 0 : i + 1;
   }
 }
