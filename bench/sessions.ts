@@ -127,9 +127,9 @@ function measureScale(count: number): ScaleResult {
   for (let s = 0; s < count; s++) converse(e, s, 5);
   const after = memoryUsed();
   const samples: number[] = [];
-  const probes = Math.min(count, 5000);
+  const probes = 5000; // the same number of samples at every scale (small counts probe each session several times)
   for (let p = 0; p < probes; p++) {
-    const s = Math.floor((p * 7919) % count);
+    const s = (p * 7919) % count;
     const history = [
       ...Array.from({ length: 5 }, (_, t) => [
         new CanonicalBuilder().text(`user ${s} turn ${t}: please look at item ${s * 7 + t}`).build('user'),
