@@ -1,0 +1,42 @@
+import type { CapturedReply, Usage } from '../providers/types.js';
+import type { SessionRule } from '../sessions/types.js';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * One finished exchange, as interceptors (onResponse/onError) and metrics see it: built once by the relay
+ * when the response ends (or fails), after the client has its last byte. Bodies are the bytes as sent, kept
+ * only when some consumer asked for them (`captureBodies`), and bounded.
+ */
+export interface ExchangeRecord {
+  requestId: string;
+  /** ISO time the request arrived. */
+  timestamp: string;
+  method: string;
+  path: string;
+  /** Adapter operation name (`chat.completions`, `messages`, …), null for pass-through paths. */
+  operation: string | null;
+  provider: string;
+  model: string | null;
+  stream: boolean;
+  status: number;
+  durationMs: number;
+  /** Time to the first response body byte, null when none came. */
+  ttfbMs: number | null;
+  sessionId: string | null;
+  isNewSession: boolean | null;
+  sessionRule: SessionRule | null;
+  usage: Usage | null;
+  /** Why the exchange failed (`timeout`, `unreachable`, `client_closed`, …); null when it completed. */
+  failure: string | null;
+  request: { headers: Headers; body: Buffer | null };
+  response: {
+    headers: Headers;
+    /** Raw body bytes (SSE text for streams), up to the capture limit; null when not captured. */
+    body: Buffer | null;
+    /** True when the body was longer than the capture limit and was cut. */
+    truncated: boolean;
+    /** The reassembled reply of a chat exchange, when there is one. */
+    reply: CapturedReply | null;
+  };
+}
