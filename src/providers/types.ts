@@ -15,6 +15,11 @@ export interface CapturedReply {
   /** Provider-side response id (Responses API `resp_…`), used to link `previous_response_id`. */
   responseId?: string;
   model?: string;
+  /**
+   * A streamed reply reassembled in the provider's own non-streaming shape (what a JSON response would
+   * have held), for traces and message logs. Absent for JSON responses: their body already is that.
+   */
+  assembled?: unknown;
 }
 
 /** Incremental decoder of one response body; fed the exact bytes the client receives. */

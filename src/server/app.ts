@@ -2,6 +2,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/schema.js';
 import { adapterFor } from '../providers/registry.js';
+import { buildInterceptorChain } from '../interceptors/registry.js';
+import type { InterceptorChain } from '../interceptors/chain.js';
 import { DetectionEngine } from '../sessions/engine.js';
 import { newRequestId } from '../sessions/ids.js';
 import type { SessionEngine } from '../sessions/types.js';
@@ -14,6 +16,8 @@ import { proxyHandler } from './proxy-route.js';
 export interface Gateway {
   app: FastifyInstance;
   sessions: SessionEngine | null;
+  interceptors: InterceptorChain;
+  /** Stops taking requests, lets in-flight ones finish, then flushes interceptor queues (traces). */
   close(): Promise<void>;
 }
 
@@ -29,6 +33,7 @@ function toGatewayError(error: FastifyError, maxBody: number): GatewayError {
 export async function buildGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
   const adapter = adapterFor(config.llm.type);
   const upstream = createUpstream(config.llm);
+  const interceptors = await buildInterceptorChain(config, log);
   const sessions: SessionEngine | null = config.session.enabled ? new DetectionEngine(config.session) : null;
   const startedAt = new Date();
 
@@ -63,7 +68,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
 
   registerAdminRoutes(app, { config, startedAt, sessions });
 
-  const deps = { config, adapter, upstream, sessions, log };
+  const deps = { config, adapter, upstream, sessions, interceptors, log };
   for (const operation of adapter.operations) {
     app.route({ method: operation.method, url: operation.path, handler: proxyHandler(deps, operation) });
   }
@@ -73,8 +78,10 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   return {
     app,
     sessions,
+    interceptors,
     async close() {
       await app.close();
+      await interceptors.close();
       await upstream.dispatcher.close();
       sessions?.close();
     },

@@ -81,6 +81,7 @@ function eventReassembler(): SseReassembler {
   const blocks: BlockDraft[] = [];
   let usage: Usage | null = null;
   let model: string | undefined;
+  let stopReason: unknown = null;
   return {
     onEvent(_type, data) {
       const event = asObject(data);
@@ -110,10 +111,12 @@ function eventReassembler(): SseReassembler {
           if (!draft || !delta) break;
           if (delta.type === 'text_delta') draft.text += asString(delta.text) ?? '';
           else if (delta.type === 'input_json_delta') draft.partialJson += asString(delta.partial_json) ?? '';
+          else if (delta.type === 'thinking_delta') draft.text += asString(delta.thinking) ?? '';
           break;
         }
         case 'message_delta':
           usage = anthropicUsage(event.usage, usage);
+          stopReason = asObject(event.delta)?.stop_reason ?? stopReason;
           break;
         default:
           break;
@@ -121,10 +124,13 @@ function eventReassembler(): SseReassembler {
     },
     finish() {
       const builder = new CanonicalBuilder();
+      const content: unknown[] = [];
       for (const block of blocks) {
         if (!block) continue;
-        if (block.type === 'text') builder.text(block.text);
-        else if (block.type === 'tool_use') {
+        if (block.type === 'text') {
+          builder.text(block.text);
+          content.push({ type: 'text', text: block.text });
+        } else if (block.type === 'tool_use') {
           let input = block.input ?? {};
           if (block.partialJson) {
             try {
@@ -134,9 +140,13 @@ function eventReassembler(): SseReassembler {
             }
           }
           builder.toolCall(block.id, block.name, input);
+          content.push({ type: 'tool_use', id: block.id, name: block.name, input });
+        } else if (block.type === 'thinking') {
+          content.push({ type: 'thinking', thinking: block.text }); // kept for traces, never for matching
         }
       }
-      return { replies: [builder.build('assistant')], usage, model };
+      const assembled = { type: 'message', role: 'assistant', model, content, stop_reason: stopReason, usage };
+      return { replies: [builder.build('assistant')], usage, model, assembled };
     },
   };
 }

@@ -70,6 +70,7 @@ function replyFromJson(body: unknown): CapturedReply | null {
 interface ChoiceDraft {
   content: string;
   toolCalls: { id?: string; name: string; args: string }[];
+  finishReason: unknown;
 }
 
 /** Rebuilds each choice's message from `chat.completion.chunk` deltas (text and indexed tool-call pieces). */
@@ -88,7 +89,8 @@ function chunkReassembler(): SseReassembler {
         const delta = asObject(choice?.delta);
         if (!choice || !delta) continue;
         const index = asNumber(choice.index);
-        const draft = (choices[index] ??= { content: '', toolCalls: [] });
+        const draft = (choices[index] ??= { content: '', toolCalls: [], finishReason: null });
+        if (choice.finish_reason) draft.finishReason = choice.finish_reason;
         if (typeof delta.content === 'string') draft.content += delta.content;
         for (const rawCall of asArray(delta.tool_calls)) {
           const call = asObject(rawCall);
@@ -102,12 +104,29 @@ function chunkReassembler(): SseReassembler {
       }
     },
     finish() {
-      const replies = choices.filter(Boolean).map((draft) => {
+      const drafts = choices.filter(Boolean);
+      const replies = drafts.map((draft) => {
         const builder = new CanonicalBuilder().text(draft.content);
         for (const call of draft.toolCalls.filter(Boolean)) builder.toolCall(call.id, call.name, call.args);
         return builder.build('assistant');
       });
-      return { replies, usage, model };
+      const assembled = {
+        object: 'chat.completion',
+        model,
+        choices: drafts.map((draft, index) => ({
+          index,
+          message: {
+            role: 'assistant',
+            content: draft.content || null,
+            ...(draft.toolCalls.length > 0
+              ? { tool_calls: draft.toolCalls.filter(Boolean).map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.args } })) }
+              : {}),
+          },
+          finish_reason: draft.finishReason,
+        })),
+        usage,
+      };
+      return { replies, usage, model, assembled };
     },
   };
 }

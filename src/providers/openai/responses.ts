@@ -67,7 +67,10 @@ function responseEventsReassembler(): SseReassembler {
     onEvent(type, data) {
       const event = asObject(data) as Json | undefined;
       const eventType = type ?? asString(event?.type);
-      if (eventType === 'response.completed' || eventType === 'response.incomplete') final = replyFromResponse(event?.response);
+      if (eventType === 'response.completed' || eventType === 'response.incomplete') {
+        final = replyFromResponse(event?.response);
+        if (final) final.assembled = event?.response;
+      }
     },
     finish: () => final,
   };

@@ -1,0 +1,61 @@
+import type { Logger } from 'pino';
+import type { ExchangeRecord } from '../capture/record.js';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/** What an interceptor sees of a request before it goes upstream. Headers are raw: never log them as such. */
+export interface RequestContext {
+  requestId: string;
+  /** ISO time the request arrived. */
+  timestamp: string;
+  method: string;
+  path: string;
+  provider: string;
+  operation: string | null;
+  headers: Headers;
+  /** Raw body bytes as the client sent them. */
+  rawBody: Buffer | null;
+  /** The parsed JSON body for JSON routes, else undefined. */
+  body: unknown;
+  model: string | null;
+  stream: boolean;
+  sessionId: string | null;
+  isNewSession: boolean | null;
+}
+
+/** An answer an interceptor gives instead of the provider's (a rate limiter's 429, an auth check's 401). */
+export interface InterceptorAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body: unknown;
+}
+
+/**
+ * An interceptor: hooks run in config order. `onRequest` may answer the request itself (the rest of the
+ * chain and the provider are then skipped). `onResponse` sees every finished exchange, `onError` every
+ * failed one; both run after the client has its last byte and must not block (queue slow work).
+ */
+export interface Interceptor {
+  readonly type: string;
+  /** True when the interceptor needs request and response bodies in the record (traces, message logs). */
+  readonly needsBodies?: boolean;
+  /** Largest response body it wants captured, in bytes (the relay keeps the largest any asks for). */
+  readonly maxBodyBytes?: number;
+  onRequest?(ctx: RequestContext): InterceptorAnswer | void | Promise<InterceptorAnswer | void>;
+  onResponse?(ctx: RequestContext, record: ExchangeRecord): void;
+  onError?(ctx: RequestContext, record: ExchangeRecord): void;
+  /** Counters for `/metrics` (`traces_written`, `traces_dropped`, …). */
+  figures?(): Record<string, number>;
+  /** Flushes queued work; called on shutdown. */
+  close?(): Promise<void>;
+}
+
+/** What a factory gets to build an interceptor from its `config:` block. */
+export interface InterceptorSetup {
+  config: Record<string, unknown>;
+  logger: Logger;
+  /** Extra header names to redact, from the gateway configuration. */
+  redactHeaders: string[];
+}
+
+export type InterceptorFactory = (setup: InterceptorSetup) => Interceptor | Promise<Interceptor>;
