@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/errors.js';
 import { readConfigFile, resolveConfig } from '../config/load.js';
+import { validateInterceptors } from '../interceptors/registry.js';
 import { adapterFor } from '../providers/registry.js';
 
 /**
@@ -16,6 +17,7 @@ export async function validateConfigCommand(file: string, out: (line: string) =>
     out(`✓ provider: ${config.llm.type} at ${config.llm.base_url}`);
     out(`✓ server: ${config.server.host}:${config.server.port}, body limit ${config.server.max_body_size} bytes`);
     out(`✓ sessions: ${config.session.enabled ? `on, up to ${config.session.max_sessions}, idle TTL ${config.session.session_ttl_seconds} s` : 'off'}`);
+    validateInterceptors(config);
     out(`✓ interceptors: ${config.interceptors.length ? config.interceptors.map((i) => `${i.type}${i.enabled ? '' : ' (disabled)'}`).join(', ') : 'none'}`);
     out(`✓ logging: ${config.logging.level}, ${config.logging.format}${config.logging.file ? `, file ${config.logging.file}` : ''}`);
     out('configuration is valid');

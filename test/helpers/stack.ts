@@ -24,6 +24,7 @@ export interface StackOptions {
   server?: Record<string, unknown>;
   /** Upstream URL instead of a simulator (e.g. a closed port). */
   baseUrl?: string;
+  interceptors?: Record<string, unknown>[];
 }
 
 /** A simulated provider and a gateway in front of it, both on ephemeral loopback ports. */
@@ -33,6 +34,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     server: { host: '127.0.0.1', port: 0, ...options.server },
     llm: { type: options.type ?? 'openai', base_url: options.baseUrl ?? sim.url, api_key: 'sk-configured-secret', ...options.llm },
     session: options.session ?? {},
+    interceptors: options.interceptors ?? [],
     logging: { level: 'debug', format: 'json' },
   });
   const chunks: string[] = [];
