@@ -80,7 +80,14 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     sessions,
     interceptors,
     async close() {
-      await app.close();
+      // In-flight exchanges finish; their keep-alive connections are closed as soon as they fall idle
+      // (Fastify closes only the connections idle at the moment close() starts).
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
       await interceptors.close();
       await upstream.dispatcher.close();
       sessions?.close();
