@@ -1,16 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { redactConfig } from '../config/redact.js';
 import type { GatewayConfig } from '../config/schema.js';
+import type { InterceptorChain } from '../interceptors/chain.js';
+import { metricsFormat, type GatewayMetrics, type MetricsSources } from '../metrics/gateway-metrics.js';
 import type { SessionEngine } from '../sessions/types.js';
 
 export interface AdminDeps {
   config: GatewayConfig;
   startedAt: Date;
   sessions: SessionEngine | null;
+  interceptors: InterceptorChain;
+  metrics: GatewayMetrics;
 }
 
 /** The gateway's own endpoints; registered before the catch-all so they never reach the provider. */
-export function registerAdminRoutes(app: FastifyInstance, { config, startedAt, sessions }: AdminDeps): void {
+export function registerAdminRoutes(app: FastifyInstance, { config, startedAt, sessions, interceptors, metrics }: AdminDeps): void {
   const uptimeSeconds = () => Math.round((Date.now() - startedAt.getTime()) / 1000);
 
   app.get('/health', async () => ({
@@ -24,12 +28,18 @@ export function registerAdminRoutes(app: FastifyInstance, { config, startedAt, s
   const redacted = { ...redactConfig(config), interceptors: config.interceptors.map(({ type, enabled }) => ({ type, enabled })) };
   app.get('/config', async () => redacted);
 
-  app.get('/metrics', async () => {
-    const { performance, ...sessionFigures } = sessions?.metrics() ?? { performance: null };
-    return {
-      service: { name: 'cylestio-gateway', uptime_seconds: uptimeSeconds(), start_time: startedAt.toISOString() },
-      sessions: sessions ? sessionFigures : null,
-      performance,
-    };
+  const sources = (): MetricsSources => ({ sessions: sessions?.metrics() ?? null, interceptors: interceptors.figures() });
+  // JSON (the guide's shape) by default; Prometheus or OpenMetrics text when the client asks for it.
+  app.get('/metrics', async (request, reply) => {
+    reply.header('vary', 'accept');
+    const format = metricsFormat(request.headers.accept);
+    if (format === 'json') return metrics.json(sources());
+    const { contentType, body } = await metrics.render(format, sources());
+    return reply.type(contentType).send(body);
+  });
+  app.get('/metrics/prometheus', async (request, reply) => {
+    const format = metricsFormat(request.headers.accept) === 'openmetrics' ? 'openmetrics' : 'prometheus';
+    const { contentType, body } = await metrics.render(format, sources());
+    return reply.header('vary', 'accept').type(contentType).send(body);
   });
 }

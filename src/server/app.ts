@@ -4,7 +4,9 @@ import type { GatewayConfig } from '../config/schema.js';
 import { adapterFor } from '../providers/registry.js';
 import { buildInterceptorChain } from '../interceptors/registry.js';
 import type { InterceptorChain } from '../interceptors/chain.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { DetectionEngine } from '../sessions/engine.js';
+import { createRequire } from 'node:module';
 import { newRequestId } from '../sessions/ids.js';
 import type { SessionEngine } from '../sessions/types.js';
 import { createUpstream } from '../upstream/pool.js';
@@ -29,6 +31,8 @@ function toGatewayError(error: FastifyError, maxBody: number): GatewayError {
   }
   return errors.internal();
 }
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 export async function buildGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
   const adapter = adapterFor(config.llm.type);
@@ -66,9 +70,10 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
 
   registerCors(app);
 
-  registerAdminRoutes(app, { config, startedAt, sessions });
+  const metrics = new GatewayMetrics({ service: 'cylestio-gateway', version: pkg.version, startedAt });
+  registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics });
 
-  const deps = { config, adapter, upstream, sessions, interceptors, log };
+  const deps = { config, adapter, upstream, sessions, interceptors, log, observe: metrics.observe.bind(metrics) };
   for (const operation of adapter.operations) {
     app.route({ method: operation.method, url: operation.path, handler: proxyHandler(deps, operation) });
   }
