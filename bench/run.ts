@@ -23,6 +23,11 @@ const SECTIONS: Section[] = [
     description: 'session engine alone: detection time per request beside JSON.parse, memory per session, lookup at scale',
     load: () => import('./sessions.js'),
   },
+  {
+    name: 'tracing',
+    description: 'trace interceptor on vs off: throughput ratio',
+    load: () => import('./tracing.js'),
+  },
 ];
 
 async function main(): Promise<number> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { headerRedactor } from '../../telemetry/redact-headers.js';
 import type { Interceptor, InterceptorFactory } from '../types.js';
-import { buildTrace } from './trace-record.js';
+import { buildTrace, renderTrace } from './trace-record.js';
 import { TraceWriter } from './trace-writer.js';
 
 export const traceConfigSchema = z.strictObject({
@@ -46,7 +46,7 @@ export const createTrace: InterceptorFactory = ({ config, redactHeaders }) => {
       return;
     }
     const bytes = (record.request.body?.length ?? 0) + (record.response.body?.length ?? 0);
-    writer.enqueue(traceFileName(options.file_prefix, record.timestamp, record.requestId), bytes, () => JSON.stringify(buildTrace(record, shape), null, 2));
+    writer.enqueue(traceFileName(options.file_prefix, record.timestamp, record.requestId), bytes, () => renderTrace(buildTrace(record, shape)));
   };
   return {
     type: 'trace',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ExchangeRecord } from '../../capture/record.js';
 
 export interface TraceShape {
@@ -8,11 +9,21 @@ export interface TraceShape {
   redact(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]>;
 }
 
-/** A body as the trace shows it: JSON when it parses, else text; cut at the limit, and saying so. */
-function traceBody(raw: Buffer | null, truncatedAlready: boolean, limit: number): { body: unknown; truncated: boolean; bytes: number } {
+/** A body known to be valid JSON, embedded as its own text when the trace is rendered (no re-encoding). */
+class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * A body as the trace shows it: JSON when it is JSON, else text; cut at the limit, and saying so. Bodies
+ * the gateway already parsed (`knownJson`) are embedded as they are, which saves a parse and a serialise
+ * of the largest part of every trace.
+ */
+function traceBody(raw: Buffer | null, truncatedAlready: boolean, limit: number, knownJson: boolean): { body: unknown; truncated: boolean; bytes: number } {
   if (!raw || raw.length === 0) return { body: null, truncated: truncatedAlready, bytes: 0 };
   if (raw.length > limit) return { body: raw.subarray(0, limit).toString('utf8'), truncated: true, bytes: raw.length };
   const text = raw.toString('utf8');
+  if (knownJson && !truncatedAlready) return { body: new RawJson(text), truncated: false, bytes: raw.length };
   if (!truncatedAlready) {
     try {
       return { body: JSON.parse(text), truncated: false, bytes: raw.length };
@@ -21,6 +32,21 @@ function traceBody(raw: Buffer | null, truncatedAlready: boolean, limit: number)
     }
   }
   return { body: text, truncated: truncatedAlready, bytes: raw.length };
+}
+
+/** Per-process marker for raw bodies in the rendered skeleton; no client can predict it. */
+const marker = `__cylestio_raw_${randomBytes(8).toString('hex')}_`;
+const markerPattern = new RegExp(`"${marker}(\\d+)__"`, 'g');
+
+/** JSON text of a trace (compact: `jq` and `grep` need no indentation), raw JSON bodies spliced in. */
+export function renderTrace(trace: Record<string, unknown>): string {
+  const raws: string[] = [];
+  const skeleton = JSON.stringify(trace, (_key, value: unknown) => {
+    if (!(value instanceof RawJson)) return value;
+    raws.push(value.text);
+    return `${marker}${raws.length - 1}__`;
+  });
+  return raws.length === 0 ? skeleton : skeleton.replace(markerPattern, (_token, index: string) => raws[Number(index)]);
 }
 
 /**
@@ -36,19 +62,21 @@ export function buildTrace(record: ExchangeRecord, shape: TraceShape): Record<st
     response.headers = shape.redact(record.response.headers);
   }
   if (shape.includeBody) {
-    const req = traceBody(record.request.body, false, shape.maxBodySize);
+    // A JSON route's request body was parsed by the gateway (or refused): it is valid JSON.
+    const req = traceBody(record.request.body, false, shape.maxBodySize, record.operation !== null);
     request.body = req.body;
     if (req.truncated) Object.assign(request, { body_truncated: true, body_bytes: req.bytes });
     const assembled = record.response.reply?.assembled;
     if (record.stream && assembled !== undefined) {
       response.body = assembled;
       if (shape.includeRawStream) {
-        const raw = traceBody(record.response.body, record.response.truncated, shape.maxBodySize);
+        const raw = traceBody(record.response.body, record.response.truncated, shape.maxBodySize, false);
         response.raw_stream = typeof raw.body === 'string' ? raw.body : JSON.stringify(raw.body);
         if (raw.truncated) response.raw_stream_truncated = true;
       }
     } else {
-      const res = traceBody(record.response.body, record.response.truncated, shape.maxBodySize);
+      // A JSON reply the decoder read back is valid JSON.
+      const res = traceBody(record.response.body, record.response.truncated, shape.maxBodySize, record.response.reply !== null && !record.stream);
       response.body = res.body;
       if (res.truncated) Object.assign(response, { body_truncated: true });
     }
