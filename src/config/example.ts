@@ -25,7 +25,16 @@ session:
   min_messages_for_new_session: 3
   partition_by: "credential"     # credential | credential_and_client | none
 
-interceptors: []
+interceptors:
+  - type: printer
+    enabled: true
+    config: {log_requests: true, log_responses: true, log_body: false, max_body_length: 1000}
+  - type: trace
+    enabled: true
+    config: {directory: "./traces", include_headers: true, include_body: true, max_body_size: 1048576, file_prefix: "trace"}
+  - type: message_logger
+    enabled: false
+    config: {log_file: "message_logs/messages.jsonl", include_metadata: true}
 
 logging:
   level: "INFO"                  # DEBUG | INFO | WARNING | ERROR
