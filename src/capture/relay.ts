@@ -48,7 +48,6 @@ const round = (ms: number) => Math.round(ms * 100) / 100;
 
 /** What the relay knows when an exchange ends, turned into the record interceptors and metrics get. */
 export function exchangeRecord(ctx: RelayContext, outcome: { status: number; responseHeaders: Headers; firstByteAt: number; capture: BodyCapture | null; reply: CapturedReply | null; failure: string | null }): ExchangeRecord {
-  const session = ctx.decision && ctx.sessions ? ctx.sessions.get(ctx.decision.sessionId) : undefined;
   return {
     requestId: ctx.requestId,
     timestamp: ctx.timestamp,
@@ -65,7 +64,7 @@ export function exchangeRecord(ctx: RelayContext, outcome: { status: number; res
     isNewSession: ctx.decision?.isNew ?? null,
     sessionRule: ctx.decision?.rule ?? null,
     usage: outcome.reply?.usage ?? null,
-    sessionUsage: session ? { requests: session.requests, input_tokens: session.input_tokens, output_tokens: session.output_tokens } : null,
+    sessionUsage: (ctx.decision && ctx.sessions?.usage(ctx.decision.sessionId)) ?? null,
     failure: outcome.failure,
     request: { headers: ctx.requestHeaders, body: ctx.requestBody },
     response: { headers: outcome.responseHeaders, body: outcome.capture?.bytes() ?? null, truncated: outcome.capture?.truncated ?? false, reply: outcome.reply },

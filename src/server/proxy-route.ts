@@ -56,7 +56,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation | null) {
   const findExplicitId = explicitIdFinder(config.session.explicit_id_headers);
   const configuredKey = config.llm.api_key || undefined;
   const tracked = Boolean(sessions && operation?.conversational);
-  const listening = !interceptors.empty || observe !== undefined;
+  const intercepting = !interceptors.empty;
   const captureLimit = interceptors.needsBodies ? interceptors.maxBodyBytes : 0;
 
   return (request: FastifyRequest, reply: FastifyReply): void => {
@@ -118,7 +118,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation | null) {
     };
 
     let interceptCtx: RequestContext | null = null;
-    if (listening) {
+    if (intercepting) {
       const seen: RequestContext = {
         requestId: request.id,
         timestamp,
@@ -139,7 +139,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation | null) {
         interceptors.finished(seen, record);
         observe?.(record);
       };
-    }
+    } else if (observe) ctx.finish = observe;
 
     const send = () => {
       let call: UpstreamCall | null = null;

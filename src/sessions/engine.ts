@@ -137,6 +137,11 @@ export class DetectionEngine implements SessionEngine {
     return session && this.view(session);
   }
 
+  usage(id: string): { requests: number; input_tokens: number; output_tokens: number } | undefined {
+    const session = this.index.peek(id);
+    return session && { requests: session.requests, input_tokens: session.inputTokens, output_tokens: session.outputTokens };
+  }
+
   end(id: string): boolean {
     return this.index.delete(id);
   }

@@ -73,6 +73,8 @@ export interface SessionEngine {
   /** Called once the reply is complete, before the client sees its last byte, so a follow-up links to it. */
   recordReply(decision: SessionDecision, reply: RecordedReply): void;
   get(id: string): SessionView | undefined;
+  /** The session's running usage (cheap: no view built), for exchange records. */
+  usage(id: string): { requests: number; input_tokens: number; output_tokens: number } | undefined;
   /** Ends a session: its index entries go with it and the next request of that conversation starts anew. */
   end(id: string): boolean;
   metrics(): SessionMetrics;
