@@ -4,6 +4,11 @@ import type { CapturedReply, ReplyDecoder } from './types.js';
 /** Folds a provider's stream of server-sent events into its reply; one per adapter route. */
 export interface SseReassembler {
   onEvent(type: string | undefined, data: unknown): void;
+  /**
+   * Optional fast path: consume an event from its raw `data` text without a full JSON.parse, returning
+   * true when handled. Anything it does not recognise exactly must return false (the event is then parsed).
+   */
+  onRawEvent?(type: string | undefined, data: string): boolean;
   finish(): CapturedReply | null;
 }
 
@@ -16,6 +21,7 @@ export function sseDecoder(reassembler: SseReassembler): ReplyDecoder {
   const parser = createParser({
     onEvent(message: EventSourceMessage) {
       if (message.data === '[DONE]') return;
+      if (reassembler.onRawEvent?.(message.event, message.data)) return;
       let data: unknown;
       try {
         data = JSON.parse(message.data);

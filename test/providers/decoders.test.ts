@@ -2,6 +2,7 @@
 // bytes are split, and the echo of a reply in another shape must canonicalise to the same message.
 import { describe, expect, it } from 'vitest';
 import { anthropicAdapter } from '../../src/providers/anthropic/index.js';
+import { plainTextDelta } from '../../src/providers/openai/chat.js';
 import { openAiAdapter } from '../../src/providers/openai/index.js';
 import type { Operation } from '../../src/providers/types.js';
 
@@ -50,6 +51,30 @@ describe('OpenAI chat', () => {
       messages: [{ role: 'assistant', content: [{ type: 'text', text: '  Héllo wörld 👋\n' }], tool_calls: json.choices[0].message.tool_calls }],
     }).conversation().message(0);
     expect(echoed).toEqual(captured);
+  });
+
+  it('reads plain text deltas without a full parse, exactly as JSON.parse would, and declines anything else', () => {
+    const chunk = (delta: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: null }], ...extra });
+    for (const text of ['plain', ' with "quotes" and \\ backslash', 'unicode ✓ 👋 \u0000 \n new\nline', '"index":1 inside text', '']) {
+      expect(plainTextDelta(chunk({ content: text }))).toBe(text);
+    }
+    expect(plainTextDelta(chunk({ content: 'x', refusal: null }))).toBeUndefined();
+    expect(plainTextDelta(chunk({ role: 'assistant', content: 'x' }))).toBeUndefined();
+    expect(plainTextDelta(chunk({ tool_calls: [{ index: 0, function: { arguments: '{}' } }] }))).toBeUndefined();
+    expect(plainTextDelta(chunk({ content: 'x' }, { usage: { prompt_tokens: 1 } }))).toBeUndefined();
+    expect(plainTextDelta(JSON.stringify({ choices: [{ index: 1, delta: { content: 'second choice' } }] }))).toBeUndefined();
+    expect(plainTextDelta(JSON.stringify({ choices: [{ index: 0, delta: { content: 'a' } }, { index: 1, delta: { content: 'b' } }] }))).toBeUndefined();
+  });
+
+  it('reassembles n choices and tool calls from streams that mix fast and parsed chunks', () => {
+    const events = [
+      { choices: [{ index: 0, delta: { role: 'assistant', content: '' } }, { index: 1, delta: { role: 'assistant', content: '' } }] },
+      { choices: [{ index: 0, delta: { content: 'Red "and" ' } }] },
+      { choices: [{ index: 1, delta: { content: 'Blue' } }] },
+      { choices: [{ index: 0, delta: { content: 'more ✓' } }] },
+    ];
+    const reply = decodeInPieces(chat, 'text/event-stream', sse(events), 9)!;
+    expect(reply.replies.map((r) => r.text)).toEqual(['Red "and" more ✓', 'Blue']);
   });
 
   it('leaves system and developer messages out of the conversation', () => {

@@ -73,12 +73,38 @@ interface ChoiceDraft {
   finishReason: unknown;
 }
 
+const TEXT_DELTA = '"delta":{"content":"';
+
+/**
+ * The text of the most common chunk, `…"choices":[{"index":0,"delta":{"content":"…"}…}]…` with one choice
+ * and nothing else of interest, read without parsing the whole event (a stream is mostly such chunks).
+ * Returns undefined for any other shape, which then gets a full parse.
+ */
+export function plainTextDelta(data: string): string | undefined {
+  const at = data.indexOf(TEXT_DELTA);
+  if (at === -1 || data.indexOf('"index":') !== data.lastIndexOf('"index":') || !data.includes('"index":0')) return undefined;
+  if (data.includes('"tool_calls"') || data.includes('"usage":{') || data.includes('"logprobs":{')) return undefined;
+  const start = at + TEXT_DELTA.length;
+  let end = start;
+  while (end < data.length && data.charCodeAt(end) !== 34 /* " */) end += data.charCodeAt(end) === 92 /* \ */ ? 2 : 1;
+  if (end >= data.length || data.charCodeAt(end + 1) !== 125 /* } */) return undefined; // more fields in the delta
+  const literal = data.slice(start, end);
+  return literal.includes('\\') ? (JSON.parse(`"${literal}"`) as string) : literal;
+}
+
 /** Rebuilds each choice's message from `chat.completion.chunk` deltas (text and indexed tool-call pieces). */
 function chunkReassembler(): SseReassembler {
   const choices: ChoiceDraft[] = [];
   let usage: Usage | null = null;
   let model: string | undefined;
   return {
+    onRawEvent(_type, data) {
+      if (choices[0] === undefined) return false; // the first chunk carries the model and role: parse it
+      const text = plainTextDelta(data);
+      if (text === undefined) return false;
+      choices[0].content += text;
+      return true;
+    },
     onEvent(_type, data) {
       const chunk = asObject(data);
       if (!chunk) return;
