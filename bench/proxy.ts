@@ -158,6 +158,21 @@ async function prime(urls: Record<TargetName, string>): Promise<void> {
   await sleep(SETTLE_MS);
 }
 
+/** Several rounds of one target as one result: mean rate, worst p99, summed counts. */
+function combineRuns(runs: ThroughputResult[]): ThroughputResult {
+  const sum = (pick: (r: ThroughputResult) => number) => runs.reduce((total, r) => total + pick(r), 0);
+  return {
+    rps: sum((r) => r.rps) / runs.length,
+    latency_p50: sum((r) => r.latency_p50) / runs.length,
+    latency_p99: Math.max(...runs.map((r) => r.latency_p99)),
+    requests: sum((r) => r.requests),
+    duration_s: sum((r) => r.duration_s),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    non2xx: sum((r) => r.non2xx),
+  };
+}
+
 async function measureAll(urls: Record<TargetName, string>, duration: number, sequential: number): Promise<Results> {
   const warmup = Math.min(2, Math.max(1, Math.round(duration / 5)));
   const results = {} as Results;
@@ -198,19 +213,25 @@ async function measureAll(urls: Record<TargetName, string>, duration: number, se
         console.log(`  ${variant.label.padEnd(9)} ${target.padEnd(7)} sessions: ${describeSessionCheck(check)}`);
       }
     }
+    // Throughput in alternating rounds (direct, bare, gateway, direct, …): on a shared machine whose speed
+    // drifts, one long run per target would fold the drift into the ratios; rounds spread it evenly.
+    const rounds = Math.max(1, Math.min(3, Math.floor(duration / 4)));
+    const perRound = Math.max(2, Math.round(duration / rounds));
+    const runs = Object.fromEntries(TARGETS.map((target) => [target, [] as ThroughputResult[]])) as Record<TargetName, ThroughputResult[]>;
+    for (let round = 0; round < rounds; round++) {
+      for (const target of TARGETS) {
+        await sleep(SETTLE_MS);
+        runs[target].push(
+          await measureThroughput({ url: urls[target], requests: conversationRequests(variant.stream), connections: CONNECTIONS, duration: perRound, warmup: round === 0 ? warmup : 0 }),
+        );
+      }
+    }
     for (const target of TARGETS) {
-      await sleep(SETTLE_MS);
-      const tp = await measureThroughput({
-        url: urls[target],
-        requests: conversationRequests(variant.stream),
-        connections: CONNECTIONS,
-        duration,
-        warmup,
-      });
+      const tp = combineRuns(runs[target]);
       perTarget[target].throughput = tp;
       const problems = tp.errors + tp.non2xx + tp.timeouts;
       console.log(
-        `  ${variant.label.padEnd(9)} ${target.padEnd(7)} ${CONNECTIONS} connections x ${duration}s: ` +
+        `  ${variant.label.padEnd(9)} ${target.padEnd(7)} ${CONNECTIONS} connections x ${rounds} x ${perRound}s: ` +
           `${fmt(tp.rps, 0)} req/s, p99 ${fmt(tp.latency_p99, 0)} ms` +
           (problems ? `  !! errors ${tp.errors}, timeouts ${tp.timeouts}, non-2xx ${tp.non2xx}` : ''),
       );
