@@ -64,7 +64,7 @@ export function exchangeRecord(ctx: RelayContext, outcome: { status: number; res
     isNewSession: ctx.decision?.isNew ?? null,
     sessionRule: ctx.decision?.rule ?? null,
     usage: outcome.reply?.usage ?? null,
-    sessionUsage: (ctx.decision && ctx.sessions?.usage(ctx.decision.sessionId)) ?? null,
+    sessionUsage: (ctx.decision && ctx.sessions?.usage(ctx.decision)) ?? null,
     failure: outcome.failure,
     request: { headers: ctx.requestHeaders, body: ctx.requestBody },
     response: { headers: outcome.responseHeaders, body: outcome.capture?.bytes() ?? null, truncated: outcome.capture?.truncated ?? false, reply: outcome.reply },

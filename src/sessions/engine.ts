@@ -137,8 +137,8 @@ export class DetectionEngine implements SessionEngine {
     return session && this.view(session);
   }
 
-  usage(id: string): { requests: number; input_tokens: number; output_tokens: number } | undefined {
-    const session = this.index.peek(id);
+  usage(decision: SessionDecision): { requests: number; input_tokens: number; output_tokens: number } | undefined {
+    const session = (decision.pending as Pending | null)?.session;
     return session && { requests: session.requests, input_tokens: session.inputTokens, output_tokens: session.outputTokens };
   }
 
@@ -191,8 +191,10 @@ export class DetectionEngine implements SessionEngine {
     const n = c.length;
 
     if (request.explicitId) {
-      const existing = this.index.touch(request.explicitId);
-      const session = existing ?? this.create(request.explicitId, 'explicit');
+      // Client-given names are scoped to the partition: two tenants that both say "session-1" stay apart.
+      const key = `${this.fingerprints.keyString(partition, 'explicit', '')}\0${request.explicitId}`;
+      const existing = this.index.touch(key);
+      const session = existing ?? this.create(request.explicitId, 'explicit', key);
       return { session, isNew: !existing, rule: 'explicit', reason: 'the client named its session', lastPosition: n - 1, firstNew: n - 1 };
     }
 
@@ -351,7 +353,7 @@ export class DetectionEngine implements SessionEngine {
 
   /** Joins an existing session, unless the optional context-break rule sees a change of subject. */
   private continuing(c: Conversation, session: Session, rule: SessionRule, reason: string, lastPosition: number, firstNew: number): Verdict {
-    this.index.touch(session.id); // marks it used: LRU order and idle TTL
+    this.index.touch(session.key); // marks it used: LRU order and idle TTL
     const topic = session.extra?.topic;
     if (this.config.context_break.enabled && topic) {
       const turn = this.newTurnWords(c, firstNew);
@@ -367,9 +369,9 @@ export class DetectionEngine implements SessionEngine {
     return { session: this.create(newSessionId(), rule), isNew: true, rule, reason, lastPosition: c.length - 1, firstNew: 0 };
   }
 
-  private create(id: string, rule: SessionRule): Session {
+  private create(id: string, rule: SessionRule, key = id): Session {
     this.counters.totalCreated++;
-    return this.index.create(id, rule);
+    return this.index.create(id, rule, key);
   }
 
   private newTurnWords(c: Conversation, firstNew: number): number[] {

@@ -48,7 +48,10 @@ export class Session {
   extra: SessionExtra | null = null;
 
   constructor(
+    /** The id clients see (X-Session-ID): random, or the name an explicit client gave. */
     readonly id: string,
+    /** The key the index files it under: the id, scoped to its partition for client-given names. */
+    readonly key: string,
     readonly rule: SessionRule,
     readonly createdAt: number,
     /** Row of this session in the index's per-slot arrays. */
@@ -128,35 +131,35 @@ export class SessionIndex {
     return clock + this.epoch;
   }
 
-  /** Looks a session up and marks it used (LRU order, idle TTL). */
-  touch(id: string): Session | undefined {
-    return this.sessions.get(id);
+  /** Looks a session up by its key and marks it used (LRU order, idle TTL). */
+  touch(key: string): Session | undefined {
+    return this.sessions.get(key);
   }
 
   /** Looks without marking it used (metrics, the sessions API). */
-  peek(id: string): Session | undefined {
-    return this.sessions.get(id, { updateAgeOnGet: false });
+  peek(key: string): Session | undefined {
+    return this.sessions.get(key, { updateAgeOnGet: false });
   }
 
   /** True while the session lives, without marking it used. An expired one is removed on the spot. */
   alive(session: Session): boolean {
     if (this.bySlot[session.slot] !== session) return false;
-    if (this.sessions.has(session.id)) return true;
-    this.sessions.get(session.id, { updateAgeOnGet: false }); // a stale entry is deleted (and disposed) by this read
+    if (this.sessions.has(session.key)) return true;
+    this.sessions.get(session.key, { updateAgeOnGet: false }); // a stale entry is deleted (and disposed) by this read
     return false;
   }
 
-  create(id: string, rule: SessionRule): Session {
-    this.sessions.delete(id); // an explicit id reused after its session ended starts clean
+  create(id: string, rule: SessionRule, key = id): Session {
+    this.sessions.delete(key); // a name reused after its session ended starts clean
     const slot = this.freeSlots.pop() ?? this.grow();
-    const session = new Session(id, rule, this.clock(), slot);
+    const session = new Session(id, key, rule, this.clock(), slot);
     this.bySlot[slot] = session;
-    this.sessions.set(id, session);
+    this.sessions.set(key, session);
     return session;
   }
 
-  delete(id: string): boolean {
-    return this.sessions.delete(id);
+  delete(key: string): boolean {
+    return this.sessions.delete(key);
   }
 
   /** Removes sessions idle past the TTL; run on a timer so expiry costs the request path nothing. */

@@ -72,10 +72,11 @@ export interface SessionEngine {
   decide(request: SessionRequest): SessionDecision;
   /** Called once the reply is complete, before the client sees its last byte, so a follow-up links to it. */
   recordReply(decision: SessionDecision, reply: RecordedReply): void;
+  /** A live session by the id clients see (generated ids; client-given names are partition-scoped). */
   get(id: string): SessionView | undefined;
-  /** The session's running usage (cheap: no view built), for exchange records. */
-  usage(id: string): { requests: number; input_tokens: number; output_tokens: number } | undefined;
-  /** Ends a session: its index entries go with it and the next request of that conversation starts anew. */
+  /** The decided session's running usage (cheap: no view built), for exchange records. */
+  usage(decision: SessionDecision): { requests: number; input_tokens: number; output_tokens: number } | undefined;
+  /** Ends a session (generated ids): its index entries go with it and the next request starts anew. */
   end(id: string): boolean;
   metrics(): SessionMetrics;
   close(): void;

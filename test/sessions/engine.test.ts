@@ -83,6 +83,16 @@ describe('explicit ids', () => {
     expect(ask(e, [user('Completely different')], { explicitId: 'my-session' })).toMatchObject({ sessionId: 'my-session', isNew: false });
     expect(e.metrics().explicit).toBe(2);
   });
+
+  it('keeps the same name given under two credentials as two sessions', () => {
+    const e = engine();
+    const a = ask(e, [user('Hi')], { explicitId: 'session-1', partition: 'key-a' });
+    const b = ask(e, [user('Hi')], { explicitId: 'session-1', partition: 'key-b' });
+    expect([a.sessionId, b.sessionId]).toEqual(['session-1', 'session-1']);
+    expect([a.isNew, b.isNew]).toEqual([true, true]);
+    expect(e.metrics()).toMatchObject({ total_created: 2, active_count: 2 });
+    expect(ask(e, [user('again')], { explicitId: 'session-1', partition: 'key-a' }).isNew).toBe(false);
+  });
 });
 
 describe('no false merges', () => {
