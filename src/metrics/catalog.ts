@@ -1,5 +1,4 @@
-import { anthropicAdapter } from '../providers/anthropic/index.js';
-import { openAiAdapter } from '../providers/openai/index.js';
+import { allAdapters } from '../providers/registry.js';
 
 /**
  * Every metric the gateway exposes, named in one place, so the names in dashboards and alerts can be
@@ -85,7 +84,7 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = Object.freeze([
 /* ---- bounded label values ---- */
 
 // New adapters must be added here too; anything else is reported as `other`, never as its raw name.
-const ADAPTERS = [openAiAdapter, anthropicAdapter];
+const ADAPTERS = allAdapters();
 const KNOWN_PROVIDERS = new Set(ADAPTERS.map((adapter) => adapter.name));
 const KNOWN_OPERATIONS = new Set(ADAPTERS.flatMap((adapter) => adapter.operations.map((operation) => operation.name)));
 

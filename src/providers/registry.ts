@@ -13,3 +13,8 @@ export function adapterFor(type: string): ProviderAdapter {
   if (!adapter) throw new Error(`unknown provider type "${type}" (known: ${Object.keys(adapters).join(', ')})`);
   return adapter;
 }
+
+/** Every adapter, for what must know them all (the metrics catalog's label sets). */
+export function allAdapters(): ProviderAdapter[] {
+  return Object.values(adapters);
+}
