@@ -42,7 +42,7 @@ export const createMessageLogger: InterceptorFactory = ({ config }) => {
       timestamp: record.timestamp,
       session_id: record.sessionId,
       request_id: record.requestId,
-      messages: newMessages(ctx.body),
+      messages: newMessages(ctx.body()),
       reply: replyOf(record),
     };
     if (options.include_metadata) {

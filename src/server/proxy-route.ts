@@ -26,8 +26,8 @@ export interface ProxyDeps {
   log: Logger;
 }
 
-/** Parses the body once; returns the parsed request and body, or the error to answer with. */
-function parseBody(operation: Operation, raw: Buffer | undefined): { parsed: ParsedRequest; body: unknown } | ReturnType<typeof errors.malformedJson> {
+/** Parses the body once; returns the parsed request, or the error to answer with. */
+function parseBody(operation: Operation, raw: Buffer | undefined): { parsed: ParsedRequest } | ReturnType<typeof errors.malformedJson> {
   let body: unknown;
   try {
     body = JSON.parse(raw ? raw.toString('utf8') : '');
@@ -35,7 +35,20 @@ function parseBody(operation: Operation, raw: Buffer | undefined): { parsed: Par
     return errors.malformedJson((err as Error).message);
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return errors.notAnObject();
-  return { parsed: operation.parse!(body), body };
+  return { parsed: operation.parse!(body) };
+}
+
+/** Parses the body again only if an interceptor asks for it (see RequestContext.body). */
+function lazyJson(raw: Buffer | null): () => unknown {
+  let parsed: unknown;
+  let done = false;
+  return () => {
+    if (!done) {
+      done = true;
+      parsed = raw ? JSON.parse(raw.toString('utf8')) : undefined;
+    }
+    return parsed;
+  };
 }
 
 /** An interceptor's own answer (a 429, a 401), with the gateway's headers. */
@@ -68,7 +81,6 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation | null) {
     const log = deps.log;
 
     let parsed: ParsedRequest | null = null;
-    let body: unknown;
     if (operation?.jsonBody && operation.parse) {
       const result = parseBody(operation, raw);
       if ('status' in result) {
@@ -77,7 +89,6 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation | null) {
         return;
       }
       parsed = result.parsed;
-      body = result.body;
     }
 
     const clientKey = adapter.clientCredential(request.headers);
@@ -128,7 +139,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation | null) {
         operation: operation?.name ?? null,
         headers: request.headers,
         rawBody,
-        body,
+        body: lazyJson(operation?.jsonBody ? rawBody : null),
         model: ctx.model,
         stream: ctx.stream,
         sessionId: decision?.sessionId ?? null,
