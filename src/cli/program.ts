@@ -1,13 +1,12 @@
-import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { exampleConfigYaml } from '../config/example.js';
+import { version } from '../version.js';
 import { runGateway } from './run.js';
 import { validateConfigCommand } from './validate.js';
 
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 interface Flags {
   baseUrl?: string;
@@ -26,7 +25,7 @@ interface Flags {
 export function buildProgram(): Command {
   const program = new Command('cylestio-gateway')
     .description('LLM API gateway: proxies OpenAI- and Anthropic-style APIs and groups requests into sessions')
-    .version(pkg.version, '-v, --version')
+    .version(version, '-v, --version')
     .option('--base-url <url>', 'provider base URL (required unless --config)')
     .addOption(new Option('--type <type>', 'provider wire format (required unless --config)').choices(['openai', 'anthropic']))
     .option('--api-key <key>', 'provider API key (default: OPENAI_API_KEY / ANTHROPIC_API_KEY)')

@@ -6,7 +6,7 @@ import { buildInterceptorChain } from '../interceptors/registry.js';
 import type { InterceptorChain } from '../interceptors/chain.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { DetectionEngine } from '../sessions/engine.js';
-import { createRequire } from 'node:module';
+import { version } from '../version.js';
 import { newRequestId } from '../sessions/ids.js';
 import type { SessionEngine } from '../sessions/types.js';
 import { createUpstream } from '../upstream/pool.js';
@@ -31,8 +31,6 @@ function toGatewayError(error: FastifyError, maxBody: number): GatewayError {
   }
   return errors.internal();
 }
-
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 export async function buildGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
   const adapter = adapterFor(config.llm.type);
@@ -70,7 +68,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
 
   registerCors(app);
 
-  const metrics = new GatewayMetrics({ service: 'cylestio-gateway', version: pkg.version, startedAt });
+  const metrics = new GatewayMetrics({ service: 'cylestio-gateway', version, startedAt });
   registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics });
 
   const deps = { config, adapter, upstream, sessions, interceptors, log, observe: metrics.observe.bind(metrics) };

@@ -7,17 +7,13 @@ type Headers = Record<string, string | string[] | undefined>;
  * (`x-*-session-id`) matches any vendor's header. Per-request ids (`x-request-id`) are never in the list.
  */
 export function explicitIdFinder(headerNames: string[]): (headers: Headers, bodyId?: string) => string | undefined {
-  const exact: string[] = [];
-  const patterns: RegExp[] = [];
+  // Header names and patterns, in the configured order (the first that matches wins).
   const order: (string | RegExp)[] = [];
   for (const name of headerNames) {
     const lower = name.toLowerCase();
     if (lower.includes('*')) {
-      const pattern = new RegExp(`^${lower.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[a-z0-9-]+')}$`);
-      patterns.push(pattern);
-      order.push(pattern);
+      order.push(new RegExp(`^${lower.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[a-z0-9-]+')}$`));
     } else {
-      exact.push(lower);
       order.push(lower);
     }
   }
