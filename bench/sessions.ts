@@ -60,7 +60,7 @@ function measureSize(c: SizeCase): SizeResult {
     const reply = `answer ${s}: ${filler(per, `a${s}`)}`;
     // Set-up: the request that produced this session's reply.
     const setupBody = JSON.parse(`{"model":"gpt-4o","messages":[${sharedJson}${sharedJson ? ',' : ''}${JSON.stringify(question)}]}`);
-    const setup = e.decide({ partition: PARTITION, conversation: chat.parse!(setupBody).conversation() });
+    const setup = e.decideNow({ partition: PARTITION, conversation: chat.parse!(setupBody).conversation() });
     e.recordReply(setup, { replies: [assistantMessage(reply)] });
     bodies.push(`{"model":"gpt-4o","messages":[${sharedJson}${sharedJson ? ',' : ''}${JSON.stringify(question)},${JSON.stringify({ role: 'assistant', content: reply })},{"role":"user","content":"next ${s}"}]}`);
     replies.push(`follow-up answer ${s}`);
@@ -75,7 +75,7 @@ function measureSize(c: SizeCase): SizeResult {
     const t0 = performance.now();
     const body = JSON.parse(bodies[s]);
     const t1 = performance.now();
-    const decision = e.decide({ partition: PARTITION, conversation: chat.parse!(body).conversation() });
+    const decision = e.decideNow({ partition: PARTITION, conversation: chat.parse!(body).conversation() });
     const t2 = performance.now();
     e.recordReply(decision, { replies: [nextReply] });
     const t3 = performance.now();
@@ -95,7 +95,7 @@ function converse(e: DetectionEngine, s: number, turns: number): CanonicalMessag
   for (let t = 0; t < turns; t++) {
     history.push(new CanonicalBuilder().text(`user ${s} turn ${t}: please look at item ${s * 7 + t}`).build('user'));
     const messages = history;
-    const decision = e.decide({ partition: PARTITION, conversation: { length: messages.length, role: (i) => messages[i].role, message: (i) => messages[i] } });
+    const decision = e.decideNow({ partition: PARTITION, conversation: { length: messages.length, role: (i) => messages[i].role, message: (i) => messages[i] } });
     const reply = assistantMessage(`assistant ${s} turn ${t}: item ${s * 7 + t} looks fine to me.`);
     e.recordReply(decision, { replies: [reply] });
     history.push(reply);
@@ -139,7 +139,7 @@ function measureScale(count: number): ScaleResult {
     ];
     const conversation = { length: history.length, role: (i: number) => history[i].role, message: (i: number) => history[i] };
     const t0 = performance.now();
-    const decision = e.decide({ partition: PARTITION, conversation });
+    const decision = e.decideNow({ partition: PARTITION, conversation });
     samples.push((performance.now() - t0) * 1000);
     if (decision.rule !== 'continued') throw new Error(`probe ${s} was not continued: ${decision.rule}`);
   }

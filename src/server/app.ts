@@ -93,7 +93,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
       }
       await interceptors.close();
       await upstream.dispatcher.close();
-      sessions?.close();
+      await sessions?.close();
     },
   };
 }

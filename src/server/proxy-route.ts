@@ -92,16 +92,24 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation | null) {
     }
 
     const clientKey = adapter.clientCredential(request.headers);
-    let decision: SessionDecision | null = null;
-    if (tracked && parsed && sessions) {
-      const credential = clientKey ?? configuredKey ?? '';
-      const partitionBy = config.session.partition_by;
-      decision = sessions.decide({
-        partition: partitionBy === 'none' ? '' : partitionBy === 'credential' ? credential : `${credential}|${request.ip}`,
-        explicitId: findExplicitId(request.headers, parsed.explicitSessionId),
-        previousResponseId: parsed.previousResponseId,
-        conversation: parsed.conversation(),
-      });
+    if (!tracked || !parsed || !sessions) return proceed(request, res, parsed, clientKey, ownHeaders, startedAt, null);
+    const credential = clientKey ?? configuredKey ?? '';
+    const partitionBy = config.session.partition_by;
+    const decided = sessions.decide({
+      partition: partitionBy === 'none' ? '' : partitionBy === 'credential' ? credential : `${credential}|${request.ip}`,
+      explicitId: findExplicitId(request.headers, parsed.explicitSessionId),
+      previousResponseId: parsed.previousResponseId,
+      conversation: parsed.conversation(),
+    });
+    // A promise only when a shared store was asked (a local miss); never rejects.
+    if (decided instanceof Promise) decided.then((decision) => proceed(request, res, parsed, clientKey, ownHeaders, startedAt, decision));
+    else proceed(request, res, parsed, clientKey, ownHeaders, startedAt, decided);
+  };
+
+  function proceed(request: FastifyRequest, res: ServerResponse, parsed: ParsedRequest | null, clientKey: string | undefined, ownHeaders: RelayContext['ownHeaders'], startedAt: number, decision: SessionDecision | null): void {
+    const log = deps.log;
+    const raw = request.body as Buffer | undefined;
+    if (decision) {
       ownHeaders['x-session-id'] = decision.sessionId;
       log.debug({ request_id: request.id, session_id: decision.sessionId, rule: decision.rule, is_new: decision.isNew, reason: decision.reason }, 'session decision');
     }
@@ -182,5 +190,5 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation | null) {
         writeGatewayError(res, { ownHeaders, requestId: request.id }, errors.internal());
       });
     } else answered(result);
-  };
+  }
 }

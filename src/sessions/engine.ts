@@ -4,7 +4,9 @@ import { combineSketches, Fingerprinter, looseForm, NO_SKETCH, paragraphs, sketc
 import { newSessionId } from './ids.js';
 import { SessionCounters } from './metrics.js';
 import { resetPhraseMatcher } from './reset-phrases.js';
+import { FleetKeys, FleetState } from './fleet.js';
 import { SessionIndex, type Candidate, type Session } from './session-index.js';
+import type { StoreLink } from './store/store-link.js';
 import { mergeTopic, topicOverlap, topicWords } from './topic.js';
 import type { RecordedReply, SessionDecision, SessionEngine, SessionMetrics, SessionRequest, SessionRule, SessionView } from './types.js';
 
@@ -15,6 +17,10 @@ export interface EngineOptions {
   now?: () => number;
   /** How often expired sessions are swept, in ms (default: a quarter of the TTL, between 1 s and 60 s). */
   sweepEveryMs?: number;
+  /** A shared store (file, Redis, Postgres): consulted when local detection finds nothing, written after each reply. */
+  store?: StoreLink;
+  /** The hashing secret (the store's shared one); default: `hash_key`, else random per process. */
+  secret?: string;
 }
 
 /** Messages before a reply that make up its context (tells apart equal replies in different sessions). */
@@ -40,7 +46,12 @@ interface Pending {
 }
 
 interface Verdict {
-  session: Session;
+  /** The session joined; absent for a new one, which is created only once the verdict is final. */
+  session?: Session;
+  /** The new session's id and key when a client named it. */
+  named?: { id: string; key: string };
+  /** Local detection knew nothing that links this request: a shared store may know more. */
+  miss?: boolean;
   isNew: boolean;
   rule: SessionRule;
   reason: string;
@@ -63,6 +74,8 @@ export class DetectionEngine implements SessionEngine {
   private readonly keepReplies: number;
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly store: StoreLink | null;
+  private readonly fleet: FleetState | null;
   private hashMs = 0;
 
   constructor(
@@ -70,7 +83,7 @@ export class DetectionEngine implements SessionEngine {
     options: EngineOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.fingerprints = new Fingerprinter(config.hash_key);
+    this.fingerprints = new Fingerprinter(options.secret ?? config.hash_key);
     this.resetPhrase = resetPhraseMatcher(config.reset_phrases);
     // Enough recent replies to recognise every edit that drops fewer messages than a reset needs: going
     // back one reply drops two messages, so that reaches back ceil((min - 1) / 2) replies besides the
@@ -90,12 +103,39 @@ export class DetectionEngine implements SessionEngine {
     const ttlMs = config.session_ttl_seconds * 1000;
     const sweepEveryMs = options.sweepEveryMs ?? Math.min(60_000, Math.max(1_000, ttlMs / 4));
     this.sweeper = setInterval(() => this.index.purgeStale(), sweepEveryMs).unref();
+    this.store = options.store ?? null;
+    this.fleet = this.store ? new FleetState(this.index, this.keepReplies) : null;
   }
 
-  decide(request: SessionRequest): SessionDecision {
+  /**
+   * Synchronous unless a shared store is attached and local detection found nothing: then the store is
+   * asked once (one round trip) whether another gateway, or an earlier run, knows the conversation.
+   */
+  decide(request: SessionRequest): SessionDecision | Promise<SessionDecision> {
+    if (!this.store) return this.decideNow(request);
     const started = performance.now();
     this.hashMs = 0;
     const verdict = this.detect(request);
+    if (!verdict.miss) return this.conclude(request, verdict, started);
+    const keys = this.fleetKeys(request);
+    const detectMs = performance.now() - started;
+    return this.store.lookup(keys).then((found) => {
+      if (found.length === 0) return this.conclude(request, verdict, performance.now() - detectMs);
+      for (const stored of found) this.fleet!.hydrate(stored);
+      this.store!.restored(found.length);
+      const again = performance.now();
+      return this.conclude(request, this.detect(request), again - detectMs);
+    });
+  }
+
+  /** Decides from what this gateway alone knows: always synchronous (the memory-only engine, benchmarks). */
+  decideNow(request: SessionRequest): SessionDecision {
+    const started = performance.now();
+    this.hashMs = 0;
+    return this.conclude(request, this.detect(request), started);
+  }
+
+  private conclude(request: SessionRequest, verdict: Verdict, started: number): SessionDecision {
     const decision = this.join(request, verdict);
     this.counters.considered++;
     this.counters.decisions[verdict.rule]++;
@@ -104,6 +144,36 @@ export class DetectionEngine implements SessionEngine {
     this.counters.hashing.add(this.hashMs);
     this.counters.lookup.add(performance.now() - started - this.hashMs);
     return decision;
+  }
+
+  /** Every key a store may file this request's session under (only after a local miss: a few hashes). */
+  private fleetKeys(request: SessionRequest): string[] {
+    const { conversation: c, partition } = request;
+    const keys = new FleetKeys();
+    if (request.explicitId) return keys.session(this.explicitKey(partition, request.explicitId)).keys;
+    if (request.previousResponseId) keys.response(this.fingerprints.keyString(partition, 'response', request.previousResponseId));
+    let last = c.length - 1;
+    while (last >= 0 && c.role(last) !== 'assistant') last--;
+    if (last >= 0) {
+      const lastKey = this.fingerprints.messageKey(partition, c.message(last));
+      keys.reply(lastKey);
+      let first = 0;
+      while (first < last && c.role(first) !== 'assistant') first++;
+      keys.anchor(Fingerprinter.derived(first === last ? lastKey : this.fingerprints.messageKey(partition, c.message(first))));
+      if (this.config.fuzzy_matching) keys.loose(this.fingerprints.key(partition, 'loose', looseForm(c.message(last))));
+    }
+    let scanned = 0;
+    for (let i = 0; i < c.length && scanned < COMPACTION_SCAN; i++) {
+      if (c.role(i) !== 'user') continue;
+      scanned++;
+      for (const paragraph of paragraphs(spokenText(c.message(i)), PARAGRAPH_MIN, PARAGRAPH_LIMIT)) keys.paragraph(this.fingerprints.keyString(partition, 'paragraph', paragraph));
+    }
+    return keys.keys;
+  }
+
+  /** Client-given names are scoped to the partition: two tenants that both say "session-1" stay apart. */
+  private explicitKey(partition: string, name: string): string {
+    return `${Buffer.from(this.fingerprints.keyString(partition, 'explicit', ''), 'latin1').toString('hex')}:${name}`;
   }
 
   recordReply(decision: SessionDecision, reply: RecordedReply): void {
@@ -116,20 +186,31 @@ export class DetectionEngine implements SessionEngine {
     session.inputTokens += reply.usage?.input_tokens ?? 0;
     session.outputTokens += reply.usage?.output_tokens ?? 0;
 
+    const fleet = this.fleet;
+    let loose: DigestKey | null = null;
     if (reply.replies.length > 0) {
       const keys = reply.replies.map((message) => this.fingerprints.messageKey(partition, message));
       this.index.addReplies(session, keys, position, pending.context);
-      if (session.anchorSeq === 0) this.index.setAnchor(session, Fingerprinter.derived(keys[0]), position);
+      fleet?.addReplies(session, keys, position, pending.context);
+      if (session.anchorSeq === 0) {
+        const anchor = Fingerprinter.derived(keys[0]);
+        this.index.setAnchor(session, anchor, position);
+        fleet?.setAnchor(session, anchor, position);
+      }
     }
     const main = reply.replies[0];
     if (main) {
       const quoted = paragraphs(spokenText(main), PARAGRAPH_MIN, PARAGRAPH_LIMIT);
       this.index.setParagraphs(session, quoted.map((p) => this.fingerprints.keyString(partition, 'paragraph', p)));
-      if (this.config.fuzzy_matching) this.index.setLoose(session, this.fingerprints.key(partition, 'loose', looseForm(main)));
+      if (this.config.fuzzy_matching) this.index.setLoose(session, (loose = this.fingerprints.key(partition, 'loose', looseForm(main))));
       session.sketch = (session.sketch + String.fromCharCode(...pending.added, sketchValue(main))).slice(-SKETCH_SIZE);
     }
     if (reply.responseId) this.index.addResponse(session, this.fingerprints.keyString(partition, 'response', reply.responseId), 4);
     if (pending.topic) session.extras().topic = mergeTopic(session.extra?.topic ?? [], pending.topic);
+    if (fleet) {
+      const tokens = { input: reply.usage?.input_tokens ?? 0, output: reply.usage?.output_tokens ?? 0 };
+      this.store!.save(fleet.write(session, loose, session.extra?.paragraphKeys ?? [], session.extra?.responseKeys ?? [], tokens));
+    }
   }
 
   get(id: string): SessionView | undefined {
@@ -143,7 +224,9 @@ export class DetectionEngine implements SessionEngine {
   }
 
   end(id: string): boolean {
-    return this.index.delete(id);
+    const ended = this.index.delete(id);
+    this.store?.delete(id); // other gateways may know it even when this one does not
+    return ended;
   }
 
   metrics(): SessionMetrics {
@@ -181,9 +264,10 @@ export class DetectionEngine implements SessionEngine {
     return this.index.indexSizes();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.index.clear();
+    await this.store?.close();
   }
 
   private detect(request: SessionRequest): Verdict {
@@ -191,11 +275,10 @@ export class DetectionEngine implements SessionEngine {
     const n = c.length;
 
     if (request.explicitId) {
-      // Client-given names are scoped to the partition: two tenants that both say "session-1" stay apart.
-      const key = `${this.fingerprints.keyString(partition, 'explicit', '')}\0${request.explicitId}`;
-      const existing = this.index.touch(key);
-      const session = existing ?? this.create(request.explicitId, 'explicit', key);
-      return { session, isNew: !existing, rule: 'explicit', reason: 'the client named its session', lastPosition: n - 1, firstNew: n - 1 };
+      const key = this.explicitKey(partition, request.explicitId);
+      const session = this.index.touch(key);
+      const named = session ? undefined : { id: request.explicitId, key };
+      return { session, named, miss: !session, isNew: !session, rule: 'explicit', reason: 'the client named its session', lastPosition: n - 1, firstNew: n - 1 };
     }
 
     if (request.previousResponseId) {
@@ -249,7 +332,8 @@ export class DetectionEngine implements SessionEngine {
       }
     }
 
-    return this.fresh(c, 'first', last >= 0 ? 'no known reply in the history' : 'first request of a conversation');
+    if (last < 0 && !request.previousResponseId) return this.fresh(c, 'first', 'first request of a conversation');
+    return { ...this.fresh(c, 'first', 'no known reply in the history'), miss: true };
   }
 
   /** The request continues the conversation at `ref`; decide continued, retry, edit, or a count drop. */
@@ -270,7 +354,10 @@ export class DetectionEngine implements SessionEngine {
     } else if (!latest) {
       reason = 'an earlier turn was edited or regenerated';
     }
-    if (candidate.followUp === NO_SKETCH && follow !== NO_SKETCH) this.index.claim(candidate, follow); // first come, first served
+    if (candidate.followUp === NO_SKETCH && follow !== NO_SKETCH) {
+      this.index.claim(candidate, follow); // first come, first served
+      this.fleet?.claim(session, position, follow);
+    }
     return this.continuing(c, session, rule, reason, position + requestAfter, last + 1);
   }
 
@@ -366,7 +453,7 @@ export class DetectionEngine implements SessionEngine {
   }
 
   private fresh(c: Conversation, rule: SessionRule, reason: string): Verdict {
-    return { session: this.create(newSessionId(), rule), isNew: true, rule, reason, lastPosition: c.length - 1, firstNew: 0 };
+    return { isNew: true, rule, reason, lastPosition: c.length - 1, firstNew: 0 };
   }
 
   private create(id: string, rule: SessionRule, key = id): Session {
@@ -382,7 +469,7 @@ export class DetectionEngine implements SessionEngine {
 
   private join(request: SessionRequest, verdict: Verdict): SessionDecision {
     const c = request.conversation;
-    const { session } = verdict;
+    const session = verdict.session ?? (verdict.named ? this.create(verdict.named.id, verdict.rule, verdict.named.key) : this.create(newSessionId(), verdict.rule));
     session.requests++;
     session.lastSeen = this.index.clock();
     const added: number[] = [];

@@ -149,12 +149,26 @@ export class SessionIndex {
     return false;
   }
 
-  create(id: string, rule: SessionRule, key = id): Session {
+  create(id: string, rule: SessionRule, key = id, createdAt = this.clock()): Session {
     this.sessions.delete(key); // a name reused after its session ended starts clean
     const slot = this.freeSlots.pop() ?? this.grow();
-    const session = new Session(id, key, rule, this.clock(), slot);
+    const session = new Session(id, key, rule, createdAt, slot);
     this.bySlot[slot] = session;
     this.sessions.set(key, session);
+    return session;
+  }
+
+  /**
+   * The live session filed under `key` with every index entry of it dropped, kept in place (requests in
+   * flight hold it): a newer state of it, from a shared store, is about to be filed instead.
+   */
+  reload(key: string): Session | undefined {
+    const session = this.sessions.get(key);
+    if (!session) return undefined;
+    this.wipe(session);
+    session.looseSeq = 0;
+    session.anchorSeq = 0;
+    session.latestPosition = -1;
     return session;
   }
 
@@ -189,11 +203,11 @@ export class SessionIndex {
   }
 
   /** Records a reply (one key per choice, all at the same position); older replies beyond the bound drop out. */
-  addReplies(session: Session, keys: DigestKey[], position: number, prev: number): void {
+  addReplies(session: Session, keys: DigestKey[], position: number, prev: number, followUp = NO_SKETCH): void {
     const seq = this.nextSeq();
     const per = this.options.repliesPerSession;
     this.ring[session.slot * per + (this.replyCount[session.slot]++ % per)] = seq;
-    for (const key of keys) this.table.insert(key.hi, key.lo, session.slot, seq, position, pack(prev, NO_SKETCH));
+    for (const key of keys) this.table.insert(key.hi, key.lo, session.slot, seq, position, pack(prev, followUp));
     session.latestPosition = position;
   }
 
@@ -311,14 +325,21 @@ export class SessionIndex {
   /** A session is gone: its slot is wiped (every table record of it is dead from now on) and reused. */
   private release(session: Session): void {
     if (this.bySlot[session.slot] !== session) return;
+    this.wipe(session);
+    this.bySlot[session.slot] = undefined;
+    this.freeSlots.push(session.slot);
+  }
+
+  /** Kills every index entry of a session: its ring is cleared and its Map entries are removed. */
+  private wipe(session: Session): void {
     const per = this.options.repliesPerSession;
     this.ring.fill(0, session.slot * per, (session.slot + 1) * per);
     this.replyCount[session.slot] = 0;
-    this.bySlot[session.slot] = undefined;
-    this.freeSlots.push(session.slot);
     if (session.extra) {
       for (const key of session.extra.paragraphKeys) if (this.paragraphs.get(key) === session) this.paragraphs.delete(key);
       for (const key of session.extra.responseKeys) if (this.responses.get(key) === session) this.responses.delete(key);
+      session.extra.paragraphKeys = [];
+      session.extra.responseKeys = [];
     }
   }
 }

@@ -69,7 +69,8 @@ export interface SessionMetrics {
 
 /** The session engine the proxy talks to. */
 export interface SessionEngine {
-  decide(request: SessionRequest): SessionDecision;
+  /** Synchronous, except when a shared store must be asked (see DetectionEngine.decide). */
+  decide(request: SessionRequest): SessionDecision | Promise<SessionDecision>;
   /** Called once the reply is complete, before the client sees its last byte, so a follow-up links to it. */
   recordReply(decision: SessionDecision, reply: RecordedReply): void;
   /** A live session by the id clients see (generated ids; client-given names are partition-scoped). */
@@ -79,5 +80,6 @@ export interface SessionEngine {
   /** Ends a session (generated ids): its index entries go with it and the next request starts anew. */
   end(id: string): boolean;
   metrics(): SessionMetrics;
-  close(): void;
+  /** Stops timers, waits for store writes in flight and closes the store. */
+  close(): Promise<void>;
 }

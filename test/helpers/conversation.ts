@@ -20,7 +20,7 @@ export class ScriptedChat {
   /** Sends the history plus `turn`, records `reply`, and returns the decision. */
   send(turn: CanonicalMessage | CanonicalMessage[], reply: string | CanonicalMessage): SessionDecision {
     this.history.push(...(Array.isArray(turn) ? turn : [turn]));
-    const decision = this.engine.decide({ partition: 'key-a', ...this.extra, conversation: conversationOf([...this.history]) });
+    const decision = this.engine.decideNow({ partition: 'key-a', ...this.extra, conversation: conversationOf([...this.history]) });
     const replyMessage = typeof reply === 'string' ? assistant(reply) : reply;
     this.engine.recordReply(decision, { replies: [replyMessage] });
     this.history.push(replyMessage);
@@ -34,5 +34,5 @@ export class ScriptedChat {
 }
 
 export function ask(engine: DetectionEngine, messages: CanonicalMessage[], extra: Partial<SessionRequest> = {}): SessionDecision {
-  return engine.decide({ partition: 'key-a', ...extra, conversation: conversationOf(messages) });
+  return engine.decideNow({ partition: 'key-a', ...extra, conversation: conversationOf(messages) });
 }

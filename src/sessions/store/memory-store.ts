@@ -1,0 +1,127 @@
+import { LRUCache } from 'lru-cache';
+import { aliveAt, indexKeysOf, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
+
+/**
+ * The store as plain maps in this process: the reference implementation of the contract, the base of the
+ * file store, and a shared store for several engines in one process (tests of the fleet logic).
+ * The gateway's default (`backend: memory`) needs no store at all: its engine's own index is the memory.
+ */
+export class MemoryStore implements SessionStore {
+  readonly backend: SessionStore['backend'] = 'memory';
+  protected secret: string | undefined;
+  /** Sessions by key, least recently saved first out when max_sessions is reached. */
+  protected readonly sessions: LRUCache<string, StoredSession>;
+  /** Index key → keys of the sessions filed under it. */
+  private readonly index = new Map<string, Set<string>>();
+
+  constructor(protected readonly limits: StoreLimits) {
+    this.sessions = new LRUCache<string, StoredSession>({
+      max: limits.maxSessions,
+      dispose: (session, key, reason) => {
+        if (reason !== 'set') this.unindex(key, indexKeysOf(session.state));
+        if (reason === 'evict') this.changed(key, null);
+      },
+    });
+  }
+
+  async open(): Promise<void> {}
+
+  async sharedSecret(candidate: string): Promise<string> {
+    this.secret ??= candidate;
+    this.changedSecret();
+    return this.secret;
+  }
+
+  async lookup(indexKeys: string[], now: number): Promise<StoredSession[]> {
+    const found = new Map<string, StoredSession>();
+    for (const key of indexKeys) {
+      for (const sessionKey of this.index.get(key) ?? []) {
+        const session = this.sessions.peek(sessionKey);
+        if (session && aliveAt(session, now, this.limits)) found.set(sessionKey, session);
+      }
+    }
+    return [...found.values()].map(copy);
+  }
+
+  async save(write: SessionWrite, now: number): Promise<void> {
+    this.apply(write, now);
+  }
+
+  async get(key: string, now: number): Promise<StoredSession | undefined> {
+    const session = this.sessions.peek(key);
+    return session && aliveAt(session, now, this.limits) ? copy(session) : undefined;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const existed = this.sessions.delete(key);
+    if (existed) this.changed(key, null);
+    return existed;
+  }
+
+  async sweep(now: number): Promise<void> {
+    for (const [key, session] of this.sessions.entries()) {
+      if (!aliveAt(session, now, this.limits)) {
+        this.sessions.delete(key);
+        this.changed(key, null);
+      }
+    }
+  }
+
+  async list(now: number, limit: number): Promise<StoredSession[]> {
+    const live = [...this.sessions.values()].filter((session) => aliveAt(session, now, this.limits));
+    return live.sort((a, b) => b.lastSeen - a.lastSeen).slice(0, limit).map(copy);
+  }
+
+  async close(): Promise<void> {}
+
+  /** Merges one write: counters add up, the newer state replaces the older, the index follows the state. */
+  protected apply(write: SessionWrite, now: number): StoredSession {
+    const key = write.state.key;
+    const existing = this.sessions.peek(key);
+    const previous = existing && aliveAt(existing, now, this.limits) ? existing : undefined;
+    const merged: StoredSession = {
+      state: write.state,
+      lastSeen: Math.max(write.lastSeen, previous?.lastSeen ?? 0),
+      requests: (previous?.requests ?? 0) + write.delta.requests,
+      inputTokens: (previous?.inputTokens ?? 0) + write.delta.inputTokens,
+      outputTokens: (previous?.outputTokens ?? 0) + write.delta.outputTokens,
+    };
+    if (existing) this.unindex(key, indexKeysOf(existing.state));
+    this.sessions.set(key, merged);
+    this.reindex(key, merged);
+    this.changed(key, merged);
+    return merged;
+  }
+
+  /** Puts a session back as it was stored (the file store's recovery). */
+  protected restore(session: StoredSession): void {
+    this.sessions.set(session.state.key, session);
+    this.reindex(session.state.key, session);
+  }
+
+  /** Called on every change, for stores that persist them. */
+  protected changed(_key: string, _session: StoredSession | null): void {}
+  protected changedSecret(): void {}
+
+  private reindex(key: string, session: StoredSession): void {
+    for (const indexKey of indexKeysOf(session.state)) {
+      let keys = this.index.get(indexKey);
+      if (!keys) this.index.set(indexKey, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  private unindex(key: string, indexKeys: string[]): void {
+    for (const indexKey of indexKeys) {
+      const keys = this.index.get(indexKey);
+      if (!keys) continue;
+      keys.delete(key);
+      if (keys.size === 0) this.index.delete(indexKey);
+    }
+  }
+}
+
+/** Callers get their own copy: a store hands out data, never its live objects. */
+function copy(session: StoredSession): StoredSession {
+  return structuredClone(session);
+}

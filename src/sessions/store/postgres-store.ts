@@ -1,0 +1,301 @@
+import pg from 'pg';
+import { migrate } from './postgres-migrations.js';
+import { PostgresRequestLog, type RequestLogOptions, type RequestRow } from './postgres-records.js';
+import { indexKeysOf, type SessionState, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
+
+export type { RequestRow } from './postgres-records.js';
+
+export interface PostgresStoreOptions {
+  /** postgres:// URL. Its password never appears in an error message. */
+  connection: string;
+  /** Schema holding the tables; created on open. */
+  schema?: string;
+  poolSize?: number;
+  statementTimeoutMs?: number;
+  /** How long open() waits for a connection before calling the server unreachable. */
+  connectTimeoutMs?: number;
+  /** Errors of idle pooled connections (server restart, network): reported, never thrown. */
+  onError?: (err: Error) => void;
+}
+
+interface SessionRow {
+  state: SessionState;
+  last_seen_ms: string;
+  requests: string;
+  input_tokens: string;
+  output_tokens: string;
+}
+
+interface RequestDbRow {
+  request_id: string;
+  session_id: string;
+  session_key: string | null;
+  time: Date;
+  method: string;
+  path: string;
+  provider: string;
+  model: string;
+  stream: boolean;
+  status: number;
+  duration_ms: number;
+  ttfb_ms: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  rule: string | null;
+  is_new: boolean | null;
+  failure: string | null;
+  trace_file: string | null;
+}
+
+const SECRET = 'hash_secret';
+/** The columns a StoredSession is built from. */
+const COLUMNS = 'state, last_seen_ms, requests, input_tokens, output_tokens';
+/** Alive at $now with the TTL in $ttl: not ended, and seen within the TTL (aliveAt, in SQL). */
+const alive = (now: string, ttl: string, t = '') => `${t}ended_at IS NULL AND ${now}::bigint - ${t}last_seen_ms < ${ttl}::bigint`;
+
+/**
+ * Sessions in PostgreSQL, shared by every gateway of a fleet. Sessions that end (delete, TTL, max_sessions)
+ * stay as rows with ended_at set: the durable record analytics reads. Only their index rows go.
+ * lookup and save are each one statement, so one round trip; counters are added by the database, so
+ * concurrent writers from many gateways never lose an increment.
+ */
+export class PostgresStore implements SessionStore {
+  readonly backend = 'postgres' as const;
+  readonly schema: string;
+  private readonly pool: pg.Pool;
+  private readonly where: string;
+  private readonly passwords: string[];
+  private readonly sql: Record<'lookup' | 'save' | 'get' | 'delete' | 'sweep' | 'list' | 'secret' | 'requests', string>;
+
+  constructor(
+    private readonly limits: StoreLimits,
+    options: PostgresStoreOptions,
+  ) {
+    this.schema = options.schema ?? 'cylestio';
+    this.where = describeServer(options.connection);
+    this.passwords = passwordsOf(options.connection);
+    this.pool = new pg.Pool({
+      connectionString: options.connection,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    });
+    // Without a listener, an idle client's error (e.g. the server restarting) would crash the process.
+    this.pool.on('error', (err) => options.onError?.(err));
+    this.sql = statements(pg.escapeIdentifier(this.schema));
+  }
+
+  async open(): Promise<void> {
+    const secret = this.passwords;
+    try {
+      await this.pool.query('SELECT 1');
+    } catch (err) {
+      throw new Error(`postgres at ${this.where} is unreachable: ${redact(reason(err), secret)}`);
+    }
+    try {
+      await migrate(this.pool, this.schema);
+    } catch (err) {
+      throw new Error(`postgres at ${this.where}: migrating schema ${this.schema} failed: ${redact(reason(err), secret)}`);
+    }
+  }
+
+  async sharedSecret(candidate: string): Promise<string> {
+    const { rows } = await this.pool.query<{ value: string }>(this.sql.secret, [SECRET, candidate]);
+    return rows[0].value;
+  }
+
+  async lookup(indexKeys: string[], now: number): Promise<StoredSession[]> {
+    if (indexKeys.length === 0) return [];
+    const { rows } = await this.pool.query<SessionRow>(this.sql.lookup, [indexKeys, now, this.limits.ttlMs]);
+    return rows.map(toStored);
+  }
+
+  async save(write: SessionWrite, now: number): Promise<void> {
+    const { state, lastSeen, delta } = write;
+    // Duplicates would trip ON CONFLICT twice in one INSERT; the set is what is stored.
+    const keys = [...new Set(indexKeysOf(state))];
+    await this.pool.query(this.sql.save, [
+      state.key,
+      state.id,
+      state.rule,
+      state.createdAt,
+      lastSeen,
+      delta.requests,
+      delta.inputTokens,
+      delta.outputTokens,
+      JSON.stringify(state),
+      keys,
+      now,
+      this.limits.ttlMs,
+    ]);
+  }
+
+  async get(key: string, now: number): Promise<StoredSession | undefined> {
+    const { rows } = await this.pool.query<SessionRow>(this.sql.get, [key, now, this.limits.ttlMs]);
+    return rows.length ? toStored(rows[0]) : undefined;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ ended: string }>(this.sql.delete, [key]);
+    return Number(rows[0].ended) > 0;
+  }
+
+  async sweep(now: number): Promise<void> {
+    await this.pool.query(this.sql.sweep, [now, this.limits.ttlMs, this.limits.maxSessions]);
+  }
+
+  async list(now: number, limit: number): Promise<StoredSession[]> {
+    const { rows } = await this.pool.query<SessionRow>(this.sql.list, [now, this.limits.ttlMs, limit]);
+    return rows.map(toStored);
+  }
+
+  /** A session's requests, oldest first, up to `limit` (the sessions API). */
+  async requests(sessionId: string, limit: number): Promise<RequestRow[]> {
+    const { rows } = await this.pool.query<RequestDbRow>(this.sql.requests, [sessionId, limit]);
+    return rows.map(toRequest);
+  }
+
+  /** A batched writer of request rows on this store's pool; close it before the store. */
+  requestLog(options?: RequestLogOptions): PostgresRequestLog {
+    return new PostgresRequestLog(this.pool, this.schema, options);
+  }
+
+  async close(): Promise<void> {
+    if (!this.pool.ended) await this.pool.end();
+  }
+}
+
+/** Every statement, with the schema (already quoted) spelt into its table names. */
+function statements(s: string) {
+  return {
+    // Candidates through the index, then checked against the session's own current key set, so an index
+    // row a racing writer left behind cannot return a session that no longer has that key.
+    lookup: `SELECT ${COLUMNS} FROM ${s}.sessions
+      WHERE key IN (SELECT session_key FROM ${s}.session_index WHERE index_key = ANY($1::text[]))
+        AND index_keys && $1::text[] AND ${alive('$2', '$3')}`,
+
+    // $1 key, $2 id, $3 rule, $4 createdAt, $5 lastSeen, $6-$8 deltas, $9 state, $10 index keys, $11 now, $12 ttl.
+    // A row that ended (or idled past the TTL) starts over: counters from this write's delta. The index
+    // statements read from `upserted`, so they run after the session row is locked: writers of one session
+    // take turns, and the last one's keys are all inserted after every earlier writer's deletes.
+    save: `WITH upserted AS (
+        INSERT INTO ${s}.sessions AS o (key, id, rule, created_at, last_seen, last_seen_ms,
+          requests, input_tokens, output_tokens, state, index_keys, ended_at)
+        VALUES ($1, $2, $3, to_timestamp($4::bigint / 1000.0), to_timestamp($5::bigint / 1000.0), $5::bigint,
+          $6, $7, $8, $9::jsonb, $10::text[], NULL)
+        ON CONFLICT (key) DO UPDATE SET
+          id = excluded.id, rule = excluded.rule, state = excluded.state, index_keys = excluded.index_keys,
+          created_at = excluded.created_at, ended_at = NULL,
+          last_seen_ms = CASE WHEN ${alive('$11', '$12', 'o.')} THEN greatest(o.last_seen_ms, excluded.last_seen_ms) ELSE excluded.last_seen_ms END,
+          last_seen = CASE WHEN ${alive('$11', '$12', 'o.')} THEN greatest(o.last_seen, excluded.last_seen) ELSE excluded.last_seen END,
+          requests = CASE WHEN ${alive('$11', '$12', 'o.')} THEN o.requests + excluded.requests ELSE excluded.requests END,
+          input_tokens = CASE WHEN ${alive('$11', '$12', 'o.')} THEN o.input_tokens + excluded.input_tokens ELSE excluded.input_tokens END,
+          output_tokens = CASE WHEN ${alive('$11', '$12', 'o.')} THEN o.output_tokens + excluded.output_tokens ELSE excluded.output_tokens END
+        RETURNING key),
+      unindexed AS (
+        DELETE FROM ${s}.session_index i USING upserted u
+        WHERE i.session_key = u.key AND i.index_key <> ALL($10::text[]))
+      INSERT INTO ${s}.session_index (index_key, session_key)
+        SELECT k, u.key FROM upserted u, unnest($10::text[]) AS k
+        ON CONFLICT DO NOTHING`,
+
+    get: `SELECT ${COLUMNS} FROM ${s}.sessions WHERE key = $1 AND ${alive('$2', '$3')}`,
+
+    // Ended, not deleted: the row stays for the record. "Existed" means it had not ended yet.
+    delete: `WITH ended AS (
+        UPDATE ${s}.sessions SET ended_at = now() WHERE key = $1 AND ended_at IS NULL RETURNING key),
+      unindexed AS (DELETE FROM ${s}.session_index WHERE session_key = $1)
+      SELECT count(*) AS ended FROM ended`,
+
+    // $1 now, $2 ttl, $3 max_sessions. Idle sessions end when their TTL ran out; beyond max_sessions the
+    // least recently seen live ones end now. Both lose their index rows, which only live sessions need.
+    sweep: `WITH expired AS (
+        UPDATE ${s}.sessions SET ended_at = to_timestamp((last_seen_ms + $2::bigint) / 1000.0)
+        WHERE ended_at IS NULL AND $1::bigint - last_seen_ms >= $2::bigint RETURNING key),
+      surplus AS (
+        SELECT key FROM ${s}.sessions WHERE ${alive('$1', '$2')}
+        ORDER BY last_seen_ms DESC, key DESC OFFSET $3::bigint),
+      evicted AS (
+        UPDATE ${s}.sessions SET ended_at = to_timestamp($1::bigint / 1000.0)
+        WHERE key IN (SELECT key FROM surplus) RETURNING key)
+      DELETE FROM ${s}.session_index
+      WHERE session_key IN (SELECT key FROM expired UNION ALL SELECT key FROM evicted)`,
+
+    list: `SELECT ${COLUMNS} FROM ${s}.sessions WHERE ${alive('$1', '$2')}
+      ORDER BY last_seen_ms DESC, key DESC LIMIT $3`,
+
+    // DO UPDATE (to the same value) rather than DO NOTHING: it returns the stored row even when another
+    // gateway inserted it after this statement's snapshot, where a separate SELECT would see nothing.
+    secret: `INSERT INTO ${s}.settings (name, value) VALUES ($1, $2)
+      ON CONFLICT (name) DO UPDATE SET value = settings.value RETURNING value`,
+
+    requests: `SELECT * FROM ${s}.session_requests WHERE session_id = $1 ORDER BY time, request_id LIMIT $2`,
+  };
+}
+
+/** bigint columns arrive as strings; session counters stay far below 2^53. */
+function toStored(row: SessionRow): StoredSession {
+  return {
+    state: row.state,
+    lastSeen: Number(row.last_seen_ms),
+    requests: Number(row.requests),
+    inputTokens: Number(row.input_tokens),
+    outputTokens: Number(row.output_tokens),
+  };
+}
+
+function toRequest(row: RequestDbRow): RequestRow {
+  return {
+    requestId: row.request_id,
+    sessionId: row.session_id,
+    sessionKey: row.session_key,
+    time: row.time,
+    method: row.method,
+    path: row.path,
+    provider: row.provider,
+    model: row.model,
+    stream: row.stream,
+    status: row.status,
+    durationMs: row.duration_ms,
+    ttfbMs: row.ttfb_ms,
+    inputTokens: row.input_tokens,
+    outputTokens: row.output_tokens,
+    rule: row.rule,
+    isNew: row.is_new,
+    failure: row.failure,
+    traceFile: row.trace_file,
+  };
+}
+
+/** host:port of a connection URL, for messages; never the credentials. */
+function describeServer(connection: string): string {
+  try {
+    const url = new URL(connection);
+    const host = url.hostname || decodeURIComponent(url.searchParams.get('host') ?? '') || 'localhost';
+    return `${host}:${url.port || '5432'}`;
+  } catch {
+    return 'the configured server';
+  }
+}
+
+/** The password as written in the URL and decoded: a message might carry either. */
+function passwordsOf(connection: string): string[] {
+  try {
+    const raw = new URL(connection).password;
+    return [...new Set([raw, decodeURIComponent(raw)])].filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function reason(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  // A refused connection to a host with several addresses is an AggregateError with an empty message.
+  if (err instanceof AggregateError && !err.message) return err.errors.map((e: unknown) => reason(e)).join('; ');
+  return err.message || (err as NodeJS.ErrnoException).code || err.name;
+}
+
+/** Belt and braces: drivers should not echo the password, but a message must never carry it. */
+function redact(text: string, secrets: string[]): string {
+  return secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+}
