@@ -1,0 +1,148 @@
+// Several engines sharing one store (the fleet logic, without a network): the same code paths as two
+// gateways on Redis, or a gateway restarted on its file store.
+import { afterEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.js';
+import { conversationOf, type CanonicalMessage } from '../../src/sessions/canonical.js';
+import { DetectionEngine } from '../../src/sessions/engine.js';
+import { MemoryStore } from '../../src/sessions/store/memory-store.js';
+import { StoreLink } from '../../src/sessions/store/store-link.js';
+import type { SessionStore } from '../../src/sessions/store/types.js';
+import type { SessionDecision, SessionRequest } from '../../src/sessions/types.js';
+import { assistant, user } from '../helpers/conversation.js';
+
+const quiet = { warn() {}, info() {} };
+const engines: DetectionEngine[] = [];
+afterEach(async () => {
+  for (const e of engines.splice(0)) await e.close();
+});
+
+function gateway(store: SessionStore, session: Record<string, unknown> = {}): { engine: DetectionEngine; link: StoreLink } {
+  const link = new StoreLink(store, { timeoutMs: 200, maxPendingWrites: 100, sweepEveryMs: 0, now: Date.now, log: quiet });
+  const engine = new DetectionEngine(configSchema.parse({ session }).session, { store: link, secret: 'fleet-secret' });
+  engines.push(engine);
+  return { engine, link };
+}
+
+/** A client keeping its own history, sending each turn to the gateway it is given. */
+class Client {
+  readonly history: CanonicalMessage[] = [];
+  constructor(private readonly extra: Partial<SessionRequest> = {}) {}
+  async send(engine: DetectionEngine, turn: string, reply: string): Promise<SessionDecision> {
+    this.history.push(user(turn));
+    const decision = await engine.decide({ partition: 'key-a', ...this.extra, conversation: conversationOf([...this.history]) });
+    const message = assistant(reply);
+    engine.recordReply(decision, { replies: [message], usage: { input_tokens: 10, output_tokens: 3 } });
+    this.history.push(message);
+    return decision;
+  }
+}
+
+/** Writes are sent without waiting; the store has them once they settle. */
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('engines sharing a store', () => {
+  it('keeps one session while a conversation alternates between two gateways', async () => {
+    const store = new MemoryStore({ maxSessions: 100, ttlMs: 60_000 });
+    const a = gateway(store);
+    const b = gateway(store);
+    const client = new Client();
+    const decisions: SessionDecision[] = [];
+    for (let turn = 0; turn < 6; turn++) {
+      decisions.push(await client.send(turn % 2 ? b.engine : a.engine, `question ${turn}`, `answer number ${turn}`));
+      await settled();
+    }
+    expect(new Set(decisions.map((d) => d.sessionId)).size).toBe(1);
+    expect(decisions.map((d) => d.rule)).toEqual(['first', 'continued', 'continued', 'continued', 'continued', 'continued']);
+    expect((await store.get(decisions[0].sessionId, Date.now()))?.requests).toBe(6);
+    expect(b.link.metrics()).toMatchObject({ backend: 'memory', lookup_hits: 3, restored: 3, errors: 0 });
+    expect(b.engine.get(decisions[0].sessionId)).toMatchObject({ requests: 6, messages: 12, input_tokens: 60 });
+  });
+
+  it('keeps two conversations apart across the fleet', async () => {
+    const store = new MemoryStore({ maxSessions: 100, ttlMs: 60_000 });
+    const [a, b] = [gateway(store), gateway(store)];
+    const [one, two] = [new Client(), new Client()];
+    const ids = { one: new Set<string>(), two: new Set<string>() };
+    for (let turn = 0; turn < 4; turn++) {
+      ids.one.add((await one.send(turn % 2 ? a.engine : b.engine, `one ${turn}`, `reply one ${turn}`)).sessionId);
+      ids.two.add((await two.send(turn % 2 ? b.engine : a.engine, `two ${turn}`, `reply two ${turn}`)).sessionId);
+      await settled();
+    }
+    expect([ids.one.size, ids.two.size]).toEqual([1, 1]);
+    expect([...ids.one][0]).not.toBe([...ids.two][0]);
+  });
+
+  it('continues a conversation on a gateway that started after it (a restart)', async () => {
+    const store = new MemoryStore({ maxSessions: 100, ttlMs: 60_000 });
+    const before = gateway(store);
+    const client = new Client();
+    const first = await client.send(before.engine, 'hello', 'hi, how can I help?');
+    await client.send(before.engine, 'tell me more', 'here is more');
+    await settled();
+    await before.engine.close();
+    const after = gateway(store);
+    expect(await client.send(after.engine, 'and then?', 'then this')).toMatchObject({ sessionId: first.sessionId, rule: 'continued', isNew: false });
+    // A cut-back to the first turn is still a count drop: the anchor came back with the session.
+    client.history.splice(2);
+    expect(await client.send(after.engine, 'another idea entirely', 'sure')).toMatchObject({ rule: 'count_drop', isNew: true });
+  });
+
+  it('shares client-named sessions and adds their counters', async () => {
+    const store = new MemoryStore({ maxSessions: 100, ttlMs: 60_000 });
+    const [a, b] = [gateway(store), gateway(store)];
+    const client = new Client({ explicitId: 'my-run' });
+    await client.send(a.engine, 'one', 'r1');
+    await settled();
+    const second = await client.send(b.engine, 'two', 'r2');
+    await settled();
+    expect(second).toMatchObject({ sessionId: 'my-run', rule: 'explicit', isNew: false });
+    const stored = await store.list(Date.now(), 10);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ requests: 2, inputTokens: 20 });
+  });
+
+  it('decides locally, without failing, when the store fails; counts and recovers', async () => {
+    const store = new MemoryStore({ maxSessions: 100, ttlMs: 60_000 });
+    let down = false;
+    const lookup = store.lookup.bind(store);
+    store.lookup = (keys, now) => (down ? Promise.reject(new Error('connection refused')) : lookup(keys, now));
+    const a = gateway(store);
+    const b = gateway(store);
+    const client = new Client();
+    const first = await client.send(a.engine, 'q1', 'a1');
+    await settled();
+    down = true;
+    const during = await client.send(b.engine, 'q2', 'a2');
+    expect(during).toMatchObject({ isNew: true, rule: 'first' });
+    expect(b.link.metrics()).toMatchObject({ errors: 1, fallbacks: 1 }); // its write went through: healthy again
+    down = false;
+    await settled();
+    expect(await client.send(b.engine, 'q3', 'a3')).toMatchObject({ sessionId: during.sessionId, rule: 'continued' });
+    expect((await client.send(a.engine, 'q4', 'a4')).sessionId).toBe(during.sessionId);
+    expect(b.link.metrics().healthy).toBe(true);
+    expect(first.sessionId).not.toBe(during.sessionId);
+  });
+
+  it('gives up on a store slower than the timeout and decides locally', async () => {
+    const store = new MemoryStore({ maxSessions: 100, ttlMs: 60_000 });
+    store.lookup = () => new Promise(() => {}); // never answers
+    const link = new StoreLink(store, { timeoutMs: 20, maxPendingWrites: 100, sweepEveryMs: 0, now: Date.now, log: quiet });
+    const engine = new DetectionEngine(configSchema.parse({}).session, { store: link, secret: 's' });
+    engines.push(engine);
+    const decision = await engine.decide({ partition: '', conversation: conversationOf([user('a'), assistant('b'), user('c')]) });
+    expect(decision).toMatchObject({ isNew: true, rule: 'first' });
+    expect(link.metrics()).toMatchObject({ fallbacks: 1, errors: 1 });
+  });
+
+  it('ends a session for the whole fleet', async () => {
+    const store = new MemoryStore({ maxSessions: 100, ttlMs: 60_000 });
+    const [a, b] = [gateway(store), gateway(store)];
+    const client = new Client();
+    const first = await client.send(a.engine, 'q1', 'a1');
+    await settled();
+    expect(b.engine.end(first.sessionId)).toBe(false); // b never saw it, but the store did
+    await settled();
+    expect((await client.send(a.engine, 'q2', 'a2')).sessionId).toBe(first.sessionId); // a's own copy is local
+    expect(await store.get(first.sessionId, Date.now())).toMatchObject({ requests: 1 });
+  });
+});

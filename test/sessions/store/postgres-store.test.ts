@@ -1,0 +1,221 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate, migrations } from '../../../src/sessions/store/postgres-migrations.js';
+import { PostgresRequestLog, type RequestRow } from '../../../src/sessions/store/postgres-records.js';
+import { PostgresStore } from '../../../src/sessions/store/postgres-store.js';
+import type { SessionState, StoreLimits } from '../../../src/sessions/store/types.js';
+import { indexKey } from '../../../src/sessions/store/types.js';
+import { freePort, startPostgres } from '../../helpers/postgres-server.js';
+import { storeContract } from './contract.js';
+
+// One server per worker; every fixture gets its own schema on it, so tests never see each other's rows.
+let url = '';
+let admin: pg.Pool;
+beforeAll(async () => {
+  url = (await startPostgres()).url;
+  admin = new pg.Pool({ connectionString: url, max: 2 });
+}, 60_000);
+afterAll(async () => {
+  await admin?.end();
+});
+
+const freshSchema = () => `t_${process.pid}_${randomBytes(4).toString('hex')}`;
+const dropSchema = (schema: string) => admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+
+async function openStore(limits: StoreLimits, schema: string): Promise<PostgresStore> {
+  const store = new PostgresStore(limits, { connection: url, schema, poolSize: 4 });
+  await store.open();
+  return store;
+}
+
+storeContract(
+  'postgres',
+  async (limits) => {
+    const schema = freshSchema();
+    const clients: PostgresStore[] = [await openStore(limits, schema)];
+    const add = async () => {
+      const store = await openStore(limits, schema);
+      clients.push(store);
+      return store;
+    };
+    const closeAll = async () => {
+      await Promise.all(clients.splice(0).map((client) => client.close()));
+    };
+    return {
+      store: clients[0],
+      another: add,
+      reopen: async () => {
+        await closeAll();
+        return add();
+      },
+      cleanup: async () => {
+        await closeAll();
+        await dropSchema(schema);
+      },
+    };
+  },
+  { durable: true },
+);
+
+const T0 = 1_700_000_000_000;
+const limits: StoreLimits = { maxSessions: 2, ttlMs: 60_000 };
+
+function state(key: string): SessionState {
+  return {
+    id: key, key, rule: 'first', createdAt: T0, messageCount: 2, latestPosition: 1, sketch: 'ab',
+    replies: [{ keys: [`${key}01`], position: 1, prev: 7, followUp: 0xffff }],
+    anchor: null, loose: null, paragraphs: [], responses: [], topic: null,
+  };
+}
+const write = (key: string, lastSeen: number) => ({ state: state(key), lastSeen, delta: { requests: 1, inputTokens: 3, outputTokens: 4 } });
+
+/** A schema for one test, dropped afterwards with whatever stores the test opened on it. */
+async function withSchema(run: (schema: string, track: (store: PostgresStore) => PostgresStore) => Promise<void>): Promise<void> {
+  const schema = freshSchema();
+  const stores: PostgresStore[] = [];
+  try {
+    await run(schema, (store) => (stores.push(store), store));
+  } finally {
+    await Promise.all(stores.map((store) => store.close()));
+    await dropSchema(schema);
+  }
+}
+
+describe('postgres store: migrations', () => {
+  it('are idempotent and safe when several gateways open a fresh schema at once', () =>
+    withSchema(async (schema, track) => {
+      const stores = Array.from({ length: 4 }, () => track(new PostgresStore(limits, { connection: url, schema, poolSize: 2 })));
+      await Promise.all(stores.map((store) => store.open()));
+      const pool = new pg.Pool({ connectionString: url, max: 1 });
+      try {
+        expect(await migrate(pool, schema)).toEqual([]); // nothing left to apply
+      } finally {
+        await pool.end();
+      }
+      const { rows } = await admin.query(`SELECT version FROM ${pg.escapeIdentifier(schema)}.schema_migrations ORDER BY version`);
+      expect(rows.map((row) => row.version)).toEqual(migrations.map((m) => m.version));
+      await stores[0].save(write('s1', T0), T0);
+      expect(await stores[3].get('s1', T0)).toMatchObject({ requests: 1 });
+    }));
+});
+
+describe('postgres store: audit record', () => {
+  it('keeps sessions ended by sweep and delete as rows, but never returns them', () =>
+    withSchema(async (schema, track) => {
+      const store = track(await openStore(limits, schema));
+      for (let i = 0; i < 3; i++) await store.save(write(`s${i}`, T0 + i), T0 + i);
+      await store.save(write('idle', T0 - 70_000), T0 - 70_000);
+      await store.sweep(T0 + 5); // max 2: s0 goes; `idle` is past the TTL
+      expect(await store.delete('s2')).toBe(true);
+      expect((await store.list(T0 + 5, 10)).map((s) => s.state.id)).toEqual(['s1']);
+      expect(await store.get('s0', T0 + 5)).toBeUndefined();
+      expect(await store.lookup([indexKey.reply('s001'), indexKey.session('idle')], T0 + 5)).toEqual([]);
+
+      const s = pg.escapeIdentifier(schema);
+      const { rows } = await admin.query(`SELECT key, requests, ended_at FROM ${s}.sessions ORDER BY key`);
+      expect(rows.map((row) => [row.key, row.requests, row.ended_at !== null])).toEqual([
+        ['idle', '1', true], ['s0', '1', true], ['s1', '1', false], ['s2', '1', true],
+      ]);
+      // The idle session ended when its TTL ran out, not when the sweep noticed.
+      expect(rows[0].ended_at.getTime()).toBe(T0 - 70_000 + 60_000);
+      const index = await admin.query(`SELECT DISTINCT session_key FROM ${s}.session_index`);
+      expect(index.rows.map((row) => row.session_key)).toEqual(['s1']);
+
+      // A key saved again after it ended starts a fresh session.
+      await store.save(write('s0', T0 + 6), T0 + 6);
+      expect(await store.get('s0', T0 + 6)).toMatchObject({ requests: 1, lastSeen: T0 + 6 });
+      expect((await store.lookup([indexKey.reply('s001')], T0 + 6)).map((x) => x.state.id)).toEqual(['s0']);
+    }));
+});
+
+function row(requestId: string, extra: Partial<RequestRow> = {}): RequestRow {
+  return {
+    requestId, sessionId: 'sess-1', sessionKey: 'key-1', time: new Date(T0), method: 'POST', path: '/v1/chat/completions',
+    provider: 'openai', model: 'gpt-4o', stream: false, status: 200, durationMs: 12.5, ...extra,
+  };
+}
+
+describe('postgres store: request log', () => {
+  it('writes rows with every column, in batches, and reads them back in time order', () =>
+    withSchema(async (schema, track) => {
+      const store = track(await openStore(limits, schema));
+      const log = store.requestLog({ batchSize: 2, flushIntervalMs: 5 });
+      log.enqueue(row('r2', { time: new Date(T0 + 1000).toISOString(), stream: true, ttfbMs: 3.25, inputTokens: 10, outputTokens: 20, rule: 'reply', isNew: false, failure: 'upstream 500', traceFile: 'traces/r2.json', status: 500 }));
+      log.enqueue(row('r1', { isNew: true }));
+      log.enqueue(row('r3', { sessionId: 'other' }));
+      log.enqueue(row('r1')); // the same request id again: kept once
+      await log.flush();
+      expect(log.stats()).toEqual({ written: 4, dropped: 0, failed: 0, queued: 0 });
+      const got = await store.requests('sess-1', 10);
+      expect(got.map((r) => r.requestId)).toEqual(['r1', 'r2']);
+      expect(got[0]).toMatchObject({ sessionKey: 'key-1', stream: false, ttfbMs: null, inputTokens: null, rule: null, isNew: true, failure: null, traceFile: null });
+      expect(got[1]).toEqual({
+        requestId: 'r2', sessionId: 'sess-1', sessionKey: 'key-1', time: new Date(T0 + 1000), method: 'POST', path: '/v1/chat/completions',
+        provider: 'openai', model: 'gpt-4o', stream: true, status: 500, durationMs: 12.5, ttfbMs: 3.25, inputTokens: 10, outputTokens: 20,
+        rule: 'reply', isNew: false, failure: 'upstream 500', traceFile: 'traces/r2.json',
+      });
+      expect(await store.requests('sess-1', 1).then((rows) => rows.map((r) => r.requestId))).toEqual(['r1']);
+      await log.close();
+      log.enqueue(row('r9')); // after close: dropped, not thrown
+      expect(log.stats().dropped).toBe(1);
+    }));
+
+  it('drops and counts rows beyond maxQueue instead of blocking', () =>
+    withSchema(async (schema, track) => {
+      const store = track(await openStore(limits, schema));
+      const log = store.requestLog({ maxQueue: 2, flushIntervalMs: 1_000 });
+      for (const id of ['a', 'b', 'c', 'd']) log.enqueue(row(id));
+      expect(log.stats()).toEqual({ written: 0, dropped: 2, failed: 0, queued: 2 });
+      await log.flush();
+      expect(log.stats()).toEqual({ written: 2, dropped: 2, failed: 0, queued: 0 });
+      expect((await store.requests('sess-1', 10)).map((r) => r.requestId).sort()).toEqual(['a', 'b']);
+    }));
+
+  it('counts a failed batch and reports it, without throwing', async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      const errors: Error[] = [];
+      const log = new PostgresRequestLog(pool, 'no_such_schema', { onError: (err) => errors.push(err) });
+      log.enqueue(row('x1'));
+      log.enqueue(row('x2'));
+      await log.flush();
+      expect(log.stats()).toEqual({ written: 0, dropped: 0, failed: 2, queued: 0 });
+      expect(errors).toHaveLength(1);
+      expect(errors[0].message).toMatch(/no_such_schema/);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
+describe('postgres store: open', () => {
+  it('rejects with the host and port, never the password, when the server is unreachable', async () => {
+    const port = await freePort();
+    const store = new PostgresStore(limits, { connection: `postgres://u:secretpw@127.0.0.1:${port}/db` });
+    try {
+      const err = await store.open().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(new RegExp(`^postgres at 127\\.0\\.0\\.1:${port} is unreachable: .+`));
+      expect((err as Error).message).not.toContain('secretpw');
+    } finally {
+      await store.close();
+    }
+  });
+
+  // A dedicated server to stop; an external CI server cannot be stopped from here.
+  it.skipIf(Boolean(process.env.CYLESTIO_TEST_POSTGRES_URL))('reports a server that goes away as an error of the call, not a crash', async () => {
+    const server = await startPostgres({ fresh: true });
+    const errors: Error[] = [];
+    const store = new PostgresStore(limits, { connection: server.url, onError: (err) => errors.push(err) });
+    try {
+      await store.open();
+      await store.save(write('s1', T0), T0);
+      await server.stop();
+      await expect(store.get('s1', T0)).rejects.toThrow();
+    } finally {
+      await store.close();
+      await server.stop();
+    }
+  }, 60_000);
+});
