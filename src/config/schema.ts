@@ -64,7 +64,21 @@ export const sessionSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(false),
       backend: z.enum(['memory', 'file', 'redis', 'postgres']).default('memory'),
+      /** file: a directory; redis: a redis://, rediss:// or sentinel URL; postgres: a postgres:// URL. */
       connection: z.string().optional(),
+      /** file: seconds between writes to disk (at most this much is lost to a crash). */
+      flush_interval: z.coerce.number().positive().default(1),
+      /** A store slower than this (ms) is not waited for: the request is decided locally. */
+      timeout_ms: z.coerce.number().int().positive().default(250),
+      /** redis: prefix of every key, so several deployments can share one server. */
+      key_prefix: z.string().default('cylestio:'),
+      /** postgres: schema holding the gateway's tables. */
+      schema: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier')
+        .default('cylestio'),
+      /** A Postgres URL for the durable record of sessions and requests beside a file or redis backend. */
+      record: z.string().optional(),
     })
     .prefault({}),
 });

@@ -63,7 +63,7 @@ const limits: StoreLimits = { maxSessions: 2, ttlMs: 60_000 };
 
 function state(key: string): SessionState {
   return {
-    id: key, key, rule: 'first', createdAt: T0, messageCount: 2, latestPosition: 1, sketch: 'ab',
+    id: key, key, rule: 'first', createdAt: T0, messageCount: 2, latestPosition: 1, sketch: [1, 0xd800],
     replies: [{ keys: [`${key}01`], position: 1, prev: 7, followUp: 0xffff }],
     anchor: null, loose: null, paragraphs: [], responses: [], topic: null,
   };
