@@ -98,11 +98,14 @@ function running(child: ChildProcess, exited: Promise<void>, dir: string, url: s
     stop: () =>
       (stopping ??= (async () => {
         process.off('exit', onExit);
-        if (watchdog.exitCode === null) watchdog.kill();
+        // Referenced again while we wait: an unref'd child's exit would not keep the event loop alive.
+        child.ref();
         // SIGINT: fast shutdown, which ends open sessions instead of waiting for clients to leave.
         if (child.exitCode === null) child.kill('SIGINT');
         await exited;
         rmSync(dir, { recursive: true, force: true });
+        // Only now: had anything above failed, the watchdog would still clean up after this process.
+        if (watchdog.exitCode === null) watchdog.kill();
       })()),
   };
 }

@@ -1,0 +1,106 @@
+/**
+ * Lua scripts of the Redis store: each store call is one script, so one round trip, and atomic, so
+ * gateways writing the same session at once add their counters instead of overwriting each other.
+ *
+ * Keys (P = the key prefix inside a hash tag, e.g. `{cylestio:}`, so every key of a deployment sits in
+ * one Cluster slot and multi-key scripts work on Cluster too):
+ *   P session:<key>   hash: state (JSON), index (the index keys it is filed under, newline-separated),
+ *                     last_seen (ms), requests, input_tokens, output_tokens
+ *   P idx:<index key> set of session keys
+ *   P recent          sorted set: session key by last_seen (TTL and max_sessions across the fleet)
+ *   P secret          the fleet's hashing secret
+ * Times come from the gateways (ARGV), as in every store, so expiry follows one clock per call; Redis
+ * PEXPIREs (TTL plus a margin) only collect what no gateway touches any more.
+ */
+
+/** Shared helpers, prepended to the scripts that drop sessions. */
+const dropSession = `
+local function split(text)
+  local out = {}
+  if text then for item in string.gmatch(text, '[^\\n]+') do out[#out + 1] = item end end
+  return out
+end
+local function drop(prefix, key)
+  local sk = prefix .. 'session:' .. key
+  for _, ik in ipairs(split(redis.call('HGET', sk, 'index'))) do redis.call('SREM', prefix .. 'idx:' .. ik, key) end
+  redis.call('ZREM', prefix .. 'recent', key)
+  return redis.call('DEL', sk)
+end
+-- Sessions idle past the TTL, then the least recently seen beyond max_sessions (bounded work per call).
+local function bound(prefix, now, ttl, max)
+  local recent = prefix .. 'recent'
+  for _, key in ipairs(redis.call('ZRANGEBYSCORE', recent, '-inf', '(' .. (now - ttl), 'LIMIT', 0, 100)) do drop(prefix, key) end
+  local extra = redis.call('ZCARD', recent) - max
+  if extra > 0 then
+    for _, key in ipairs(redis.call('ZRANGE', recent, 0, math.min(extra, 100) - 1)) do drop(prefix, key) end
+  end
+end
+`;
+
+/** ARGV: prefix, now, ttl, then index keys. Returns flat [state, last_seen, requests, in, out]* of live sessions. */
+export const lookupScript = `
+local prefix, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local seen, out = {}, {}
+for i = 4, #ARGV do
+  for _, key in ipairs(redis.call('SMEMBERS', prefix .. 'idx:' .. ARGV[i])) do
+    if not seen[key] then
+      seen[key] = true
+      local h = redis.call('HMGET', prefix .. 'session:' .. key, 'state', 'last_seen', 'requests', 'input_tokens', 'output_tokens')
+      if h[1] and now - tonumber(h[2]) < ttl then
+        out[#out + 1] = h[1]; out[#out + 1] = h[2]; out[#out + 1] = h[3]; out[#out + 1] = h[4]; out[#out + 1] = h[5]
+      end
+    end
+  end
+end
+return out
+`;
+
+/**
+ * ARGV: prefix, now, ttl, max, expire ms, session key, state JSON, index keys (newline-separated), last_seen,
+ * +requests, +input tokens, +output tokens.
+ */
+export const saveScript = `${dropSession}
+local prefix, now, ttl, max, expire = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local key, state, index, lastSeen = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local sk = prefix .. 'session:' .. key
+local old = redis.call('HMGET', sk, 'index', 'last_seen')
+if old[2] and now - tonumber(old[2]) >= ttl then
+  drop(prefix, key) -- expired but not collected yet: this write starts it afresh
+  old = { false, false }
+end
+local keep = {}
+for _, ik in ipairs(split(index)) do
+  keep[ik] = true
+  redis.call('SADD', prefix .. 'idx:' .. ik, key)
+  redis.call('PEXPIRE', prefix .. 'idx:' .. ik, expire)
+end
+for _, ik in ipairs(split(old[1])) do
+  if not keep[ik] then redis.call('SREM', prefix .. 'idx:' .. ik, key) end
+end
+if old[2] and tonumber(old[2]) > tonumber(lastSeen) then lastSeen = old[2] end
+redis.call('HSET', sk, 'state', state, 'index', index, 'last_seen', lastSeen)
+redis.call('HINCRBY', sk, 'requests', ARGV[10])
+redis.call('HINCRBY', sk, 'input_tokens', ARGV[11])
+redis.call('HINCRBY', sk, 'output_tokens', ARGV[12])
+redis.call('PEXPIRE', sk, expire)
+redis.call('ZADD', prefix .. 'recent', lastSeen, key)
+bound(prefix, now, ttl, max)
+return 1
+`;
+
+/** ARGV: prefix, session key. Returns 1 when a live session was dropped. */
+export const deleteScript = `${dropSession}
+return drop(ARGV[1], ARGV[2])
+`;
+
+/** ARGV: prefix, now, ttl, max. */
+export const sweepScript = `${dropSession}
+bound(ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+return 1
+`;
+
+/** ARGV: prefix, candidate. The first candidate ever set wins. */
+export const secretScript = `
+redis.call('SET', ARGV[1] .. 'secret', ARGV[2], 'NX')
+return redis.call('GET', ARGV[1] .. 'secret')
+`;

@@ -1,0 +1,140 @@
+import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import { deleteScript, lookupScript, saveScript, secretScript, sweepScript } from './redis-scripts.js';
+import { indexKeysOf, type SessionState, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
+
+export interface RedisStoreOptions {
+  /** redis://, rediss:// (TLS), redis-sentinel://host:port,host:port/master, redis-cluster://host:port,host:port */
+  connection: string;
+  /** Prefix of every key; wrapped in a hash tag so a deployment's keys share one Cluster slot. */
+  keyPrefix: string;
+  /** Per-command timeout: a stalled server fails commands instead of holding them. */
+  commandTimeoutMs: number;
+}
+
+type Client = Redis | Cluster;
+type ScriptedClient = Client & {
+  cyLookup(...args: (string | number)[]): Promise<string[]>;
+  cySave(...args: (string | number)[]): Promise<number>;
+  cyDelete(...args: (string | number)[]): Promise<number>;
+  cySweep(...args: (string | number)[]): Promise<number>;
+  cySecret(...args: (string | number)[]): Promise<string>;
+};
+
+/** Expired keys no gateway touches any more are collected by Redis itself this long after the TTL. */
+const EXPIRY_MARGIN_MS = 60_000;
+
+/**
+ * Sessions shared by every gateway of a fleet through Redis 7 / Valkey (ioredis). Each call is one Lua
+ * script (one round trip, atomic): lookups read every candidate session at once, writes add counters and
+ * refile the session's index keys, and every write also enforces TTL and max_sessions for the fleet.
+ * Commands fail at once while the server is down (no offline queue): the engine then decides locally, and
+ * ioredis reconnects in the background.
+ */
+export class RedisStore implements SessionStore {
+  readonly backend = 'redis' as const;
+  private readonly client: ScriptedClient;
+  private readonly prefix: string;
+
+  constructor(
+    private readonly limits: StoreLimits,
+    private readonly options: RedisStoreOptions,
+  ) {
+    this.prefix = `{${options.keyPrefix}}`;
+    this.client = connect(options) as ScriptedClient;
+    this.client.on('error', () => {}); // failures surface on the commands (counted and logged by the store link)
+    for (const [name, lua] of Object.entries({ cyLookup: lookupScript, cySave: saveScript, cyDelete: deleteScript, cySweep: sweepScript, cySecret: secretScript })) {
+      this.client.defineCommand(name, { numberOfKeys: 0, lua });
+    }
+  }
+
+  async open(): Promise<void> {
+    try {
+      await this.client.connect();
+      await this.client.ping();
+    } catch (err) {
+      this.client.disconnect();
+      throw new Error(`redis at ${describeTarget(this.options.connection)} is unreachable: ${(err as Error).message}`);
+    }
+  }
+
+  sharedSecret(candidate: string): Promise<string> {
+    return this.client.cySecret(this.prefix, candidate);
+  }
+
+  async lookup(indexKeys: string[], now: number): Promise<StoredSession[]> {
+    if (indexKeys.length === 0) return [];
+    const flat = await this.client.cyLookup(this.prefix, now, this.limits.ttlMs, ...indexKeys);
+    const out: StoredSession[] = [];
+    for (let i = 0; i < flat.length; i += 5) out.push(stored(flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4]));
+    return out;
+  }
+
+  async save(write: SessionWrite, now: number): Promise<void> {
+    const { state, delta } = write;
+    await this.client.cySave(
+      this.prefix,
+      now,
+      this.limits.ttlMs,
+      this.limits.maxSessions,
+      this.limits.ttlMs + EXPIRY_MARGIN_MS,
+      state.key,
+      JSON.stringify(state),
+      indexKeysOf(state).join('\n'),
+      write.lastSeen,
+      delta.requests,
+      delta.inputTokens,
+      delta.outputTokens,
+    );
+  }
+
+  async get(key: string, now: number): Promise<StoredSession | undefined> {
+    const [state, lastSeen, requests, input, output] = await this.client.hmget(this.sessionKey(key), 'state', 'last_seen', 'requests', 'input_tokens', 'output_tokens');
+    if (!state || now - Number(lastSeen) >= this.limits.ttlMs) return undefined;
+    return stored(state, lastSeen!, requests!, input!, output!);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return (await this.client.cyDelete(this.prefix, key)) === 1;
+  }
+
+  async sweep(now: number): Promise<void> {
+    await this.client.cySweep(this.prefix, now, this.limits.ttlMs, this.limits.maxSessions);
+  }
+
+  async list(now: number, limit: number): Promise<StoredSession[]> {
+    const keys = await this.client.zrevrangebyscore(`${this.prefix}recent`, '+inf', `(${now - this.limits.ttlMs}`, 'LIMIT', 0, limit);
+    const sessions = await Promise.all(keys.map((key) => this.get(key, now)));
+    return sessions.filter((session): session is StoredSession => session !== undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  private sessionKey(key: string): string {
+    return `${this.prefix}session:${key}`;
+  }
+}
+
+function stored(state: string, lastSeen: string, requests: string, input: string, output: string): StoredSession {
+  return { state: JSON.parse(state) as SessionState, lastSeen: Number(lastSeen), requests: Number(requests), inputTokens: Number(input), outputTokens: Number(output) };
+}
+
+function connect(options: RedisStoreOptions): Client {
+  const common: RedisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: options.commandTimeoutMs };
+  const url = new URL(options.connection);
+  const hosts = () => url.host.split(',').map((hostPort) => ({ host: hostPort.split(':')[0], port: Number(hostPort.split(':')[1] ?? 6379) }));
+  const auth = { username: decodeURIComponent(url.username) || undefined, password: decodeURIComponent(url.password) || undefined };
+  if (url.protocol === 'redis-sentinel:') return new Redis({ ...common, ...auth, sentinels: hosts(), name: url.pathname.slice(1) || 'mymaster' });
+  if (url.protocol === 'redis-cluster:') return new Cluster(hosts(), { lazyConnect: true, enableOfflineQueue: false, redisOptions: { ...common, ...auth } });
+  return new Redis(options.connection, common);
+}
+
+/** host:port of a connection URL, without credentials (error messages must not carry them). */
+export function describeTarget(connection: string): string {
+  try {
+    return new URL(connection).host;
+  } catch {
+    return 'the configured address';
+  }
+}
