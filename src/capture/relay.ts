@@ -66,6 +66,7 @@ export function exchangeRecord(ctx: RelayContext, outcome: { status: number; res
     usage: outcome.reply?.usage ?? null,
     sessionUsage: (ctx.decision && ctx.sessions?.usage(ctx.decision)) ?? null,
     failure: outcome.failure,
+    traceFile: null,
     request: { headers: ctx.requestHeaders, body: ctx.requestBody },
     response: { headers: outcome.responseHeaders, body: outcome.capture?.bytes() ?? null, truncated: outcome.capture?.truncated ?? false, reply: outcome.reply },
   };

@@ -57,6 +57,18 @@ export const SESSION_METRICS = {
   hashP99: def('cylestio_session_hash_p99_seconds', 'gauge', 'p99 fingerprint hashing time over the recent window.'),
 } as const;
 
+/** The session store (`session.persistence`), by backend; empty families while persistence is off. */
+export const STORE_METRICS = {
+  healthy: def('cylestio_session_store_healthy', 'gauge', '1 while the session store answers, 0 while sessions are decided locally.', ['backend']),
+  operations: def('cylestio_session_store_operations_total', 'counter', 'Session store calls by operation (lookup, lookup_hit, save, restored).', ['backend', 'operation']),
+  errors: def('cylestio_session_store_errors_total', 'counter', 'Session store calls that failed or timed out.', ['backend']),
+  fallbacks: def('cylestio_session_store_fallbacks_total', 'counter', 'Requests decided locally because the store could not answer.', ['backend']),
+  dropped: def('cylestio_session_store_writes_dropped_total', 'counter', 'Session writes dropped because too many were in flight.', ['backend']),
+  latencyMean: def('cylestio_session_store_latency_mean_seconds', 'gauge', 'Mean session store call time over the recent window.', ['backend']),
+  latencyP99: def('cylestio_session_store_latency_p99_seconds', 'gauge', 'p99 session store call time over the recent window.', ['backend']),
+  recordRows: def('cylestio_session_record_rows_total', 'counter', 'Request rows for the Postgres record by outcome (written, dropped, failed).', ['outcome']),
+} as const;
+
 /** Interceptors: `enabled` is fixed; each numeric figure becomes `cylestio_interceptor_<figure>{type}`. */
 export const INTERCEPTOR_ENABLED = def('cylestio_interceptor_enabled', 'gauge', '1 when the interceptor is enabled.', ['type']);
 const INTERCEPTOR_PREFIX = 'cylestio_interceptor_';

@@ -1,4 +1,5 @@
 import { type Metric, Registry, type RegistryContentType } from 'prom-client';
+import type { PersistenceMetrics } from '../sessions/store/open-persistence.js';
 import type { SessionMetrics } from '../sessions/types.js';
 import {
   EXCHANGE_METRICS,
@@ -7,6 +8,7 @@ import {
   type MetricDef,
   SERVICE_METRICS,
   SESSION_METRICS,
+  STORE_METRICS,
   STATUS_CLASSES,
   STREAM_LABELS,
 } from './catalog.js';
@@ -22,6 +24,8 @@ export interface InterceptorFigures {
 export interface MetricsSources {
   sessions: SessionMetrics | null;
   interceptors: InterceptorFigures;
+  /** The session store's figures; absent or null while persistence is off. */
+  persistence?: PersistenceMetrics | null;
 }
 
 type Labels = Record<string, string | number>;
@@ -124,6 +128,7 @@ export class Exposition {
     }
 
     this.addSessionFamilies(add);
+    this.addStoreFamilies(add);
     add(INTERCEPTOR_ENABLED, () => Object.entries(this.sources.interceptors).map(([type, f]) => ({ labels: { type }, value: f.enabled ? 1 : 0 })));
   }
 
@@ -150,6 +155,22 @@ export class Exposition {
     one(S.lookupP99, (s) => s.performance.session_lookup_p99_ms / 1000);
     one(S.hashMean, (s) => s.performance.hash_computation_ms / 1000);
     one(S.hashP99, (s) => s.performance.hash_computation_p99_ms / 1000);
+  }
+
+  private addStoreFamilies(add: (def: MetricDef, samples: () => Sample[]) => void): void {
+    const store = (pick: (p: PersistenceMetrics) => Sample[]) => () => (this.sources.persistence ? pick(this.sources.persistence) : []);
+    const S = STORE_METRICS;
+    add(S.healthy, store((p) => [{ labels: { backend: p.backend }, value: p.healthy ? 1 : 0 }]));
+    add(
+      S.operations,
+      store((p) => (['lookups', 'lookup_hits', 'saves', 'restored'] as const).map((key) => ({ labels: { backend: p.backend, operation: key.replace(/s$/, '') }, value: p[key] }))),
+    );
+    add(S.errors, store((p) => [{ labels: { backend: p.backend }, value: p.errors }]));
+    add(S.fallbacks, store((p) => [{ labels: { backend: p.backend }, value: p.fallbacks }]));
+    add(S.dropped, store((p) => [{ labels: { backend: p.backend }, value: p.saves_dropped }]));
+    add(S.latencyMean, store((p) => [{ labels: { backend: p.backend }, value: p.latency_ms / 1000 }]));
+    add(S.latencyP99, store((p) => [{ labels: { backend: p.backend }, value: p.latency_p99_ms / 1000 }]));
+    add(S.recordRows, store((p) => (p.record ? (['written', 'dropped', 'failed'] as const).map((outcome) => ({ labels: { outcome }, value: p.record![outcome] })) : [])));
   }
 
   /**

@@ -78,6 +78,7 @@ export class GatewayMetrics {
       performance,
       providers,
       interceptors: sources.interceptors,
+      persistence: sources.persistence ?? null,
       tokens: { input: s.inputTokens, output: s.outputTokens, total: s.totalTokens },
     };
   }

@@ -3,6 +3,7 @@ import { redactConfig } from '../config/redact.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { InterceptorChain } from '../interceptors/chain.js';
 import { metricsFormat, type GatewayMetrics, type MetricsSources } from '../metrics/gateway-metrics.js';
+import type { Persistence } from '../sessions/store/open-persistence.js';
 import type { SessionEngine } from '../sessions/types.js';
 
 export interface AdminDeps {
@@ -11,10 +12,11 @@ export interface AdminDeps {
   sessions: SessionEngine | null;
   interceptors: InterceptorChain;
   metrics: GatewayMetrics;
+  persistence: Persistence | null;
 }
 
 /** The gateway's own endpoints; registered before the catch-all so they never reach the provider. */
-export function registerAdminRoutes(app: FastifyInstance, { config, startedAt, sessions, interceptors, metrics }: AdminDeps): void {
+export function registerAdminRoutes(app: FastifyInstance, { config, startedAt, sessions, interceptors, metrics, persistence }: AdminDeps): void {
   const uptimeSeconds = () => Math.round((Date.now() - startedAt.getTime()) / 1000);
 
   app.get('/health', async () => ({
@@ -28,7 +30,7 @@ export function registerAdminRoutes(app: FastifyInstance, { config, startedAt, s
   const redacted = { ...redactConfig(config), interceptors: config.interceptors.map(({ type, enabled }) => ({ type, enabled })) };
   app.get('/config', async () => redacted);
 
-  const sources = (): MetricsSources => ({ sessions: sessions?.metrics() ?? null, interceptors: interceptors.figures() });
+  const sources = (): MetricsSources => ({ sessions: sessions?.metrics() ?? null, interceptors: interceptors.figures(), persistence: persistence?.metrics() ?? null });
   // JSON (the guide's shape) by default; Prometheus or OpenMetrics text when the client asks for it.
   app.get('/metrics', async (request, reply) => {
     reply.header('vary', 'accept');

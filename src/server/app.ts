@@ -6,9 +6,12 @@ import { buildInterceptorChain } from '../interceptors/registry.js';
 import type { InterceptorChain } from '../interceptors/chain.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { DetectionEngine } from '../sessions/engine.js';
+import { openPersistence, type Persistence } from '../sessions/store/open-persistence.js';
+import { requestRow } from '../sessions/store/request-row.js';
 import { version } from '../version.js';
 import { newRequestId } from '../sessions/ids.js';
 import type { SessionEngine } from '../sessions/types.js';
+import type { ExchangeRecord } from '../capture/record.js';
 import { createUpstream } from '../upstream/pool.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerCors } from './cors.js';
@@ -19,6 +22,8 @@ export interface Gateway {
   app: FastifyInstance;
   sessions: SessionEngine | null;
   interceptors: InterceptorChain;
+  /** The session store and Postgres record, when persistence is on. */
+  persistence: Persistence | null;
   /** Stops taking requests, lets in-flight ones finish, then flushes interceptor queues (traces). */
   close(): Promise<void>;
 }
@@ -36,7 +41,9 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const adapter = adapterFor(config.llm.type);
   const upstream = createUpstream(config.llm);
   const interceptors = await buildInterceptorChain(config, log);
-  const sessions: SessionEngine | null = config.session.enabled ? new DetectionEngine(config.session) : null;
+  // A store that cannot be opened fails the start, with the backend and address in the message.
+  const persistence = config.session.enabled ? await openPersistence(config.session, log) : null;
+  const sessions: SessionEngine | null = config.session.enabled ? new DetectionEngine(config.session, { store: persistence?.link, secret: persistence?.secret }) : null;
   const startedAt = new Date();
 
   const app = Fastify({
@@ -69,9 +76,17 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   registerCors(app);
 
   const metrics = new GatewayMetrics({ service: 'cylestio-gateway', version, startedAt });
-  registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics });
+  registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics, persistence });
 
-  const deps = { config, adapter, upstream, sessions, interceptors, log, observe: metrics.observe.bind(metrics) };
+  const requestLog = persistence?.requestLog;
+  const observe = requestLog
+    ? (record: ExchangeRecord) => {
+        metrics.observe(record);
+        const row = requestRow(record);
+        if (row) requestLog.enqueue(row);
+      }
+    : metrics.observe.bind(metrics);
+  const deps = { config, adapter, upstream, sessions, interceptors, log, observe };
   for (const operation of adapter.operations) {
     app.route({ method: operation.method, url: operation.path, handler: proxyHandler(deps, operation) });
   }
@@ -82,6 +97,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     app,
     sessions,
     interceptors,
+    persistence,
     async close() {
       // In-flight exchanges finish; their keep-alive connections are closed as soon as they fall idle
       // (Fastify closes only the connections idle at the moment close() starts).
@@ -93,7 +109,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
       }
       await interceptors.close();
       await upstream.dispatcher.close();
-      await sessions?.close();
+      await persistence?.close();
+      await sessions?.close(); // waits for store writes in flight, then closes the store
     },
   };
 }

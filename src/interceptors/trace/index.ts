@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import { headerRedactor } from '../../telemetry/redact-headers.js';
 import type { Interceptor, InterceptorFactory } from '../types.js';
@@ -46,7 +47,8 @@ export const createTrace: InterceptorFactory = ({ config, redactHeaders }) => {
       return;
     }
     const bytes = (record.request.body?.length ?? 0) + (record.response.body?.length ?? 0);
-    writer.enqueue(traceFileName(options.file_prefix, record.timestamp, record.requestId), bytes, () => renderTrace(buildTrace(record, shape)));
+    const name = traceFileName(options.file_prefix, record.timestamp, record.requestId);
+    if (writer.enqueue(name, bytes, () => renderTrace(buildTrace(record, shape)))) record.traceFile = join(options.directory, name);
   };
   return {
     type: 'trace',

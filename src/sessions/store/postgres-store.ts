@@ -106,7 +106,7 @@ export class PostgresStore implements SessionStore {
 
   async lookup(indexKeys: string[], now: number): Promise<StoredSession[]> {
     if (indexKeys.length === 0) return [];
-    const { rows } = await this.pool.query<SessionRow>(this.sql.lookup, [indexKeys, now, this.limits.ttlMs]);
+    const { rows } = await this.pool.query<SessionRow>(this.sql.lookup, [indexKeys, Math.round(now), this.limits.ttlMs]);
     return rows.map(toStored);
   }
 
@@ -118,20 +118,21 @@ export class PostgresStore implements SessionStore {
       state.key,
       state.id,
       state.rule,
-      state.createdAt,
-      lastSeen,
+      // Clock values go to bigint columns, which refuse fractions; the wall clock is whole ms anyway.
+      Math.round(state.createdAt),
+      Math.round(lastSeen),
       delta.requests,
       delta.inputTokens,
       delta.outputTokens,
       JSON.stringify(state),
       keys,
-      now,
+      Math.round(now),
       this.limits.ttlMs,
     ]);
   }
 
   async get(key: string, now: number): Promise<StoredSession | undefined> {
-    const { rows } = await this.pool.query<SessionRow>(this.sql.get, [key, now, this.limits.ttlMs]);
+    const { rows } = await this.pool.query<SessionRow>(this.sql.get, [key, Math.round(now), this.limits.ttlMs]);
     return rows.length ? toStored(rows[0]) : undefined;
   }
 
@@ -141,11 +142,11 @@ export class PostgresStore implements SessionStore {
   }
 
   async sweep(now: number): Promise<void> {
-    await this.pool.query(this.sql.sweep, [now, this.limits.ttlMs, this.limits.maxSessions]);
+    await this.pool.query(this.sql.sweep, [Math.round(now), this.limits.ttlMs, this.limits.maxSessions]);
   }
 
   async list(now: number, limit: number): Promise<StoredSession[]> {
-    const { rows } = await this.pool.query<SessionRow>(this.sql.list, [now, this.limits.ttlMs, limit]);
+    const { rows } = await this.pool.query<SessionRow>(this.sql.list, [Math.round(now), this.limits.ttlMs, limit]);
     return rows.map(toStored);
   }
 
