@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/schema.js';
@@ -93,6 +94,12 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
   const passThrough = proxyHandler(deps, null);
   app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], url: '/*', handler: passThrough });
 
+  const connections = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+
   return {
     app,
     sessions,
@@ -101,7 +108,12 @@ export async function buildGateway(config: GatewayConfig, log: Logger): Promise<
     async close() {
       // In-flight exchanges finish; their keep-alive connections are closed as soon as they fall idle
       // (Fastify closes only the connections idle at the moment close() starts).
-      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+      // Connections that never sent a request (HTTP clients open spare ones) are not "idle" to Node and
+      // would hold the close forever: they go too.
+      const sweep = setInterval(() => {
+        app.server.closeIdleConnections();
+        for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
+      }, 50);
       try {
         await app.close();
       } finally {

@@ -25,6 +25,7 @@ describe('GatewayMetrics.json', () => {
       performance: { session_lookup_ms: 0.25, session_lookup_p99_ms: 1.5, hash_computation_ms: 0.05, hash_computation_p99_ms: 0.2 },
       providers: {},
       interceptors: interceptorFigures(),
+      persistence: null,
       tokens: { input: 0, output: 0, total: 0 },
     });
   });
