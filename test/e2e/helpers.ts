@@ -229,9 +229,15 @@ export class Conversation {
   readonly turns: Sent[] = [];
 
   constructor(
-    readonly client: GatewayClient,
+    public client: GatewayClient,
     readonly options: ConversationOptions,
   ) {}
+
+  /** Sends the next turns through another gateway (replicas behind a load balancer). */
+  via(client: GatewayClient): this {
+    this.client = client;
+    return this;
+  }
 
   get format(): Format {
     return this.client.format;
