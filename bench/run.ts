@@ -28,6 +28,11 @@ const SECTIONS: Section[] = [
     description: 'trace interceptor on vs off: throughput ratio',
     load: () => import('./tracing.js'),
   },
+  {
+    name: 'persistence',
+    description: 'session stores: throughput and detection latency per backend beside memory',
+    load: () => import('./persistence.js'),
+  },
 ];
 
 async function main(): Promise<number> {

@@ -46,11 +46,13 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 /**
  * Forks `entry` (a TypeScript file, run through tsx) with `args`, and resolves once it reports its URL.
+ * `env` is added to this process's environment (settings too structured for argv, e.g. JSON).
  * Rejects, after making sure the child is gone, if it exits, errors or is silent for too long.
  */
-export async function startServer(name: string, entry: URL, args: string[] = []): Promise<ServerProcess> {
+export async function startServer(name: string, entry: URL, args: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = fork(fileURLToPath(entry), args, {
     execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env },
     // stdout/stderr inherited so a crashing server's stack trace is visible; stdin is not needed.
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -86,8 +88,8 @@ export async function startServer(name: string, entry: URL, args: string[] = [])
 }
 
 /** Starts several servers concurrently; if any fails, the ones that did start are stopped before rethrowing. */
-export async function startServers(specs: Array<[name: string, entry: URL, args?: string[]]>): Promise<ServerProcess[]> {
-  const settled = await Promise.allSettled(specs.map(([name, entry, args]) => startServer(name, entry, args)));
+export async function startServers(specs: Array<[name: string, entry: URL, args?: string[], env?: Record<string, string>]>): Promise<ServerProcess[]> {
+  const settled = await Promise.allSettled(specs.map(([name, entry, args, env]) => startServer(name, entry, args, env)));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
     await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));

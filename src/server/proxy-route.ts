@@ -102,7 +102,15 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation | null) {
       conversation: parsed.conversation(),
     });
     // A promise only when a shared store was asked (a local miss); never rejects.
-    if (decided instanceof Promise) decided.then((decision) => proceed(request, res, parsed, clientKey, ownHeaders, startedAt, decision));
+    if (decided instanceof Promise) {
+      decided.then(
+        (decision) => proceed(request, res, parsed, clientKey, ownHeaders, startedAt, decision),
+        (err: unknown) => {
+          deps.log.error({ err, request_id: request.id }, 'session decision failed');
+          writeGatewayError(res, { ownHeaders, requestId: request.id }, errors.internal());
+        },
+      );
+    }
     else proceed(request, res, parsed, clientKey, ownHeaders, startedAt, decided);
   };
 

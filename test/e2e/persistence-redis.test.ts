@@ -61,6 +61,37 @@ describe('two gateways sharing one Redis', () => {
     });
   }
 
+  it('costs each request at most one store round trip: one script to look up (on a local miss), one to write', async () => {
+    const redis = await startRedis({ fresh: true });
+    try {
+      const config = await configFile(yaml('openai', redis.url, 'rt:'));
+      const [a, b] = await Promise.all([gateway(config), gateway(config)]);
+      const { Redis } = await import('ioredis');
+      const admin = new Redis(redis.url);
+      // MONITOR shows every command the gateways send, and marks those a script ran inside Redis as "lua".
+      const monitor = await admin.monitor();
+      const sent: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        if (source !== 'lua') sent.push(String(args[0]).toLowerCase());
+      });
+      const clients = [new GatewayClient(a.asStack()), new GatewayClient(b.asStack())];
+      const chat = new Conversation(clients[0], { stream: false });
+      for (let turn = 0; turn < 6; turn++) await chat.via(clients[turn % 2]).say(`turn ${turn}`, { reply: `reply ${turn}` });
+      expect(new Set(chat.sessionIds).size).toBe(1);
+      const [fromA, fromB] = [await persistence(a), await persistence(b)];
+      const lookups = Number(fromA.lookups) + Number(fromB.lookups);
+      const saves = Number(fromA.saves) + Number(fromB.saves);
+      expect([lookups, saves]).toEqual([5, 6]); // the first turn has nothing to look up; every other turn hops
+      // Redis received exactly those scripts and no other command: nothing is read or written key by key.
+      await expect.poll(() => sent.filter((name) => name.startsWith('eval')).length).toBe(lookups + saves);
+      expect(sent.filter((name) => !name.startsWith('eval'))).toEqual([]);
+      monitor.disconnect();
+      admin.disconnect();
+    } finally {
+      await redis.stop();
+    }
+  });
+
   it('holds max_sessions across the fleet', async () => {
     const { url } = await startRedis();
     const prefix = `e2e-${randomUUID()}:`;
