@@ -1,4 +1,4 @@
-import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import { connectOrExplain, redisClient, type RedisClient } from '../../redis/connect.js';
 import { deleteScript, lookupScript, saveScript, secretScript, sweepScript } from './redis-scripts.js';
 import { indexKeysOf, type SessionState, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
 
@@ -11,8 +11,7 @@ export interface RedisStoreOptions {
   commandTimeoutMs: number;
 }
 
-type Client = Redis | Cluster;
-type ScriptedClient = Client & {
+type ScriptedClient = RedisClient & {
   cyLookup(...args: (string | number)[]): Promise<string[]>;
   cySave(...args: (string | number)[]): Promise<number>;
   cyDelete(...args: (string | number)[]): Promise<number>;
@@ -40,21 +39,14 @@ export class RedisStore implements SessionStore {
     private readonly options: RedisStoreOptions,
   ) {
     this.prefix = `{${options.keyPrefix}}`;
-    this.client = connect(options) as ScriptedClient;
-    this.client.on('error', () => {}); // failures surface on the commands (counted and logged by the store link)
+    this.client = redisClient(options.connection, options.commandTimeoutMs) as ScriptedClient;
     for (const [name, lua] of Object.entries({ cyLookup: lookupScript, cySave: saveScript, cyDelete: deleteScript, cySweep: sweepScript, cySecret: secretScript })) {
       this.client.defineCommand(name, { numberOfKeys: 0, lua });
     }
   }
 
-  async open(): Promise<void> {
-    try {
-      await this.client.connect();
-      await this.client.ping();
-    } catch (err) {
-      this.client.disconnect();
-      throw new Error(`redis at ${describeTarget(this.options.connection)} is unreachable: ${(err as Error).message}`);
-    }
+  open(): Promise<void> {
+    return connectOrExplain(this.client, this.options.connection);
   }
 
   sharedSecret(candidate: string): Promise<string> {
@@ -118,23 +110,4 @@ export class RedisStore implements SessionStore {
 
 function stored(state: string, lastSeen: string, requests: string, input: string, output: string): StoredSession {
   return { state: JSON.parse(state) as SessionState, lastSeen: Number(lastSeen), requests: Number(requests), inputTokens: Number(input), outputTokens: Number(output) };
-}
-
-function connect(options: RedisStoreOptions): Client {
-  const common: RedisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: options.commandTimeoutMs };
-  const url = new URL(options.connection);
-  const hosts = () => url.host.split(',').map((hostPort) => ({ host: hostPort.split(':')[0], port: Number(hostPort.split(':')[1] ?? 6379) }));
-  const auth = { username: decodeURIComponent(url.username) || undefined, password: decodeURIComponent(url.password) || undefined };
-  if (url.protocol === 'redis-sentinel:') return new Redis({ ...common, ...auth, sentinels: hosts(), name: url.pathname.slice(1) || 'mymaster' });
-  if (url.protocol === 'redis-cluster:') return new Cluster(hosts(), { lazyConnect: true, enableOfflineQueue: false, redisOptions: { ...common, ...auth } });
-  return new Redis(options.connection, common);
-}
-
-/** host:port of a connection URL, without credentials (error messages must not carry them). */
-export function describeTarget(connection: string): string {
-  try {
-    return new URL(connection).host;
-  } catch {
-    return 'the configured address';
-  }
 }
