@@ -7,6 +7,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import { InterceptorChain, type ChainEntry } from './chain.js';
 import { createMessageLogger, messageLoggerConfigSchema } from './message-logger.js';
 import { createPrinter, printerConfigSchema } from './printer.js';
+import { createRateLimit, rateLimitConfigSchema } from './rate-limit/index.js';
 import { createTrace, traceConfigSchema } from './trace/index.js';
 import type { InterceptorFactory } from './types.js';
 
@@ -15,6 +16,7 @@ const builtins: Record<string, { schema: z.ZodType; create: InterceptorFactory }
   printer: { schema: printerConfigSchema, create: createPrinter },
   trace: { schema: traceConfigSchema, create: createTrace },
   message_logger: { schema: messageLoggerConfigSchema, create: createMessageLogger },
+  rate_limit: { schema: rateLimitConfigSchema, create: createRateLimit },
 };
 
 /** Checks every interceptor entry (types, modules named, built-in configs); all problems at once. */
@@ -40,12 +42,12 @@ async function loadModule(path: string): Promise<InterceptorFactory> {
 }
 
 /** Builds the chain in config order. Disabled entries are kept (they show in `/metrics`) but never run. */
-export async function buildInterceptorChain(config: GatewayConfig, logger: Logger): Promise<InterceptorChain> {
+export async function buildInterceptorChain(config: GatewayConfig, logger: Logger, now: () => number = Date.now): Promise<InterceptorChain> {
   validateInterceptors(config);
   const entries: ChainEntry[] = [];
   for (const entry of config.interceptors) {
     const factory = entry.module ? await loadModule(entry.module) : builtins[entry.type].create;
-    const interceptor = await factory({ config: entry.config, logger, redactHeaders: [] });
+    const interceptor = await factory({ config: entry.config, logger, redactHeaders: [], gateway: config, now });
     entries.push({ type: entry.type, interceptor, enabled: entry.enabled });
   }
   return new InterceptorChain(entries, logger);

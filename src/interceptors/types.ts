@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ExchangeRecord } from '../capture/record.js';
+import type { GatewayConfig } from '../config/schema.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -25,6 +26,15 @@ export interface RequestContext {
   stream: boolean;
   sessionId: string | null;
   isNewSession: boolean | null;
+  /** The client's address (as Fastify sees it; behind a proxy, configure Fastify's trustProxy). */
+  clientIp: string;
+  /** The credential the request goes upstream with (the client's own, else the configured one). A secret:
+   * hash it before using it as a key, never log or store it. */
+  credential: string | null;
+  /** Headers the gateway adds to its answer, whether the provider or an interceptor answers; hooks may add. */
+  responseHeaders: Record<string, string>;
+  /** An error body in the provider's own shape (OpenAI or Anthropic), for answers such as a 429. */
+  errorBody(type: string, code: string, message: string): unknown;
 }
 
 /** An answer an interceptor gives instead of the provider's (a rate limiter's 429, an auth check's 401). */
@@ -60,6 +70,10 @@ export interface InterceptorSetup {
   logger: Logger;
   /** Extra header names to redact, from the gateway configuration. */
   redactHeaders: string[];
+  /** The whole gateway configuration (session TTL, persistence connection, …). */
+  gateway: GatewayConfig;
+  /** Milliseconds clock; tests inject one to move time (windows, expiry) without waiting. */
+  now: () => number;
 }
 
 export type InterceptorFactory = (setup: InterceptorSetup) => Interceptor | Promise<Interceptor>;

@@ -61,4 +61,6 @@ export interface ProviderAdapter {
   authHeaders(apiKey: string): Record<string, string>;
   /** The credential the client itself sent, if any; a client's own key wins over the configured one. */
   clientCredential(headers: Record<string, string | string[] | undefined>): string | undefined;
+  /** An error body in this provider's own shape (a 429 its SDKs understand), for answers the gateway gives. */
+  errorBody(type: string, code: string, message: string): unknown;
 }

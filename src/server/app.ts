@@ -38,10 +38,15 @@ function toGatewayError(error: FastifyError, maxBody: number): GatewayError {
   return errors.internal();
 }
 
-export async function buildGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
+export interface GatewayOptions {
+  /** Milliseconds clock for interceptors (rate-limit windows); tests inject one. */
+  now?: () => number;
+}
+
+export async function buildGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   const adapter = adapterFor(config.llm.type);
   const upstream = createUpstream(config.llm);
-  const interceptors = await buildInterceptorChain(config, log);
+  const interceptors = await buildInterceptorChain(config, log, options.now);
   // A store that cannot be opened fails the start, with the backend and address in the message.
   const persistence = config.session.enabled ? await openPersistence(config.session, log) : null;
   const sessions: SessionEngine | null = config.session.enabled ? new DetectionEngine(config.session, { store: persistence?.link, secret: persistence?.secret }) : null;

@@ -160,6 +160,10 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation | null) {
         stream: ctx.stream,
         sessionId: decision?.sessionId ?? null,
         isNewSession: decision?.isNew ?? null,
+        clientIp: request.ip,
+        credential: clientKey ?? configuredKey ?? null,
+        responseHeaders: ownHeaders as Record<string, string>, // the gateway's own headers are plain strings
+        errorBody: adapter.errorBody,
       };
       interceptCtx = seen;
       ctx.finish = (record) => {

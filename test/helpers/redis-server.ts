@@ -47,6 +47,7 @@ async function launch(): Promise<RedisServer> {
       const running = child;
       if (!running || running.exitCode !== null) return;
       const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.ref(); // an unref'd child's exit would not keep the event loop alive while we wait for it
       running.kill('SIGKILL');
       await exited;
       child = null;

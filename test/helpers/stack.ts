@@ -25,6 +25,8 @@ export interface StackOptions {
   /** Upstream URL instead of a simulator (e.g. a closed port). */
   baseUrl?: string;
   interceptors?: Record<string, unknown>[];
+  /** Milliseconds clock for interceptors (rate-limit windows). */
+  now?: () => number;
 }
 
 /** A simulated provider and a gateway in front of it, both on ephemeral loopback ports. */
@@ -47,7 +49,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       done();
     },
   });
-  const gateway = await buildGateway(config, pino({ level: 'debug' }, sink));
+  const gateway = await buildGateway(config, pino({ level: 'debug' }, sink), { now: options.now });
   const url = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
   return {
     sim,

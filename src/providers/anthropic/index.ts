@@ -6,6 +6,7 @@ export const anthropicAdapter: ProviderAdapter = {
   name: 'anthropic',
   operations: [messages, plainJsonRoute('messages.count_tokens', '/v1/messages/count_tokens')],
   authHeaders: (apiKey) => ({ 'x-api-key': apiKey }),
+  errorBody: (type, _code, message) => ({ type: 'error', error: { type, message } }),
   /** Anthropic clients authenticate with `x-api-key`, or `Authorization: Bearer` for OAuth tokens. */
   clientCredential(headers) {
     for (const name of ['x-api-key', 'authorization']) {

@@ -13,6 +13,7 @@ export const openAiAdapter: ProviderAdapter = {
     { name: 'models', method: 'GET', path: '/v1/models', jsonBody: false, conversational: false },
   ],
   authHeaders: (apiKey) => ({ authorization: `Bearer ${apiKey}` }),
+  errorBody: (type, code, message) => ({ error: { message, type, param: null, code } }),
   clientCredential(headers) {
     const auth = headers.authorization;
     return typeof auth === 'string' && auth.trim() !== '' ? auth : undefined;

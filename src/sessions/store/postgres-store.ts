@@ -171,9 +171,13 @@ function statements(s: string) {
   return {
     // Candidates through the index, then checked against the session's own current key set, so an index
     // row a racing writer left behind cannot return a session that no longer has that key.
-    lookup: `SELECT ${COLUMNS} FROM ${s}.sessions
-      WHERE key IN (SELECT session_key FROM ${s}.session_index WHERE index_key = ANY($1::text[]))
-        AND index_keys && $1::text[] AND ${alive('$2', '$3')}`,
+    // Written as a lateral join so the plan starts from the index rows and reads each session by its primary
+    // key whatever the table statistics say: before autovacuum first analyzes a freshly filled table, the
+    // IN (…) form was planned as a scan of every session (~4 ms at 2,000 sessions).
+    lookup: `SELECT s.state, s.last_seen_ms, s.requests, s.input_tokens, s.output_tokens
+      FROM (SELECT DISTINCT session_key FROM ${s}.session_index WHERE index_key = ANY($1::text[])) i
+      CROSS JOIN LATERAL (SELECT * FROM ${s}.sessions WHERE key = i.session_key) s
+      WHERE s.index_keys && $1::text[] AND ${alive('$2', '$3', 's.')}`,
 
     // $1 key, $2 id, $3 rule, $4 createdAt, $5 lastSeen, $6-$8 deltas, $9 state, $10 index keys, $11 now, $12 ttl.
     // A row that ended (or idled past the TTL) starts over: counters from this write's delta. The index

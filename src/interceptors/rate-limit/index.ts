@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import type { ExchangeRecord } from '../../capture/record.js';
+import type { Interceptor, InterceptorAnswer, InterceptorFactory, RequestContext } from '../types.js';
+import { LIMIT_NAMES, type Check, type LimitName, type Verdict } from './checks.js';
+import { limitsOf, rateLimitConfigSchema, type Limits } from './config.js';
+import { MemoryCounters, type CounterStore } from './memory-counters.js';
+import { RedisCounters } from './redis-counters.js';
+
+export { rateLimitConfigSchema } from './config.js';
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+
+/** What a request reserved, settled once its true token count is known. */
+interface Reservation {
+  tokenChecks: Check[];
+  reserved: number;
+}
+
+/** The checks one request must pass (none when no limit applies to it). */
+function checksFor(limits: Limits, ctx: RequestContext, sessionTtlMs: number, estimate: number): Check[] {
+  const checks: Check[] = [];
+  const s = limits.session;
+  if (ctx.sessionId) {
+    // Session ids are random, but a client-given name is not: scope it by credential, as detection does.
+    const key = `s:${hash(ctx.credential ?? '')}:${ctx.sessionId}`;
+    if (s.requestsPerMinute) checks.push({ kind: 'rate', name: 'session_requests_per_minute', key: `${key}:rpm`, limit: s.requestsPerMinute, periodMs: MINUTE, burst: Math.min(s.burst ?? s.requestsPerMinute, s.requestsPerMinute), cost: 1, unit: 'requests' });
+    if (s.maxRequests) checks.push({ kind: 'budget', name: 'session_max_requests', key: `${key}:req`, limit: s.maxRequests, periodMs: sessionTtlMs, burst: 0, cost: 1, unit: 'requests' });
+    if (s.tokensPerHour) checks.push({ kind: 'rate', name: 'session_tokens_per_hour', key: `${key}:tph`, limit: s.tokensPerHour, periodMs: HOUR, burst: s.tokensPerHour, cost: estimate, unit: 'tokens' });
+    if (s.maxTokens) checks.push({ kind: 'budget', name: 'session_max_tokens', key: `${key}:tok`, limit: s.maxTokens, periodMs: sessionTtlMs, burst: 0, cost: estimate, unit: 'tokens' });
+  }
+  const c = limits.client;
+  if (c.requestsPerMinute || c.requestsPerHour) {
+    const key = `c:${clientKey(c, ctx)}`;
+    if (c.requestsPerMinute) checks.push({ kind: 'rate', name: 'client_requests_per_minute', key: `${key}:rpm`, limit: c.requestsPerMinute, periodMs: MINUTE, burst: Math.min(c.burst ?? c.requestsPerMinute, c.requestsPerMinute), cost: 1, unit: 'requests' });
+    if (c.requestsPerHour) checks.push({ kind: 'rate', name: 'client_requests_per_hour', key: `${key}:rph`, limit: c.requestsPerHour, periodMs: HOUR, burst: c.requestsPerHour, cost: 1, unit: 'requests' });
+  }
+  return checks;
+}
+
+function clientKey(client: Limits['client'], ctx: RequestContext): string {
+  if (client.key === 'credential' && ctx.credential) return `k${hash(ctx.credential)}`;
+  if (client.key === 'header' && client.headerName) {
+    const value = ctx.headers[client.headerName];
+    if (typeof value === 'string' && value !== '') return `h${hash(value)}`;
+  }
+  return `a${ctx.clientIp}`;
+}
+
+/** 64 bits of SHA-256: counters never hold a credential or a header value as such. */
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 11);
+}
+
+/** X-RateLimit-* of the limit that matters most (the refusing one, else the tightest request limit). */
+function limitHeaders(result: Verdict): Record<string, string> {
+  if (!result.shown) return {};
+  const { check, outcome } = result.shown;
+  return {
+    'x-ratelimit-limit': String(check.limit),
+    'x-ratelimit-remaining': String(outcome.remaining),
+    'x-ratelimit-reset': String(Math.ceil(outcome.resetMs / 1000)),
+  };
+}
+
+/**
+ * `rate_limit`: per-session limits (requests per minute, tokens per hour, lifetime budgets of requests and
+ * tokens) and per-client limits (by address, header or credential). A request over a limit is answered 429
+ * before it reaches the provider, in the provider's own error shape, with Retry-After; every request of a
+ * limited route carries X-RateLimit-Limit / -Remaining / -Reset. Token limits reserve an estimate from the
+ * request's size and settle with the usage the provider reports (estimated from bytes when it reports none).
+ * Counters live in this process or in Redis (shared by the fleet: one script per check, one per settle); a
+ * Redis that fails or is slow lets requests through, counted and logged once.
+ */
+export const createRateLimit: InterceptorFactory = async ({ config: raw, logger, gateway, now }) => {
+  const config = rateLimitConfigSchema.parse(raw ?? {});
+  const limits = limitsOf(config);
+  const persisted = gateway.session.persistence;
+  const useRedis = config.backend === 'redis' || (config.backend === 'auto' && persisted.enabled && persisted.backend === 'redis');
+  const memory = useRedis ? null : new MemoryCounters(config.max_keys, now);
+  let redis: RedisCounters | null = null;
+  if (useRedis) {
+    const connection = config.connection ?? persisted.connection ?? 'redis://127.0.0.1:6379';
+    redis = new RedisCounters(connection, config.key_prefix ?? persisted.key_prefix, Math.max(1000, config.timeout_ms * 4));
+    try {
+      await redis.open();
+    } catch (err) {
+      throw new Error(`rate_limit could not start: ${(err as Error).message}`);
+    }
+  }
+  const store: CounterStore = redis ?? memory!;
+  const sessionTtlMs = gateway.session.session_ttl_seconds * 1000;
+  const tracksTokens = Boolean(limits.session.tokensPerHour || limits.session.maxTokens);
+  const reservations = new WeakMap<RequestContext, Reservation>();
+  const counts = { allowed: 0, limited: 0, tokens_estimated: 0, store_errors: 0 };
+  const limitedBy = Object.fromEntries(LIMIT_NAMES.map((name) => [name, 0])) as Record<LimitName, number>;
+  let storeHealthy = true;
+
+  const storeFailed = (err: unknown) => {
+    counts.store_errors++;
+    if (storeHealthy) logger.warn({ error: (err as Error).message }, 'rate limit counters unreachable: requests are let through until they are back');
+    storeHealthy = false;
+  };
+
+  const decide = (ctx: RequestContext, checks: Check[], result: Verdict, reserved: number): InterceptorAnswer | undefined => {
+    if (!storeHealthy) logger.info({}, 'rate limit counters reachable again');
+    storeHealthy = true;
+    Object.assign(ctx.responseHeaders, limitHeaders(result));
+    if (result.allowed) {
+      counts.allowed++;
+      if (tracksTokens) reservations.set(ctx, { tokenChecks: checks.filter((check) => check.unit === 'tokens'), reserved });
+      return undefined;
+    }
+    const refused = result.refusedBy!;
+    counts.limited++;
+    limitedBy[refused.name]++;
+    const retryMs = Math.max(1, result.shown!.outcome.retryAfterMs);
+    const message = `Rate limit reached: ${refused.name.replaceAll('_', ' ')} (${refused.limit}). Retry after ${Math.ceil(retryMs / 1000)} s.`;
+    return {
+      status: 429,
+      headers: { 'retry-after': String(Math.ceil(retryMs / 1000)), 'retry-after-ms': String(retryMs) },
+      body: ctx.errorBody('rate_limit_error', 'rate_limit_exceeded', message),
+    };
+  };
+
+  const onRequest: Interceptor['onRequest'] = (ctx) => {
+    const reserved = tracksTokens ? Math.max(1, Math.ceil((ctx.rawBody?.length ?? 0) / config.bytes_per_token)) : 0;
+    const checks = checksFor(limits, ctx, sessionTtlMs, reserved);
+    if (checks.length === 0) return undefined;
+    const at = now();
+    if (!redis) return decide(ctx, checks, memory!.admit(checks, at), reserved);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${config.timeout_ms} ms`)), config.timeout_ms)));
+    return Promise.race([redis.admit(checks, at), timeout]).then(
+      (result) => decide(ctx, checks, result, reserved),
+      (err: unknown) => {
+        storeFailed(err);
+        return undefined;
+      },
+    ).finally(() => clearTimeout(timer));
+  };
+
+  /** Charges the difference between the tokens reserved and those used (reported, or estimated). */
+  const settleTokens = (ctx: RequestContext, record: ExchangeRecord) => {
+    const reservation = reservations.get(ctx);
+    if (!reservation) return;
+    reservations.delete(ctx);
+    let used: number;
+    if (record.usage) used = record.usage.input_tokens + record.usage.output_tokens;
+    else {
+      counts.tokens_estimated++;
+      const replyChars = record.response.reply?.replies.reduce((sum, message) => sum + message.text.length, 0) ?? record.response.body?.length ?? 0;
+      used = Math.ceil(((ctx.rawBody?.length ?? 0) + replyChars) / config.bytes_per_token);
+    }
+    const delta = used - reservation.reserved;
+    if (delta === 0) return;
+    const settled = store.adjust(reservation.tokenChecks.map((check) => ({ check, delta })), now());
+    if (settled instanceof Promise) settled.catch(storeFailed);
+  };
+
+  return {
+    type: 'rate_limit',
+    onRequest,
+    onResponse: settleTokens,
+    onError: settleTokens,
+    figures: () => ({
+      ...counts,
+      ...Object.fromEntries(LIMIT_NAMES.map((name) => [`limited_${name}`, limitedBy[name]])),
+      counters_evicted: memory?.evicted ?? 0,
+    }),
+    close: () => store.close(),
+  };
+};
