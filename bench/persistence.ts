@@ -5,7 +5,6 @@
 // the store (store hit: one round trip), and one store write. Redis and Postgres are real, fresh servers.
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema } from '../src/config/schema.js';
@@ -61,18 +60,10 @@ export async function run(): Promise<void> {
     const file = await writeResults('persistence', { section: 'persistence', date: new Date().toISOString(), environment: environmentInfo(), throughput, latency });
     console.log(`\nResults written to ${file}`);
   } finally {
-    // The test helpers unref their server processes, and redis stop() then awaits the 'exit' of one: with
-    // nothing else pending, Node would see an empty event loop and quit right there (code 0, the rest of
-    // this cleanup and of the run skipped). A timer holds the loop open until every server is gone.
-    const keepAlive = setInterval(() => {}, 1000);
-    try {
-      await stopAllServers();
-      await redis?.stop();
-      await postgres?.stop();
-      await rm(directory, { recursive: true, force: true });
-    } finally {
-      clearInterval(keepAlive);
-    }
+    await stopAllServers();
+    await redis?.stop();
+    await postgres?.stop();
+    await rm(directory, { recursive: true, force: true });
   }
 }
 
@@ -241,7 +232,6 @@ async function measureLatency(backend: Backend, servers: Servers): Promise<Laten
         a.recordReply(decision, { replies: [assistant(replyText(s))] });
       }
       await watched.settled();
-      if (backend === 'postgres') await analyze(servers.postgres.url);
       const writes = watched.writes.splice(0);
 
       for (let s = 0; s < total; s++) {
@@ -280,22 +270,6 @@ async function measureLatency(backend: Backend, servers: Servers): Promise<Laten
   }
 }
 
-/**
- * Table statistics, as autovacuum gathers them within a minute or so of a table filling up. Without them
- * the planner takes the freshly filled tables for tiny and answers a lookup by scanning every live session
- * (about 4 ms at 2,200 sessions, growing with their number) instead of going through the index: that is
- * a cold-start effect, and the figure wanted here is the steady state.
- */
-async function analyze(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query('ANALYZE bench_latency.sessions, bench_latency.session_index');
-  } finally {
-    await client.end();
-  }
-}
-
 async function measureAllLatency(servers: Servers): Promise<LatencyResult[]> {
   const results: LatencyResult[] = [];
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -309,7 +283,6 @@ async function measureAllLatency(servers: Servers): Promise<LatencyResult[]> {
   const baseline = results[0].local_hit.p50;
   console.log(`\nDetection latency per request (µs), in-process, ${CONVERSATIONS} conversations of 20 messages / ~10 KB after ${WARMUP} warm-up ones.`);
   console.log('local hit = engine that recorded the previous reply; store hit = another engine, one store round trip; save = store.save() awaited.');
-  console.log('postgres: tables ANALYZEd after set-up (steady state; see analyze()).');
   printTable(
     ['backend', 'local p50', 'local p99', 'store hit p50', 'store hit p99', 'save p50', 'save p99', 'store hit / mem local p50'].map((header, i): Column => ({ header, align: i === 0 ? 'left' : 'right' })),
     results.map((r) => [r.backend, fmt(r.local_hit.p50, 1), fmt(r.local_hit.p99, 1), fmt(r.store_hit.p50, 1), fmt(r.store_hit.p99, 1), fmt(r.save.p50, 1), fmt(r.save.p99, 1), `x${fmt(r.store_hit.p50 / baseline, 1)}`]),
