@@ -26,6 +26,9 @@ session:
   partition_by: "credential"     # credential | credential_and_client | none
 
 interceptors:
+  - type: rate_limit               # docs/rate-limiting.md
+    enabled: false
+    config: {per_session: {requests_per_minute: 60, tokens_per_hour: 200000, max_requests: 500}}
   - type: printer
     enabled: true
     config: {log_requests: true, log_responses: true, log_body: false, max_body_length: 1000}
