@@ -24,6 +24,11 @@ const SECTIONS: Section[] = [
     load: () => import('./sessions.js'),
   },
   {
+    name: 'ratelimit',
+    description: 'rate_limit interceptor (memory and Redis counters) vs none: throughput ratio',
+    load: () => import('./ratelimit.js'),
+  },
+  {
     name: 'tracing',
     description: 'trace interceptor on vs off: throughput ratio',
     load: () => import('./tracing.js'),

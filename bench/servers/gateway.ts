@@ -1,7 +1,8 @@
 // Child process: the real gateway (sessions on, as deployed) in front of the upstream given as argv[2].
 // With a directory as argv[3] (or '' for none), the trace interceptor writes one file per exchange there.
 // Env BENCH_PERSISTENCE, a JSON object, becomes `session.persistence` (a session store): JSON in the
-// environment rather than argv so the existing positional arguments keep their meaning.
+// environment rather than argv so the existing positional arguments keep their meaning. Env
+// BENCH_INTERCEPTORS, a JSON array, is appended to the interceptors (the rate limiter's benchmark).
 
 import pino from 'pino';
 import { configSchema } from '../../src/config/schema.js';
@@ -20,6 +21,15 @@ function persistence(): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/** Extra interceptor entries from the environment, or []. */
+function extraInterceptors(): Record<string, unknown>[] {
+  const raw = process.env.BENCH_INTERCEPTORS;
+  if (!raw) return [];
+  const parsed: unknown = JSON.parse(raw);
+  if (!Array.isArray(parsed)) throw new Error('BENCH_INTERCEPTORS must be a JSON array');
+  return parsed as Record<string, unknown>[];
+}
+
 await serveFromChild('gateway', async () => {
   if (!upstreamUrl) throw new Error('usage: gateway.ts <upstream url> [trace dir]');
   // configSchema validates the merged object, so a mistyped persistence key fails the start loudly.
@@ -27,7 +37,7 @@ await serveFromChild('gateway', async () => {
     llm: { type: 'openai', base_url: upstreamUrl, api_key: 'sk-bench' },
     logging: { level: 'error' },
     session: { persistence: persistence() },
-    interceptors: traceDirectory ? [{ type: 'trace', config: { directory: traceDirectory } }] : [],
+    interceptors: [...extraInterceptors(), ...(traceDirectory ? [{ type: 'trace', config: { directory: traceDirectory } }] : [])],
   });
   const gateway = await buildGateway(config, pino({ level: 'error' }));
   const url = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
