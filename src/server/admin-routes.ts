@@ -4,7 +4,10 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { InterceptorChain } from '../interceptors/chain.js';
 import { metricsFormat, type GatewayMetrics, type MetricsSources } from '../metrics/gateway-metrics.js';
 import type { Persistence } from '../sessions/store/open-persistence.js';
+import type { SessionTimelines } from '../sessions/timeline.js';
 import type { SessionEngine } from '../sessions/types.js';
+import { protectAdmin } from './admin-auth.js';
+import { registerSessionsRoutes } from './sessions-routes.js';
 
 export interface AdminDeps {
   config: GatewayConfig;
@@ -13,10 +16,14 @@ export interface AdminDeps {
   interceptors: InterceptorChain;
   metrics: GatewayMetrics;
   persistence: Persistence | null;
+  timelines: SessionTimelines;
+  /** More admin routes (the web page), registered inside the protected scope. */
+  extra?: (scope: FastifyInstance) => void;
 }
 
 /** The gateway's own endpoints; registered before the catch-all so they never reach the provider. */
-export function registerAdminRoutes(app: FastifyInstance, { config, startedAt, sessions, interceptors, metrics, persistence }: AdminDeps): void {
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const { config, startedAt } = deps;
   const uptimeSeconds = () => Math.round((Date.now() - startedAt.getTime()) / 1000);
 
   app.get('/health', async () => ({
@@ -26,6 +33,16 @@ export function registerAdminRoutes(app: FastifyInstance, { config, startedAt, s
     uptime_seconds: uptimeSeconds(),
   }));
 
+  // Everything else may be protected by server.admin_token (a scope of its own: proxy routes never see the hook).
+  void app.register(async (scope) => {
+    protectAdmin(scope, config.server.admin_token);
+    registerProtected(scope, deps);
+    if (deps.sessions) registerSessionsRoutes(scope, { sessions: deps.sessions, timelines: deps.timelines, persistence: deps.persistence });
+    deps.extra?.(scope);
+  });
+}
+
+function registerProtected(app: FastifyInstance, { config, sessions, interceptors, metrics, persistence }: AdminDeps): void {
   // Interceptor configs may hold credentials of their own, so only their type and state are shown.
   const redacted = { ...redactConfig(config), interceptors: config.interceptors.map(({ type, enabled }) => ({ type, enabled })) };
   app.get('/config', async () => redacted);

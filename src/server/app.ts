@@ -9,6 +9,7 @@ import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { DetectionEngine } from '../sessions/engine.js';
 import { openPersistence, type Persistence } from '../sessions/store/open-persistence.js';
 import { requestRow } from '../sessions/store/request-row.js';
+import { SessionTimelines } from '../sessions/timeline.js';
 import { version } from '../version.js';
 import { newRequestId } from '../sessions/ids.js';
 import type { SessionEngine } from '../sessions/types.js';
@@ -41,6 +42,8 @@ function toGatewayError(error: FastifyError, maxBody: number): GatewayError {
 export interface GatewayOptions {
   /** Milliseconds clock for interceptors (rate-limit windows); tests inject one. */
   now?: () => number;
+  /** More admin routes, registered behind the admin token (the web page). */
+  adminExtras?: (scope: FastifyInstance) => void;
 }
 
 export async function buildGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
@@ -82,7 +85,9 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
   registerCors(app);
 
   const metrics = new GatewayMetrics({ service: 'cylestio-gateway', version, startedAt });
-  registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics, persistence });
+  // Recent requests per session for GET /sessions/:id, unless the Postgres record keeps them all.
+  const timelines = new SessionTimelines(Math.min(config.session.max_sessions, 10_000), 200);
+  registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics, persistence, timelines, extra: options.adminExtras });
 
   const requestLog = persistence?.requestLog;
   const observe = requestLog
@@ -91,7 +96,12 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
         const row = requestRow(record);
         if (row) requestLog.enqueue(row);
       }
-    : metrics.observe.bind(metrics);
+    : sessions
+      ? (record: ExchangeRecord) => {
+          metrics.observe(record);
+          timelines.add(record);
+        }
+      : metrics.observe.bind(metrics);
   const deps = { config, adapter, upstream, sessions, interceptors, log, observe };
   for (const operation of adapter.operations) {
     app.route({ method: operation.method, url: operation.path, handler: proxyHandler(deps, operation) });

@@ -55,6 +55,24 @@ export const errors = {
     message: `The provider did not answer within ${timeoutSeconds} s`,
     details: { timeout_seconds: timeoutSeconds },
   }),
+  unauthorized: (): GatewayError => ({
+    status: 401,
+    type: 'authentication_error',
+    code: 'admin_token_required',
+    message: 'This endpoint requires the admin token: Authorization: Bearer <server.admin_token>',
+  }),
+  notFound: (what: string): GatewayError => ({
+    status: 404,
+    type: 'invalid_request_error',
+    code: 'not_found',
+    message: `${what} not found`,
+  }),
+  badQuery: (message: string): GatewayError => ({
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'invalid_query',
+    message,
+  }),
   internal: (): GatewayError => ({
     status: 500,
     type: 'server_error',

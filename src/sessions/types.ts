@@ -67,6 +67,19 @@ export interface SessionMetrics {
   performance: { session_lookup_ms: number; session_lookup_p99_ms: number; hash_computation_ms: number; hash_computation_p99_ms: number };
 }
 
+/** Which live sessions the sessions API lists. */
+export interface SessionQuery {
+  limit: number;
+  offset: number;
+  sort: 'last_seen' | 'created' | 'requests' | 'tokens' | 'messages';
+  order: 'asc' | 'desc';
+  rule?: SessionRule;
+  /** Part of the session id. */
+  q?: string;
+  /** Only sessions seen within this many milliseconds. */
+  activeWithinMs?: number;
+}
+
 /** The session engine the proxy talks to. */
 export interface SessionEngine {
   /** Synchronous, except when a shared store must be asked (see DetectionEngine.decide). */
@@ -79,6 +92,12 @@ export interface SessionEngine {
   usage(decision: SessionDecision): { requests: number; input_tokens: number; output_tokens: number } | undefined;
   /** Ends a session (generated ids): its index entries go with it and the next request starts anew. */
   end(id: string): boolean;
+  /** Live sessions, fleet-wide when a shared store is attached (the sessions API). */
+  list(query: SessionQuery): Promise<{ sessions: SessionView[]; total: number }>;
+  /** One live session by the id clients see, here or in the shared store. */
+  find(id: string): Promise<SessionView | undefined>;
+  /** Ends every live session with this id (client-given names included), here and in the shared store. */
+  endSession(id: string): Promise<boolean>;
   metrics(): SessionMetrics;
   /** Stops timers, waits for store writes in flight and closes the store. */
   close(): Promise<void>;

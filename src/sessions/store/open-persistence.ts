@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SessionConfig } from '../../config/schema.js';
 import { FileStore } from './file-store.js';
-import type { RequestLogStats } from './postgres-records.js';
+import type { RequestLogStats, RequestRow } from './postgres-records.js';
 import { PostgresRequestLog } from './postgres-records.js';
 import { PostgresStore } from './postgres-store.js';
 import { RecordedStore } from './recorded-store.js';
@@ -19,6 +19,8 @@ export interface Persistence {
   link: StoreLink;
   /** Rows per request for the Postgres record; null without Postgres. */
   requestLog: PostgresRequestLog | null;
+  /** A session's recorded requests, oldest first (the sessions API's timeline); null without Postgres. */
+  recordedRequests: ((sessionId: string, limit: number) => Promise<RequestRow[]>) | null;
   /** The fleet's hashing secret (unless `hash_key` is configured). */
   secret: string | undefined;
   metrics(): PersistenceMetrics;
@@ -60,6 +62,7 @@ export async function openPersistence(session: SessionConfig, log: StoreLinkLog)
   return {
     link,
     requestLog,
+    recordedRequests: recordStore ? (sessionId, limit) => recordStore.requests(sessionId, limit) : null,
     secret,
     metrics: () => ({
       ...link.metrics(),

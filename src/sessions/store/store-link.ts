@@ -87,6 +87,20 @@ export class StoreLink {
     this.pending.add(done);
   }
 
+  /** Live sessions, most recent first (the sessions API; [] while the store is down). */
+  async list(limit: number): Promise<StoredSession[]> {
+    return (await this.run('list', () => this.store.list(this.options.now(), limit))) ?? [];
+  }
+
+  async get(key: string): Promise<StoredSession | undefined> {
+    return this.run('get', () => this.store.get(key, this.options.now()));
+  }
+
+  /** Ends a session and waits for the store to confirm it (the sessions API's DELETE). */
+  async remove(key: string): Promise<boolean> {
+    return (await this.run('delete', () => this.store.delete(key))) ?? false;
+  }
+
   restored(count: number): void {
     this.counts.restored += count;
   }

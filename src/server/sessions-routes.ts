@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Persistence } from '../sessions/store/open-persistence.js';
+import type { RequestRow } from '../sessions/store/postgres-records.js';
+import type { SessionTimelines, TimelineEntry } from '../sessions/timeline.js';
+import type { SessionEngine } from '../sessions/types.js';
+import { errorBody, errors } from './errors.js';
+
+const listQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+  sort: z.enum(['last_seen', 'created', 'requests', 'tokens', 'messages']).default('last_seen'),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  rule: z.enum(['explicit', 'continued', 'retry', 'fuzzy', 'reset_phrase', 'count_drop', 'context_break', 'first']).optional(),
+  q: z.string().min(1).max(200).optional(),
+  /** Seconds: only sessions seen this recently. */
+  active_within: z.coerce.number().positive().optional(),
+});
+
+/** Requests shown per session at most. */
+const TIMELINE_LIMIT = 500;
+
+export interface SessionsDeps {
+  sessions: SessionEngine;
+  timelines: SessionTimelines;
+  persistence: Persistence | null;
+}
+
+function fromRecord(row: RequestRow): TimelineEntry {
+  return {
+    request_id: row.requestId,
+    time: typeof row.time === 'string' ? row.time : row.time.toISOString(),
+    method: row.method,
+    path: row.path,
+    model: row.model || null,
+    status: row.status,
+    stream: row.stream,
+    duration_ms: row.durationMs,
+    ttfb_ms: row.ttfbMs ?? null,
+    input_tokens: row.inputTokens ?? null,
+    output_tokens: row.outputTokens ?? null,
+    rule: row.rule ?? null,
+    is_new: row.isNew ?? null,
+    failure: row.failure ?? null,
+    trace_file: row.traceFile ?? null,
+  };
+}
+
+/**
+ * The sessions API: live sessions (this gateway's, or the fleet's through a shared store), one session with
+ * its request timeline (from the Postgres record when configured, else from this gateway's recent memory),
+ * and ending a session so that the next request starts a new one.
+ */
+export function registerSessionsRoutes(scope: FastifyInstance, { sessions, timelines, persistence }: SessionsDeps): void {
+  scope.get('/sessions', async (request, reply) => {
+    const parsed = listQuery.safeParse(request.query);
+    if (!parsed.success) {
+      const problem = parsed.error.issues[0];
+      return reply.code(400).type('application/json').send(errorBody(errors.badQuery(`${problem.path.join('.') || 'query'}: ${problem.message}`), request.id));
+    }
+    const { active_within, ...query } = parsed.data;
+    const { sessions: page, total } = await sessions.list({ ...query, activeWithinMs: active_within ? active_within * 1000 : undefined });
+    return { sessions: page, total, limit: query.limit, offset: query.offset, source: persistence ? persistence.link.store.backend : 'memory' };
+  });
+
+  scope.get<{ Params: { id: string } }>('/sessions/:id', async (request, reply) => {
+    const { id } = request.params;
+    const session = (await sessions.find(id)) ?? null;
+    const recorded = persistence?.recordedRequests;
+    const requests = recorded ? (await recorded(id, TIMELINE_LIMIT)).map(fromRecord) : timelines.get(id).slice(-TIMELINE_LIMIT);
+    if (!session && requests.length === 0) return reply.code(404).type('application/json').send(errorBody(errors.notFound(`session ${id}`), request.id));
+    return { session, requests, timeline_source: recorded ? 'postgres' : 'memory' };
+  });
+
+  scope.delete<{ Params: { id: string } }>('/sessions/:id', async (request, reply) => {
+    const { id } = request.params;
+    if (!(await sessions.endSession(id))) return reply.code(404).type('application/json').send(errorBody(errors.notFound(`live session ${id}`), request.id));
+    timelines.forget(id);
+    return reply.code(204).send();
+  });
+}
