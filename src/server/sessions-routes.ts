@@ -1,4 +1,6 @@
+import { open } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
+import { transcriptOf, type TranscriptMessage } from '../providers/transcript.js';
 import { z } from 'zod';
 import type { Persistence } from '../sessions/store/open-persistence.js';
 import type { RequestRow } from '../sessions/store/postgres-records.js';
@@ -19,6 +21,39 @@ const listQuery = z.strictObject({
 
 /** Requests shown per session at most. */
 const TIMELINE_LIMIT = 500;
+/** Largest trace file read to show a conversation. */
+const TRACE_READ_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * The conversation as of the session's latest traced request: that request's whole history plus its reply
+ * (each chat request carries the history, so one file holds the conversation). The newest trace may still
+ * be in the writer's queue, so a few earlier ones are tried. Null when none is readable (trace interceptor
+ * off, bodies off or truncated, files removed).
+ */
+async function conversationOf(requests: TimelineEntry[]): Promise<TranscriptMessage[] | null> {
+  const traced = requests.filter((entry) => entry.trace_file).slice(-3).reverse();
+  for (const entry of traced) {
+    const transcript = await readTranscript(entry.trace_file!);
+    if (transcript) return transcript;
+  }
+  return null;
+}
+
+async function readTranscript(path: string): Promise<TranscriptMessage[] | undefined> {
+  try {
+    const file = await open(path, 'r');
+    try {
+      const { size } = await file.stat();
+      if (size > TRACE_READ_LIMIT) return undefined;
+      const trace = JSON.parse(await file.readFile('utf8')) as { provider?: string; request?: { path?: string; body?: unknown }; response?: { body?: unknown } };
+      return transcriptOf(trace.provider ?? '', trace.request?.path ?? '', trace.request?.body, trace.response?.body);
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return undefined; // a trace not written yet, gone or unreadable only costs the conversation view
+  }
+}
 
 export interface SessionsDeps {
   sessions: SessionEngine;
@@ -69,7 +104,7 @@ export function registerSessionsRoutes(scope: FastifyInstance, { sessions, timel
     const recorded = persistence?.recordedRequests;
     const requests = recorded ? (await recorded(id, TIMELINE_LIMIT)).map(fromRecord) : timelines.get(id).slice(-TIMELINE_LIMIT);
     if (!session && requests.length === 0) return reply.code(404).type('application/json').send(errorBody(errors.notFound(`session ${id}`), request.id));
-    return { session, requests, timeline_source: recorded ? 'postgres' : 'memory' };
+    return { session, requests, timeline_source: recorded ? 'postgres' : 'memory', conversation: await conversationOf(requests) };
   });
 
   scope.delete<{ Params: { id: string } }>('/sessions/:id', async (request, reply) => {
