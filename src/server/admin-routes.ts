@@ -8,6 +8,7 @@ import type { SessionTimelines } from '../sessions/timeline.js';
 import type { SessionEngine } from '../sessions/types.js';
 import { protectAdmin } from './admin-auth.js';
 import { registerSessionsRoutes } from './sessions-routes.js';
+import { registerUiRoutes } from './ui-routes.js';
 
 export interface AdminDeps {
   config: GatewayConfig;
@@ -17,8 +18,6 @@ export interface AdminDeps {
   metrics: GatewayMetrics;
   persistence: Persistence | null;
   timelines: SessionTimelines;
-  /** More admin routes (the web page), registered inside the protected scope. */
-  extra?: (scope: FastifyInstance) => void;
 }
 
 /** The gateway's own endpoints; registered before the catch-all so they never reach the provider. */
@@ -38,7 +37,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     protectAdmin(scope, config.server.admin_token);
     registerProtected(scope, deps);
     if (deps.sessions) registerSessionsRoutes(scope, { sessions: deps.sessions, timelines: deps.timelines, persistence: deps.persistence });
-    deps.extra?.(scope);
+    registerUiRoutes(scope);
   });
 }
 

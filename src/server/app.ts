@@ -42,8 +42,6 @@ function toGatewayError(error: FastifyError, maxBody: number): GatewayError {
 export interface GatewayOptions {
   /** Milliseconds clock for interceptors (rate-limit windows); tests inject one. */
   now?: () => number;
-  /** More admin routes, registered behind the admin token (the web page). */
-  adminExtras?: (scope: FastifyInstance) => void;
 }
 
 export async function buildGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
@@ -87,7 +85,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
   const metrics = new GatewayMetrics({ service: 'cylestio-gateway', version, startedAt });
   // Recent requests per session for GET /sessions/:id, unless the Postgres record keeps them all.
   const timelines = new SessionTimelines(Math.min(config.session.max_sessions, 10_000), 200);
-  registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics, persistence, timelines, extra: options.adminExtras });
+  registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics, persistence, timelines });
 
   const requestLog = persistence?.requestLog;
   const observe = requestLog

@@ -4,7 +4,7 @@ import { transcriptOf, type TranscriptMessage } from '../providers/transcript.js
 import { z } from 'zod';
 import type { Persistence } from '../sessions/store/open-persistence.js';
 import type { RequestRow } from '../sessions/store/postgres-records.js';
-import type { SessionTimelines, TimelineEntry } from '../sessions/timeline.js';
+import type { SessionTimelines } from '../sessions/timeline.js';
 import type { SessionEngine } from '../sessions/types.js';
 import { errorBody, errors } from './errors.js';
 
@@ -30,7 +30,7 @@ const TRACE_READ_LIMIT = 16 * 1024 * 1024;
  * be in the writer's queue, so a few earlier ones are tried. Null when none is readable (trace interceptor
  * off, bodies off or truncated, files removed).
  */
-async function conversationOf(requests: TimelineEntry[]): Promise<TranscriptMessage[] | null> {
+async function conversationOf(requests: RequestRow[]): Promise<TranscriptMessage[] | null> {
   const traced = requests.filter((entry) => entry.trace_file).slice(-3).reverse();
   for (const entry of traced) {
     const transcript = await readTranscript(entry.trace_file!);
@@ -61,26 +61,6 @@ export interface SessionsDeps {
   persistence: Persistence | null;
 }
 
-function fromRecord(row: RequestRow): TimelineEntry {
-  return {
-    request_id: row.requestId,
-    time: typeof row.time === 'string' ? row.time : row.time.toISOString(),
-    method: row.method,
-    path: row.path,
-    model: row.model || null,
-    status: row.status,
-    stream: row.stream,
-    duration_ms: row.durationMs,
-    ttfb_ms: row.ttfbMs ?? null,
-    input_tokens: row.inputTokens ?? null,
-    output_tokens: row.outputTokens ?? null,
-    rule: row.rule ?? null,
-    is_new: row.isNew ?? null,
-    failure: row.failure ?? null,
-    trace_file: row.traceFile ?? null,
-  };
-}
-
 /**
  * The sessions API: live sessions (this gateway's, or the fleet's through a shared store), one session with
  * its request timeline (from the Postgres record when configured, else from this gateway's recent memory),
@@ -102,7 +82,7 @@ export function registerSessionsRoutes(scope: FastifyInstance, { sessions, timel
     const { id } = request.params;
     const session = (await sessions.find(id)) ?? null;
     const recorded = persistence?.recordedRequests;
-    const requests = recorded ? (await recorded(id, TIMELINE_LIMIT)).map(fromRecord) : timelines.get(id).slice(-TIMELINE_LIMIT);
+    const requests = recorded ? await recorded(id, TIMELINE_LIMIT) : timelines.get(id).slice(-TIMELINE_LIMIT);
     if (!session && requests.length === 0) return reply.code(404).type('application/json').send(errorBody(errors.notFound(`session ${id}`), request.id));
     return { session, requests, timeline_source: recorded ? 'postgres' : 'memory', conversation: await conversationOf(requests) };
   });

@@ -42,6 +42,10 @@ describe('postgres record', () => {
       const chat = new Conversation(new GatewayClient(stack), { stream: true });
       for (let turn = 0; turn < 3; turn++) await chat.say(`question number ${turn}`, { reply: `answer number ${turn}` });
       const sessionId = chat.sessionIds[0]!;
+      // The sessions API reads the timeline from the record (rows are written in batches: poll).
+      const timeline = async () => (await (await fetch(`${stack.url}/sessions/${sessionId}`)).json()) as { timeline_source: string; requests: unknown[] };
+      await expect.poll(async () => (await timeline()).requests.length).toBe(3);
+      expect((await timeline()).timeline_source).toBe('postgres');
       await closeStacks(); // a clean stop flushes the record
 
       const [session] = await rows<{ id: string; requests: string; input_tokens: string; output_tokens: string; rule: string }>(url, `SELECT id, requests, input_tokens, output_tokens, rule FROM ${schema}.sessions`);

@@ -1,25 +1,29 @@
 import pg from 'pg';
 
-/** One proxied request, as kept in `session_requests` (never message content). */
+/**
+ * One proxied request of a session, as kept in `session_requests` (never message content): the same shape
+ * in the table, in the gateway's memory (the recent timeline) and in the sessions API, so no layer renames
+ * fields. `time` is an ISO string.
+ */
 export interface RequestRow {
-  requestId: string;
-  sessionId: string;
-  sessionKey?: string | null;
-  time: Date | string;
+  request_id: string;
+  session_id: string;
+  session_key?: string | null;
+  time: string;
   method: string;
   path: string;
   provider: string;
-  model: string;
+  model: string | null;
   stream: boolean;
   status: number;
-  durationMs: number;
-  ttfbMs?: number | null;
-  inputTokens?: number | null;
-  outputTokens?: number | null;
-  rule?: string | null;
-  isNew?: boolean | null;
-  failure?: string | null;
-  traceFile?: string | null;
+  duration_ms: number;
+  ttfb_ms: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  rule: string | null;
+  is_new: boolean | null;
+  failure: string | null;
+  trace_file: string | null;
 }
 
 export interface RequestLogOptions {
@@ -45,25 +49,25 @@ export interface RequestLogStats {
 }
 
 /** Columns in insert order, with the array type each travels as (see the INSERT below). */
-const columns: [name: string, type: string, value: (row: RequestRow) => unknown][] = [
-  ['request_id', 'text', (r) => r.requestId],
-  ['session_id', 'text', (r) => r.sessionId],
-  ['session_key', 'text', (r) => r.sessionKey ?? null],
-  ['time', 'timestamptz', (r) => (typeof r.time === 'string' ? r.time : r.time.toISOString())],
-  ['method', 'text', (r) => r.method],
-  ['path', 'text', (r) => r.path],
-  ['provider', 'text', (r) => r.provider],
-  ['model', 'text', (r) => r.model],
-  ['stream', 'boolean', (r) => r.stream],
-  ['status', 'int', (r) => r.status],
-  ['duration_ms', 'float8', (r) => r.durationMs],
-  ['ttfb_ms', 'float8', (r) => r.ttfbMs ?? null],
-  ['input_tokens', 'int', (r) => r.inputTokens ?? null],
-  ['output_tokens', 'int', (r) => r.outputTokens ?? null],
-  ['rule', 'text', (r) => r.rule ?? null],
-  ['is_new', 'boolean', (r) => r.isNew ?? null],
-  ['failure', 'text', (r) => r.failure ?? null],
-  ['trace_file', 'text', (r) => r.traceFile ?? null],
+const columns: [name: keyof RequestRow, type: string][] = [
+  ['request_id', 'text'],
+  ['session_id', 'text'],
+  ['session_key', 'text'],
+  ['time', 'timestamptz'],
+  ['method', 'text'],
+  ['path', 'text'],
+  ['provider', 'text'],
+  ['model', 'text'],
+  ['stream', 'boolean'],
+  ['status', 'int'],
+  ['duration_ms', 'float8'],
+  ['ttfb_ms', 'float8'],
+  ['input_tokens', 'int'],
+  ['output_tokens', 'int'],
+  ['rule', 'text'],
+  ['is_new', 'boolean'],
+  ['failure', 'text'],
+  ['trace_file', 'text'],
 ];
 
 /**
@@ -141,7 +145,7 @@ export class PostgresRequestLog {
       const batch = this.queue.splice(0, this.batchSize);
       this.inFlight = batch.length;
       try {
-        await this.pool.query(this.insertSql, columns.map(([, , value]) => batch.map(value)));
+        await this.pool.query(this.insertSql, columns.map(([name]) => batch.map((row) => row[name] ?? null)));
         this.counts.written += batch.length;
       } catch (err) {
         this.counts.failed += batch.length;

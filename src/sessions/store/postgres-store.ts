@@ -26,27 +26,6 @@ interface SessionRow {
   output_tokens: string;
 }
 
-interface RequestDbRow {
-  request_id: string;
-  session_id: string;
-  session_key: string | null;
-  time: Date;
-  method: string;
-  path: string;
-  provider: string;
-  model: string;
-  stream: boolean;
-  status: number;
-  duration_ms: number;
-  ttfb_ms: number | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  rule: string | null;
-  is_new: boolean | null;
-  failure: string | null;
-  trace_file: string | null;
-}
-
 const SECRET = 'hash_secret';
 /** The columns a StoredSession is built from. */
 const COLUMNS = 'state, last_seen_ms, requests, input_tokens, output_tokens';
@@ -150,10 +129,10 @@ export class PostgresStore implements SessionStore {
     return rows.map(toStored);
   }
 
-  /** A session's requests, oldest first, up to `limit` (the sessions API). */
+  /** A session's latest `limit` requests, oldest first (the sessions API). */
   async requests(sessionId: string, limit: number): Promise<RequestRow[]> {
-    const { rows } = await this.pool.query<RequestDbRow>(this.sql.requests, [sessionId, limit]);
-    return rows.map(toRequest);
+    const { rows } = await this.pool.query<Omit<RequestRow, 'time'> & { time: Date }>(this.sql.requests, [sessionId, limit]);
+    return rows.map((row) => ({ ...row, time: row.time.toISOString() }));
   }
 
   /** A batched writer of request rows on this store's pool; close it before the store. */
@@ -243,7 +222,9 @@ function statements(s: string) {
     secret: `INSERT INTO ${s}.settings (name, value) VALUES ($1, $2)
       ON CONFLICT (name) DO UPDATE SET value = settings.value RETURNING value`,
 
-    requests: `SELECT * FROM ${s}.session_requests WHERE session_id = $1 ORDER BY time, request_id LIMIT $2`,
+    // The latest $2 requests, oldest first: a long session shows its recent end.
+    requests: `SELECT * FROM (SELECT * FROM ${s}.session_requests WHERE session_id = $1 ORDER BY time DESC, request_id DESC LIMIT $2) latest
+      ORDER BY time, request_id`,
   };
 }
 
@@ -255,29 +236,6 @@ function toStored(row: SessionRow): StoredSession {
     requests: Number(row.requests),
     inputTokens: Number(row.input_tokens),
     outputTokens: Number(row.output_tokens),
-  };
-}
-
-function toRequest(row: RequestDbRow): RequestRow {
-  return {
-    requestId: row.request_id,
-    sessionId: row.session_id,
-    sessionKey: row.session_key,
-    time: row.time,
-    method: row.method,
-    path: row.path,
-    provider: row.provider,
-    model: row.model,
-    stream: row.stream,
-    status: row.status,
-    durationMs: row.duration_ms,
-    ttfbMs: row.ttfb_ms,
-    inputTokens: row.input_tokens,
-    outputTokens: row.output_tokens,
-    rule: row.rule,
-    isNew: row.is_new,
-    failure: row.failure,
-    traceFile: row.trace_file,
   };
 }
 

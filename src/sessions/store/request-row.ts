@@ -5,22 +5,22 @@ import type { RequestRow } from './postgres-records.js';
 export function requestRow(record: ExchangeRecord): RequestRow | null {
   if (!record.sessionId) return null;
   return {
-    requestId: record.requestId,
-    sessionId: record.sessionId,
+    request_id: record.requestId,
+    session_id: record.sessionId,
     time: record.timestamp,
     method: record.method,
     path: record.path,
     provider: record.provider,
-    model: record.model ?? '',
+    model: record.model,
     stream: record.stream,
     status: record.status,
-    durationMs: record.durationMs,
-    ttfbMs: record.ttfbMs,
-    inputTokens: record.usage?.input_tokens ?? null,
-    outputTokens: record.usage?.output_tokens ?? null,
+    duration_ms: record.durationMs,
+    ttfb_ms: record.ttfbMs,
+    input_tokens: record.usage?.input_tokens ?? null,
+    output_tokens: record.usage?.output_tokens ?? null,
     rule: record.sessionRule,
-    isNew: record.isNewSession,
+    is_new: record.isNewSession,
     failure: record.failure,
-    traceFile: record.traceFile,
+    trace_file: record.traceFile,
   };
 }

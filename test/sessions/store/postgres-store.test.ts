@@ -131,8 +131,9 @@ describe('postgres store: audit record', () => {
 
 function row(requestId: string, extra: Partial<RequestRow> = {}): RequestRow {
   return {
-    requestId, sessionId: 'sess-1', sessionKey: 'key-1', time: new Date(T0), method: 'POST', path: '/v1/chat/completions',
-    provider: 'openai', model: 'gpt-4o', stream: false, status: 200, durationMs: 12.5, ...extra,
+    request_id: requestId, session_id: 'sess-1', session_key: 'key-1', time: new Date(T0).toISOString(), method: 'POST', path: '/v1/chat/completions',
+    provider: 'openai', model: 'gpt-4o', stream: false, status: 200, duration_ms: 12.5, ttfb_ms: null, input_tokens: null, output_tokens: null,
+    rule: null, is_new: null, failure: null, trace_file: null, ...extra,
   };
 }
 
@@ -141,21 +142,21 @@ describe('postgres store: request log', () => {
     withSchema(async (schema, track) => {
       const store = track(await openStore(limits, schema));
       const log = store.requestLog({ batchSize: 2, flushIntervalMs: 5 });
-      log.enqueue(row('r2', { time: new Date(T0 + 1000).toISOString(), stream: true, ttfbMs: 3.25, inputTokens: 10, outputTokens: 20, rule: 'reply', isNew: false, failure: 'upstream 500', traceFile: 'traces/r2.json', status: 500 }));
-      log.enqueue(row('r1', { isNew: true }));
-      log.enqueue(row('r3', { sessionId: 'other' }));
+      log.enqueue(row('r2', { time: new Date(T0 + 1000).toISOString(), stream: true, ttfb_ms: 3.25, input_tokens: 10, output_tokens: 20, rule: 'reply', is_new: false, failure: 'upstream 500', trace_file: 'traces/r2.json', status: 500 }));
+      log.enqueue(row('r1', { is_new: true }));
+      log.enqueue(row('r3', { session_id: 'other' }));
       log.enqueue(row('r1')); // the same request id again: kept once
       await log.flush();
       expect(log.stats()).toEqual({ written: 4, dropped: 0, failed: 0, queued: 0 });
       const got = await store.requests('sess-1', 10);
-      expect(got.map((r) => r.requestId)).toEqual(['r1', 'r2']);
-      expect(got[0]).toMatchObject({ sessionKey: 'key-1', stream: false, ttfbMs: null, inputTokens: null, rule: null, isNew: true, failure: null, traceFile: null });
+      expect(got.map((r) => r.request_id)).toEqual(['r1', 'r2']);
+      expect(got[0]).toMatchObject({ session_key: 'key-1', stream: false, ttfb_ms: null, input_tokens: null, rule: null, is_new: true, failure: null, trace_file: null });
       expect(got[1]).toEqual({
-        requestId: 'r2', sessionId: 'sess-1', sessionKey: 'key-1', time: new Date(T0 + 1000), method: 'POST', path: '/v1/chat/completions',
-        provider: 'openai', model: 'gpt-4o', stream: true, status: 500, durationMs: 12.5, ttfbMs: 3.25, inputTokens: 10, outputTokens: 20,
-        rule: 'reply', isNew: false, failure: 'upstream 500', traceFile: 'traces/r2.json',
+        request_id: 'r2', session_id: 'sess-1', session_key: 'key-1', time: new Date(T0 + 1000).toISOString(), method: 'POST', path: '/v1/chat/completions',
+        provider: 'openai', model: 'gpt-4o', stream: true, status: 500, duration_ms: 12.5, ttfb_ms: 3.25, input_tokens: 10, output_tokens: 20,
+        rule: 'reply', is_new: false, failure: 'upstream 500', trace_file: 'traces/r2.json',
       });
-      expect(await store.requests('sess-1', 1).then((rows) => rows.map((r) => r.requestId))).toEqual(['r1']);
+      expect(await store.requests('sess-1', 1).then((rows) => rows.map((r) => r.request_id))).toEqual(['r2']); // the latest
       await log.close();
       log.enqueue(row('r9')); // after close: dropped, not thrown
       expect(log.stats().dropped).toBe(1);
@@ -169,7 +170,7 @@ describe('postgres store: request log', () => {
       expect(log.stats()).toEqual({ written: 0, dropped: 2, failed: 0, queued: 2 });
       await log.flush();
       expect(log.stats()).toEqual({ written: 2, dropped: 2, failed: 0, queued: 0 });
-      expect((await store.requests('sess-1', 10)).map((r) => r.requestId).sort()).toEqual(['a', 'b']);
+      expect((await store.requests('sess-1', 10)).map((r) => r.request_id).sort()).toEqual(['a', 'b']);
     }));
 
   it('counts a failed batch and reports it, without throwing', async () => {
