@@ -75,6 +75,8 @@ export function registerUiRoutes(scope: FastifyInstance): void {
   for (const name of Object.keys(FILES) as UiFile[]) {
     if (name !== 'index.html') scope.get(`/ui/${name}`, async (_request, reply) => send(reply, name));
   }
+  // Browsers ask every origin for /favicon.ico (the sign-in page names no icon): answered here, not by the provider.
+  scope.get('/favicon.ico', async (_request, reply) => send(reply, 'favicon.svg'));
   // The page's namespace is the gateway's: a mistyped asset is a 404 here, never a request to the provider.
-  scope.get('/ui/*', async (request, reply) => reply.code(404).type('application/json').send(errorBody(errors.notFound(`page file ${request.url}`), request.id)));
+  scope.get('/ui/*', async (request, reply) => reply.code(404).type('application/json').send(errorBody(errors.notFound(`page file ${request.url.split('?')[0]}`), request.id)));
 }

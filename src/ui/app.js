@@ -177,12 +177,14 @@ function drawSparkline() {
   const width = 300;
   const height = 60;
   const pad = 3;
-  const top = Math.max(1, ...state.samples.map((x) => Math.max(x.rate, x.active ?? 0)));
-  const step = width / (SAMPLES - 1);
-  // The newest sample sits at the right edge; older ones run off to the left.
+  // One sample is drawn as a flat line, so the chart is not empty on the first load.
+  const samples = state.samples.length === 1 ? [state.samples[0], state.samples[0]] : state.samples;
+  const top = Math.max(1, ...samples.map((x) => Math.max(x.rate, x.active ?? 0)));
+  // The samples so far fill the width: the newest at the right edge, the oldest (up to SAMPLES) at the left.
+  const step = width / Math.max(1, samples.length - 1);
   const points = (pick) =>
-    state.samples
-      .map((sample, i) => [width - (state.samples.length - 1 - i) * step, pick(sample)])
+    samples
+      .map((sample, i) => [i * step, pick(sample)])
       .filter(([, value]) => value !== null)
       .map(([x, value]) => `${x.toFixed(1)},${(height - pad - (value / top) * (height - 2 * pad)).toFixed(1)}`)
       .join(' ');
@@ -360,7 +362,8 @@ function drawTimeline(requests) {
   for (let t = 0; t <= span + step / 1000; t += step) {
     ticks.push(
       s('line', { class: 'tick', x1: x(t), x2: x(t), y1: axis - 6, y2: height }),
-      s('text', { class: 'tick-label', x: x(t), y: axis - 10, 'text-anchor': t === 0 ? 'start' : 'middle' }, `+${fmtDuration(t)}`),
+      // The first and last labels are anchored inward, so they are not cut at the chart's edges.
+      s('text', { class: 'tick-label', x: x(t), y: axis - 10, 'text-anchor': t === 0 ? 'start' : x(t) > width - 40 ? 'end' : 'middle' }, `+${fmtDuration(t)}`),
     );
   }
 
@@ -500,7 +503,6 @@ function route() {
 // Wiring
 
 function start() {
-  $('sessions-title').setAttribute('tabindex', '-1');
   $('pause').addEventListener('click', () => setPaused(!state.paused));
   $('refresh-now').addEventListener('click', () => void refresh());
   $('end-session').addEventListener('click', () => void endSession());
