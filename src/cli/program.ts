@@ -5,6 +5,7 @@ import { ConfigError } from '../config/errors.js';
 import { exampleConfigYaml } from '../config/example.js';
 import { version } from '../version.js';
 import { runGateway } from './run.js';
+import { sessionsCommand } from './sessions/command.js';
 import { validateConfigCommand } from './validate.js';
 
 
@@ -70,5 +71,6 @@ export function buildProgram(): Command {
         throw err;
       }
     });
+  program.addCommand(sessionsCommand());
   return program;
 }

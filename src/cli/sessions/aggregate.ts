@@ -61,7 +61,8 @@ export class SessionStats {
   /** Response times seen (all of them up to the cap), for the p95. */
   readonly durations: number[] = [];
   timed = 0;
-  durationSum = 0;
+  /** Sum of response times in whole microseconds: integer sums do not depend on the order of the files. */
+  durationMicros = 0;
   inputTokens = 0;
   outputTokens = 0;
   errors = 0;
@@ -79,7 +80,7 @@ export class SessionStats {
     if (summary.timestamp > this.last) this.last = summary.timestamp;
     if (summary.durationMs !== null) {
       this.timed++;
-      this.durationSum += summary.durationMs;
+      this.durationMicros += Math.round(summary.durationMs * 1000);
       if (this.durations.length < DURATION_CAP) this.durations.push(summary.durationMs);
       else {
         // Algorithm R: the n-th value replaces a kept one with probability cap/n, a uniform sample.
@@ -105,7 +106,7 @@ export class SessionStats {
       first: new Date(this.first).toISOString(),
       last: new Date(this.last).toISOString(),
       duration_ms: this.last - this.first,
-      mean_ms: this.timed > 0 ? round2(this.durationSum / this.timed) : null,
+      mean_ms: this.timed > 0 ? round2(this.durationMicros / this.timed / 1000) : null,
       p95_ms: percentile(this.durations, 95),
       p95_exact: this.timed <= DURATION_CAP,
       input_tokens: this.inputTokens,

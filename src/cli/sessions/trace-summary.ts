@@ -132,11 +132,14 @@ export function fastSkeleton(buf: Buffer): Json | undefined {
   return { ...head, response: { status, duration_ms: fields.duration_ms }, usage: fields.usage, failure: fields.failure };
 }
 
-/** Why JSON.parse refused the text, in words a user can act on. */
-function parseFailure(err: unknown): string {
+/** Why JSON.parse refused the text, in words a user can act on: a file cut short, or not JSON at all. */
+function parseFailure(err: unknown, length: number): string {
   const message = err instanceof Error ? err.message : String(err);
-  // V8 words a cut-off document as "Unexpected end of JSON input" or "Unterminated string".
-  return /end of JSON input|Unterminated string/i.test(message) ? 'truncated JSON' : 'invalid JSON';
+  // V8 says "Unexpected end of JSON input", or names the position where it gave up: at the very end means
+  // the document stopped before it was complete.
+  const position = /at position (\d+)/.exec(message);
+  const cut = /end of JSON input/i.test(message) || (position !== null && Number(position[1]) >= length);
+  return cut ? 'truncated JSON' : 'invalid JSON';
 }
 
 /** The summary of one trace file's bytes (`fullParse` skips the fast path, for checking it). */
@@ -149,11 +152,12 @@ export function summarizeTrace(file: string, buf: Buffer, fullParse = false): Su
       if (fast.summary) return fast;
     }
   }
+  const text = buf.toString('utf8');
   let value: unknown;
   try {
-    value = JSON.parse(buf.toString('utf8'));
+    value = JSON.parse(text);
   } catch (err) {
-    return { reason: parseFailure(err) };
+    return { reason: parseFailure(err, text.length) };
   }
   return summaryFromObject(file, value);
 }
