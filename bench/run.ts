@@ -29,6 +29,11 @@ const SECTIONS: Section[] = [
     load: () => import('./ratelimit.js'),
   },
   {
+    name: 'traces-cli',
+    description: 'cylestio-gateway sessions on 100,000 trace files vs the guide\'s jq pipeline (about 10 minutes)',
+    load: () => import('./traces-cli.js'),
+  },
+  {
     name: 'tracing',
     description: 'trace interceptor on vs off: throughput ratio',
     load: () => import('./tracing.js'),

@@ -4,7 +4,6 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { exampleConfigYaml } from '../config/example.js';
 import { version } from '../version.js';
-import { runGateway } from './run.js';
 import { sessionsCommand } from './sessions/command.js';
 import { validateConfigCommand } from './validate.js';
 
@@ -53,6 +52,9 @@ export function buildProgram(): Command {
         program.error('error: --base-url and --type are required unless --config is given');
       }
       try {
+        // Loaded here, not at the top: the gateway's modules (Fastify, undici, the stores) cost ~1 s to load,
+        // which `sessions` and `--validate-config` have no use for.
+        const { runGateway } = await import('./run.js');
         await runGateway({
           config: flags.config,
           cli: {
