@@ -15,8 +15,8 @@ export function readable(message: CanonicalMessage): string {
     .map((segment) => {
       if (!segment.startsWith(TOOL_MARK)) return segment;
       const [kind, ...rest] = segment.slice(1).split(':');
-      if (kind === 'call') return `[tool call ${rest[1] ?? ''}(${rest.slice(2).join(':')})]`;
-      if (kind === 'result') return `[tool result: ${rest.slice(1).join(':')}]`;
+      if (kind === 'call') return `[tool call: ${rest[1] ?? ''}(${rest.slice(2).join(':')})]`;
+      if (kind === 'result') return `[tool result] ${rest.slice(1).join(':')}`;
       if (kind === 'image') return '[image]';
       return segment.slice(1);
     })
@@ -31,23 +31,37 @@ export function operationFor(provider: string, path: string): Operation | undefi
     ?.operations.find((operation) => operation.path === bare && operation.conversational);
 }
 
+/** A request's messages (system prompt aside), read through the operation serving its path. */
+export function requestTranscript(provider: string, path: string, body: unknown): TranscriptMessage[] | undefined {
+  const operation = operationFor(provider, path);
+  if (!operation?.parse || !body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const conversation = operation.parse(body).conversation();
+  const out: TranscriptMessage[] = [];
+  for (let i = 0; i < conversation.length; i++) out.push({ role: conversation.role(i), text: readable(conversation.message(i)) });
+  return out;
+}
+
 /**
- * The conversation of one exchange as a transcript: the request's messages (system prompt aside) and the
- * reply, read through the provider's own operation, so no wire format is special-cased here. A streamed reply
- * is given in its reassembled JSON shape, as trace files keep it. Undefined when the exchange is not a
+ * The reply of a response body (a streamed one in its reassembled JSON shape, as trace files keep it), read
+ * by the operation's own decoder.
+ */
+export function replyTranscript(provider: string, path: string, body: unknown): TranscriptMessage | undefined {
+  const operation = operationFor(provider, path);
+  if (!operation?.decoder || !body || typeof body !== 'object') return undefined;
+  const decoder = operation.decoder('application/json');
+  decoder.onChunk(Buffer.from(JSON.stringify(body)));
+  const reply = decoder.end()?.replies[0];
+  return reply && { role: 'assistant', text: readable(reply) };
+}
+
+/**
+ * The conversation of one exchange as a transcript: the request's messages and the reply, read through the
+ * provider's own operation, so no wire format is special-cased here. Undefined when the exchange is not a
  * conversation or its bodies are not there (bodies off, truncated).
  */
 export function transcriptOf(provider: string, path: string, requestBody: unknown, responseBody: unknown): TranscriptMessage[] | undefined {
-  const operation = operationFor(provider, path);
-  if (!operation?.parse || !requestBody || typeof requestBody !== 'object') return undefined;
-  const conversation = operation.parse(requestBody).conversation();
-  const out: TranscriptMessage[] = [];
-  for (let i = 0; i < conversation.length; i++) out.push({ role: conversation.role(i), text: readable(conversation.message(i)) });
-  if (responseBody && typeof responseBody === 'object' && operation.decoder) {
-    const decoder = operation.decoder('application/json');
-    decoder.onChunk(Buffer.from(JSON.stringify(responseBody)));
-    const reply = decoder.end()?.replies[0];
-    if (reply) out.push({ role: 'assistant', text: readable(reply) });
-  }
-  return out;
+  const messages = requestTranscript(provider, path, requestBody);
+  if (!messages) return undefined;
+  const reply = replyTranscript(provider, path, responseBody);
+  return reply ? [...messages, reply] : messages;
 }

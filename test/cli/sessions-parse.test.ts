@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { skipJsonValue } from '../../src/cli/sessions/json-skip.js';
-import { contentText, exchangeTexts, lastUserMessage, replyText } from '../../src/cli/sessions/messages.js';
+import { exchangeTexts } from '../../src/cli/sessions/messages.js';
 import { fastSkeleton, summarizeTrace } from '../../src/cli/sessions/trace-summary.js';
 import { traceFile, traceShape, type TraceSpec } from './sessions-fixtures.js';
 
@@ -112,26 +112,30 @@ describe('skipJsonValue', () => {
 });
 
 describe('user message and reply', () => {
-  it('takes the last user message of each request format', () => {
-    expect(lastUserMessage({ messages: [{ role: 'user', content: 'one' }, { role: 'assistant', content: 'r' }, { role: 'user', content: 'two' }] })).toBe('two');
-    expect(lastUserMessage({ messages: [{ role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image_url', image_url: { url: 'x' } }] }] })).toBe('look [image]');
-    expect(lastUserMessage({ messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'text', text: '42' }] }, { type: 'text', text: 'and?' }] }] })).toBe('[tool result] 42 and?');
-    expect(lastUserMessage({ input: 'just text' })).toBe('just text');
-    expect(lastUserMessage({ input: [{ role: 'user', content: [{ type: 'input_text', text: 'hi' }] }, { type: 'function_call_output', call_id: 'c', output: 'x' }] })).toBe('hi');
-    expect(lastUserMessage({ messages: [{ role: 'system', content: 's' }] })).toBeUndefined();
-    expect(lastUserMessage('not an object')).toBeUndefined();
+  const exchange = (provider: string, path: string, requestBody: unknown, responseBody: unknown = { choices: [] }) =>
+    exchangeTexts({ provider, request: { path, body: requestBody }, response: { body: responseBody } });
+  const chat = (body: unknown, reply: unknown = {}) => exchange('openai', '/v1/chat/completions', body, reply);
+  const messages = (body: unknown, reply: unknown = {}) => exchange('anthropic', '/v1/messages', body, reply);
+  const responses = (body: unknown, reply: unknown = {}) => exchange('openai', '/v1/responses', body, reply);
+
+  it('takes the last user message of each request format, through the provider\'s own parser', () => {
+    expect(chat({ messages: [{ role: 'user', content: 'one' }, { role: 'assistant', content: 'r' }, { role: 'user', content: 'two' }] }).user).toBe('two');
+    expect(chat({ messages: [{ role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image_url', image_url: { url: 'x' } }] }] }).user).toBe('look\n[image]');
+    expect(messages({ messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'text', text: '42' }] }, { type: 'text', text: 'and?' }] }] }).user).toBe('[tool result] 42\nand?');
+    expect(responses({ input: 'just text' }).user).toBe('just text');
+    expect(responses({ input: [{ role: 'user', content: [{ type: 'input_text', text: 'hi' }] }, { type: 'function_call_output', call_id: 'c', output: 'x' }] }).user).toBe('hi');
+    expect(chat({ messages: [{ role: 'system', content: 's' }] }).user).toBe('-');
+    expect(exchange('openai', '/v1/embeddings', { input: 'not a conversation' }, {}).user).toBe('-');
   });
 
   it('reads the reply of each response format, naming tool calls and errors', () => {
-    expect(replyText({ choices: [{ message: { role: 'assistant', content: null, tool_calls: [{ function: { name: 'lookup', arguments: '{}' } }] } }] })).toBe('[tool call: lookup]');
-    expect(replyText({ choices: [{ message: { role: 'assistant', content: 'Hi' } }] })).toBe('Hi');
-    expect(replyText({ type: 'message', content: [{ type: 'thinking', thinking: 'hmm' }, { type: 'text', text: 'Answer' }, { type: 'tool_use', name: 'calc', input: {} }] })).toBe('Answer [tool call: calc]');
-    expect(replyText({ object: 'response', output: [{ type: 'reasoning', summary: [] }, { type: 'message', content: [{ type: 'output_text', text: 'Done' }] }, { type: 'function_call', name: 'f' }] })).toBe('Done [tool call: f]');
-    expect(replyText({ error: { message: 'Rate limit reached', type: 'requests' } })).toBe('[error] Rate limit reached');
-    expect(replyText({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })).toBe('[error] Overloaded');
-    expect(replyText({ choices: [{ text: 'legacy' }] })).toBe('legacy');
-    expect(replyText({ data: [] })).toBeUndefined();
-    expect(contentText([{ type: 'input_audio' }])).toBe('[input_audio]');
+    expect(chat({ messages: [] }, { choices: [{ message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'lookup', arguments: '{}' } }] } }] }).reply).toBe('[tool call: lookup({})]');
+    expect(chat({ messages: [] }, { choices: [{ message: { role: 'assistant', content: 'Hi' } }] }).reply).toBe('Hi');
+    expect(messages({ messages: [] }, { type: 'message', role: 'assistant', content: [{ type: 'thinking', thinking: 'hmm' }, { type: 'text', text: 'Answer' }, { type: 'tool_use', id: 't1', name: 'calc', input: {} }] }).reply).toBe('Answer\n[tool call: calc({})]');
+    expect(responses({ input: 'x' }, { object: 'response', output: [{ type: 'reasoning', summary: [] }, { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Done' }] }] }).reply).toBe('Done');
+    expect(chat({ messages: [] }, { error: { message: 'Rate limit reached', type: 'requests' } }).reply).toBe('[error] Rate limit reached');
+    expect(messages({ messages: [] }, { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }).reply).toBe('[error] Overloaded');
+    expect(exchange('openai', '/v1/embeddings', {}, { data: [] }).reply).toBe('-');
   });
 
   it('says what a trace could not give: truncated, untraced or failed bodies', () => {
