@@ -7,14 +7,14 @@
 // the jq pipeline. Every variant's answer is checked (5,000 sessions, the same request count per session)
 // before it is timed. A second directory has long-context traces (500 sessions × 20, bodies of
 // 100+ KB), where reading only the small fields of a file is what pays.
-// Not registered in bench/run.ts here; run alone with
-//   node --expose-gc --import tsx -e "import('./bench/traces-cli.ts').then((m) => m.run())"
+// Run it alone with `BENCH_SECTIONS=traces-cli npm run bench` (about 10 minutes).
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExchangeRecord } from '../src/capture/record.js';
+import { mulberry32 } from '../src/cli/sessions/aggregate.js';
 import { traceFileName } from '../src/interceptors/trace/index.js';
 import { buildTrace, renderTrace, type TraceShape } from '../src/interceptors/trace/trace-record.js';
 import { headerRedactor } from '../src/telemetry/redact-headers.js';
@@ -28,17 +28,8 @@ const REPO = new URL('..', import.meta.url);
 
 const shape: TraceShape = { includeHeaders: true, includeBody: true, maxBodySize: 1024 * 1024, includeRawStream: false, redact: headerRedactor() };
 
-/** Deterministic pseudo-random numbers (mulberry32): the same directory on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers (the CLI's own mulberry32): the same directory on every run. */
+const random = mulberry32;
 
 const WORDS = 'the gateway session request reply token model stream trace latency user assistant budget cache index vector prompt tool result function schema answer question summary detail'.split(' ');
 function sentence(rand: () => number, words: number): string {

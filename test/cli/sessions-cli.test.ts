@@ -4,6 +4,7 @@
 // worker threads and the progress lines. Figures are checked against the files themselves, parsed here.
 
 import { spawn } from 'node:child_process';
+import type { SessionRow } from '../../src/cli/sessions/aggregate.js';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,21 +39,7 @@ function sessions(args: string[]): Promise<Run> {
   });
 }
 
-interface Row {
-  session_id: string | null;
-  requests: number;
-  first: string;
-  last: string;
-  duration_ms: number;
-  mean_ms: number | null;
-  p95_ms: number | null;
-  p95_exact: boolean;
-  input_tokens: number;
-  output_tokens: number;
-  total_tokens: number;
-  errors: number;
-  models: string[];
-}
+type Row = SessionRow;
 
 /** The fields of a trace file these tests read. */
 interface TraceJson {

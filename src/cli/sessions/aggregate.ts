@@ -33,7 +33,7 @@ export interface SessionRow {
 }
 
 /** Deterministic pseudo-random numbers for the reservoir, so the same directory gives the same output. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
