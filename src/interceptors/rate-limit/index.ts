@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { ExchangeRecord } from '../../capture/record.js';
 import type { Interceptor, InterceptorAnswer, InterceptorFactory, RequestContext } from '../types.js';
 import { LIMIT_NAMES, type Check, type LimitName, type Verdict } from './checks.js';
@@ -47,9 +48,14 @@ function clientKey(client: Limits['client'], ctx: RequestContext): string {
   return `a${ctx.clientIp}`;
 }
 
+/** Digests of recent keys: a client sends the same credential on every request, hashed once here. */
+const digests = new LRUCache<string, string>({ max: 10_000 });
+
 /** 64 bits of SHA-256: counters never hold a credential or a header value as such. */
 function hash(text: string): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, 11);
+  let digest = digests.get(text);
+  if (digest === undefined) digests.set(text, (digest = createHash('sha256').update(text).digest('base64url').slice(0, 11)));
+  return digest;
 }
 
 /** X-RateLimit-* of the limit that matters most (the refusing one, else the tightest request limit). */
