@@ -6,6 +6,7 @@ server:
   port: 3000
   workers: 1
   max_body_size: 20971520        # bytes; larger requests answer 413
+  # admin_token: "\${ADMIN_TOKEN}" # /config, /metrics, /sessions and /ui then need Authorization: Bearer <token>
 
 llm:
   type: "openai"                 # openai | anthropic
