@@ -6,20 +6,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { CLEAN_ENV, CLI_ARGS, runCli } from '../helpers/cli-process.js';
 
-const cliArgs = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli.ts')];
-const cleanEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...cliArgs, ...args], { env: cleanEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cliArgs = CLI_ARGS;
+const cleanEnv = CLEAN_ENV;
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'cylestio-cli-'));
 

@@ -8,18 +8,14 @@ import type { SessionRow } from '../../src/cli/sessions/aggregate.js';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli-process.js';
 import { startStack } from '../helpers/stack.js';
 import { traceFile, writeTraces, type TraceSpec } from './sessions-fixtures.js';
 
-// tsx by its resolved URL, so the CLI also starts from another working directory.
-const cliArgs = ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, join(import.meta.dirname, '../../src/cli.ts'), 'sessions'];
-const cleanEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
 const LONG = 120_000;
 
 interface Run {
@@ -28,16 +24,8 @@ interface Run {
   stderr: string;
 }
 
-function sessions(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...cliArgs, ...args], { env: cleanEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** `cylestio-gateway sessions …` run to its exit. */
+const sessions = (args: string[]): Promise<Run> => runCli(['sessions', ...args]);
 
 type Row = SessionRow;
 
@@ -413,14 +401,7 @@ describe('sessions: large directories and errors', () => {
     const cwd = join(root, 'cwd');
     await mkdir(join(cwd, 'traces'), { recursive: true });
     await writeTraces(join(cwd, 'traces'), [{ session: 'sess_here', at: T0, durationMs: 5 }]);
-    const run = await new Promise<Run>((resolve) => {
-      const child = spawn(process.execPath, [...cliArgs, 'requests'], { env: cleanEnv, cwd });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => (stdout += chunk));
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const run = await runCli(['sessions', 'requests'], { cwd });
     expect(run).toMatchObject({ code: 0, stdout: 'requests  session\n       1  sess_here\n' });
   }, LONG);
 });

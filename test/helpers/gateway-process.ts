@@ -3,9 +3,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { CLEAN_ENV, CLI_ARGS } from './cli-process.js';
 import type { Stack } from './stack.js';
 
-const CLI = join(import.meta.dirname, '../../src/cli.ts');
 
 /** A gateway running as its own process (the CLI), as replicas and restarts need. */
 export interface GatewayProcess {
@@ -36,7 +36,7 @@ export async function configFile(yaml: string): Promise<string> {
 }
 
 function spawnCli(config: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, '--config', config], { env: { PATH: process.env.PATH } });
+  return spawn(process.execPath, [...CLI_ARGS, '--config', config], { env: CLEAN_ENV });
 }
 
 /** Starts the CLI on `config` and resolves once it listens; rejects with its output when it exits first. */
