@@ -2,28 +2,18 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { configFile, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
+import { describe, expect, it } from 'vitest';
+import { configFile, gatewayProcesses, type GatewayProcess } from '../helpers/gateway-process.js';
 import { Conversation, GatewayClient } from './helpers.js';
 
-let sim: Simulator;
-const running: GatewayProcess[] = [];
-beforeAll(async () => {
-  sim = await startSimulator();
-});
-afterAll(() => sim.close());
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((gateway) => gateway.stop('SIGKILL')));
-});
+const processes = gatewayProcesses();
 
 async function fileGateway(directory: string, type: 'openai' | 'anthropic' = 'openai'): Promise<{ gateway: GatewayProcess; client: GatewayClient }> {
   const config = await configFile(
-    `server: {host: 127.0.0.1, port: 0}\nllm: {type: ${type}, base_url: "${sim.url}", api_key: sk-test}\n` +
+    `server: {host: 127.0.0.1, port: 0}\nllm: {type: ${type}, base_url: "${processes.simUrl()}", api_key: sk-test}\n` +
       `session:\n  persistence: {enabled: true, backend: file, connection: "${directory}", flush_interval: 0.05}\nlogging: {level: debug, format: json}\n`,
   );
-  const gateway = await startGatewayProcess(config, type);
-  running.push(gateway);
+  const gateway = await processes.start(config, type);
   return { gateway, client: new GatewayClient(gateway.asStack()) };
 }
 

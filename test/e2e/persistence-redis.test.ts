@@ -1,35 +1,22 @@
 // Replicas sharing sessions through a real Redis: two gateway processes, one conversation alternating
 // between them; Redis stopped mid-traffic; Redis down at start.
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { configFile, runGatewayToExit, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
+import { describe, expect, it } from 'vitest';
+import { configFile, gatewayProcesses, runGatewayToExit, type GatewayProcess } from '../helpers/gateway-process.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { Conversation, GatewayClient } from './helpers.js';
 
-let sim: Simulator;
-const running: GatewayProcess[] = [];
-beforeAll(async () => {
-  sim = await startSimulator();
-});
-afterAll(() => sim.close());
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((gateway) => gateway.stop('SIGKILL')));
-});
+const processes = gatewayProcesses();
 
 function yaml(type: 'openai' | 'anthropic', redisUrl: string, prefix: string, extra = ''): string {
   return (
-    `server: {host: 127.0.0.1, port: 0}\nllm: {type: ${type}, base_url: "${sim.url}", api_key: sk-test}\n` +
+    `server: {host: 127.0.0.1, port: 0}\nllm: {type: ${type}, base_url: "${processes.simUrl()}", api_key: sk-test}\n` +
     `session:\n  persistence: {enabled: true, backend: redis, connection: "${redisUrl}", key_prefix: "${prefix}", timeout_ms: 1000}\n${extra}` +
     `logging: {level: debug, format: json}\n`
   );
 }
 
-async function gateway(config: string, type: 'openai' | 'anthropic' = 'openai'): Promise<GatewayProcess> {
-  const started = await startGatewayProcess(config, type);
-  running.push(started);
-  return started;
-}
+const gateway = (config: string, type: 'openai' | 'anthropic' = 'openai') => processes.start(config, type);
 
 async function persistence(gw: GatewayProcess): Promise<Record<string, unknown>> {
   return ((await (await fetch(`${gw.url}/metrics`)).json()) as { persistence: Record<string, unknown> }).persistence;

@@ -3,6 +3,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { CLEAN_ENV, CLI_ARGS } from './cli-process.js';
 import type { Stack } from './stack.js';
 
@@ -75,4 +77,28 @@ export function runGatewayToExit(config: string): Promise<ProcessOutcome> {
   child.stdout!.on('data', (chunk) => (stdout += chunk));
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+/**
+ * For a test file of gateway processes: one simulated provider for the file, and every gateway started
+ * through `start` killed after each test. Registers its own vitest hooks.
+ */
+export function gatewayProcesses(): { simUrl(): string; start(config: string, type?: 'openai' | 'anthropic'): Promise<GatewayProcess> } {
+  let sim: Simulator | undefined;
+  const running: GatewayProcess[] = [];
+  beforeAll(async () => {
+    sim = await startSimulator();
+  });
+  afterAll(() => sim?.close());
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((gateway) => gateway.stop('SIGKILL')));
+  });
+  return {
+    simUrl: () => sim!.url,
+    async start(config, type = 'openai') {
+      const started = await startGatewayProcess(config, type);
+      running.push(started);
+      return started;
+    },
+  };
 }
