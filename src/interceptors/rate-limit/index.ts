@@ -22,7 +22,7 @@ interface Reservation {
 function checksFor(limits: Limits, ctx: RequestContext, sessionTtlMs: number, estimate: number): Check[] {
   const checks: Check[] = [];
   const s = limits.session;
-  if (ctx.sessionId) {
+  if (ctx.sessionId && (s.requestsPerMinute || s.maxRequests || s.tokensPerHour || s.maxTokens)) {
     // Session ids are random, but a client-given name is not: scope it by credential, as detection does.
     const key = `s:${hash(ctx.credential ?? '')}:${ctx.sessionId}`;
     if (s.requestsPerMinute) checks.push({ kind: 'rate', name: 'session_requests_per_minute', key: `${key}:rpm`, limit: s.requestsPerMinute, periodMs: MINUTE, burst: Math.min(s.burst ?? s.requestsPerMinute, s.requestsPerMinute), cost: 1, unit: 'requests' });
