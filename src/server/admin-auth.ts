@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, errors } from './errors.js';
 
 /** The web page's cookie: a digest of the token, so the cookie is not the API credential itself. */
-const COOKIE = 'cylestio_admin';
+export const ADMIN_COOKIE = 'cylestio_admin';
+const COOKIE = ADMIN_COOKIE;
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 

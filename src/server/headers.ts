@@ -1,3 +1,4 @@
+import { ADMIN_COOKIE } from './admin-auth.js';
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message, so a proxy drops them in
  * both directions. `host` and `content-length` are recomputed for the upstream connection.
@@ -30,6 +31,13 @@ export function upstreamRequestHeaders(headers: InHeaders, inject: Record<string
     if (value === undefined || hopByHop.has(name) || name === 'host' || name === 'content-length') continue;
     if (listed?.has(name)) continue;
     out[name] = value;
+  }
+  // The web page's admin cookie is the gateway's own: it never goes to the provider.
+  const cookie = out.cookie;
+  if (typeof cookie === 'string' && cookie.includes(ADMIN_COOKIE)) {
+    const kept = cookie.split(';').filter((part) => !part.trim().startsWith(`${ADMIN_COOKIE}=`));
+    if (kept.length > 0) out.cookie = kept.join(';').trim();
+    else delete out.cookie;
   }
   // The gateway reads replies to link the next request; compressed replies would need decoding first.
   if (identityEncoding) out['accept-encoding'] = 'identity';

@@ -103,13 +103,15 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation | null) {
     });
     // A promise only when a shared store was asked (a local miss); never rejects.
     if (decided instanceof Promise) {
-      decided.then(
-        (decision) => proceed(request, res, parsed, clientKey, ownHeaders, startedAt, decision),
-        (err: unknown) => {
+      decided
+        .then((decision) => {
+          if (res.destroyed) return; // the client left while the store was asked
+          proceed(request, res, parsed, clientKey, ownHeaders, startedAt, decision);
+        })
+        .catch((err: unknown) => {
           deps.log.error({ err, request_id: request.id }, 'session decision failed');
-          writeGatewayError(res, { ownHeaders, requestId: request.id }, errors.internal());
-        },
-      );
+          if (!res.headersSent) writeGatewayError(res, { ownHeaders, requestId: request.id }, errors.internal());
+        });
     }
     else proceed(request, res, parsed, clientKey, ownHeaders, startedAt, decided);
   };

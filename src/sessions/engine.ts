@@ -146,9 +146,10 @@ export class DetectionEngine implements SessionEngine {
     const keys = this.fleetKeys(request);
     const detectMs = performance.now() - started;
     return this.store.lookup(keys).then((found) => {
-      if (found.length === 0) return this.conclude(request, verdict, performance.now() - detectMs);
       for (const stored of found) this.fleet!.hydrate(stored);
       this.store!.restored(found.length);
+      // Decided again even when the store knew nothing: a concurrent request may have created the session
+      // (the same client-given name) while this one waited.
       const again = performance.now();
       return this.conclude(request, this.detect(request), again - detectMs);
     });

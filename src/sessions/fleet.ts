@@ -97,7 +97,9 @@ export class FleetState {
     const state = this.of(session);
     state.messageCount = session.messageCount;
     state.latestPosition = session.latestPosition;
-    state.sketch = Array.from(session.sketch, (ch) => ch.charCodeAt(0));
+    // By UTF-16 unit, not by code point: two sketch values may happen to form a surrogate pair.
+    state.sketch = [];
+    for (let i = 0; i < session.sketch.length; i++) state.sketch.push(session.sketch.charCodeAt(i));
     state.loose = loose ? digestHex(loose) : null;
     state.paragraphs = paragraphs.map(stringHex);
     state.responses = responses.map(stringHex);

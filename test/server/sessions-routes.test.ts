@@ -151,5 +151,9 @@ describe('server.admin_token', () => {
     const session = cookie.split(';')[0];
     expect((await fetch(`${stack.url}/sessions`, { headers: { cookie: session } })).status).toBe(200);
     expect((await fetch(`${stack.url}/sessions`, { headers: { cookie: 'cylestio_admin=forged' } })).status).toBe(401);
+    // The admin cookie is the gateway's own: a proxied request never carries it to the provider.
+    await fetch(`${stack.url}/v1/models`, { headers: { cookie: `theme=dark; ${session}; lang=en` } });
+    await fetch(`${stack.url}/v1/models`, { headers: { cookie: session } });
+    expect(stack.sim.requests.map((r) => r.headers.cookie)).toEqual(['theme=dark; lang=en', undefined]);
   });
 });

@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import { conversationOf, type CanonicalMessage } from '../../src/sessions/canonical.js';
 import { DetectionEngine } from '../../src/sessions/engine.js';
+import { FleetState } from '../../src/sessions/fleet.js';
+import { SessionIndex } from '../../src/sessions/session-index.js';
 import { MemoryStore } from '../../src/sessions/store/memory-store.js';
 import { StoreLink } from '../../src/sessions/store/store-link.js';
 import type { SessionStore } from '../../src/sessions/store/types.js';
@@ -132,6 +134,28 @@ describe('engines sharing a store', () => {
     const decision = await engine.decide({ partition: '', conversation: conversationOf([user('a'), assistant('b'), user('c')]) });
     expect(decision).toMatchObject({ isNew: true, rule: 'first' });
     expect(link.metrics()).toMatchObject({ fallbacks: 1, errors: 1 });
+  });
+
+  it('creates one session when two requests with the same new name wait on the store at once', async () => {
+    const store = new MemoryStore({ maxSessions: 100, ttlMs: 60_000 });
+    const { engine } = gateway(store);
+    const ask = () => engine.decide({ partition: 'key-a', explicitId: 'parallel-run', conversation: conversationOf([user('go')]) });
+    const [first, second] = await Promise.all([ask(), ask()]);
+    expect([first.sessionId, second.sessionId]).toEqual(['parallel-run', 'parallel-run']);
+    expect([first.isNew, second.isNew].sort()).toEqual([false, true]);
+    expect(engine.metrics()).toMatchObject({ total_created: 1, ended: 0 });
+  });
+
+  it('keeps every sketch value through the store, even two that form a surrogate pair', () => {
+    const indexOf = () => new SessionIndex({ maxSessions: 10, ttlMs: 60_000, repliesPerSession: 2, now: Date.now, onRemove() {} });
+    const here = indexOf();
+    const session = here.create('sess_a', 'first');
+    session.sketch = String.fromCharCode(0x41, 0xd800, 0xdc00, 0x42); // sketch values are any 16-bit numbers
+    const write = new FleetState(here, 2).write(session, null, [], [], { input: 0, output: 0 });
+    expect(write.state.sketch).toEqual([0x41, 0xd800, 0xdc00, 0x42]);
+    const there = indexOf();
+    const rebuilt = new FleetState(there, 2).hydrate({ state: write.state, lastSeen: Date.now(), requests: 1, inputTokens: 0, outputTokens: 0 });
+    expect(rebuilt.sketch).toBe(session.sketch);
   });
 
   it('ends a session for the whole fleet', async () => {

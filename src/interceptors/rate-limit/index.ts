@@ -14,8 +14,8 @@ const HOUR = 3_600_000;
 
 /** What a request reserved, settled once its true token count is known. */
 interface Reservation {
+  /** The token checks the request was admitted by, each charged its `cost`. */
   tokenChecks: Check[];
-  reserved: number;
 }
 
 /** The checks one request must pass (none when no limit applies to it). */
@@ -27,7 +27,8 @@ function checksFor(limits: Limits, ctx: RequestContext, sessionTtlMs: number, es
     const key = `s:${hash(ctx.credential ?? '')}:${ctx.sessionId}`;
     if (s.requestsPerMinute) checks.push({ kind: 'rate', name: 'session_requests_per_minute', key: `${key}:rpm`, limit: s.requestsPerMinute, periodMs: MINUTE, burst: Math.min(s.burst ?? s.requestsPerMinute, s.requestsPerMinute), cost: 1, unit: 'requests' });
     if (s.maxRequests) checks.push({ kind: 'budget', name: 'session_max_requests', key: `${key}:req`, limit: s.maxRequests, periodMs: sessionTtlMs, burst: 0, cost: 1, unit: 'requests' });
-    if (s.tokensPerHour) checks.push({ kind: 'rate', name: 'session_tokens_per_hour', key: `${key}:tph`, limit: s.tokensPerHour, periodMs: HOUR, burst: s.tokensPerHour, cost: estimate, unit: 'tokens' });
+    // A reservation larger than the whole bucket could never be admitted: it waits for a full bucket instead.
+    if (s.tokensPerHour) checks.push({ kind: 'rate', name: 'session_tokens_per_hour', key: `${key}:tph`, limit: s.tokensPerHour, periodMs: HOUR, burst: s.tokensPerHour, cost: Math.min(estimate, s.tokensPerHour), unit: 'tokens' });
     if (s.maxTokens) checks.push({ kind: 'budget', name: 'session_max_tokens', key: `${key}:tok`, limit: s.maxTokens, periodMs: sessionTtlMs, burst: 0, cost: estimate, unit: 'tokens' });
   }
   const c = limits.client;
@@ -108,13 +109,13 @@ export const createRateLimit: InterceptorFactory = async ({ config: raw, logger,
     storeHealthy = false;
   };
 
-  const decide = (ctx: RequestContext, checks: Check[], result: Verdict, reserved: number): InterceptorAnswer | undefined => {
+  const decide = (ctx: RequestContext, checks: Check[], result: Verdict): InterceptorAnswer | undefined => {
     if (!storeHealthy) logger.info({}, 'rate limit counters reachable again');
     storeHealthy = true;
     Object.assign(ctx.responseHeaders, limitHeaders(result));
     if (result.allowed) {
       counts.allowed++;
-      if (tracksTokens) reservations.set(ctx, { tokenChecks: checks.filter((check) => check.unit === 'tokens'), reserved });
+      if (tracksTokens) reservations.set(ctx, { tokenChecks: checks.filter((check) => check.unit === 'tokens') });
       return undefined;
     }
     const refused = result.refusedBy!;
@@ -134,11 +135,11 @@ export const createRateLimit: InterceptorFactory = async ({ config: raw, logger,
     const checks = checksFor(limits, ctx, sessionTtlMs, reserved);
     if (checks.length === 0) return undefined;
     const at = now();
-    if (!redis) return decide(ctx, checks, memory!.admit(checks, at), reserved);
+    if (!redis) return decide(ctx, checks, memory!.admit(checks, at));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${config.timeout_ms} ms`)), config.timeout_ms)));
     return Promise.race([redis.admit(checks, at), timeout]).then(
-      (result) => decide(ctx, checks, result, reserved),
+      (result) => decide(ctx, checks, result),
       (err: unknown) => {
         storeFailed(err);
         return undefined;
@@ -158,9 +159,10 @@ export const createRateLimit: InterceptorFactory = async ({ config: raw, logger,
       const replyChars = record.response.reply?.replies.reduce((sum, message) => sum + message.text.length, 0) ?? record.response.body?.length ?? 0;
       used = Math.ceil(((ctx.rawBody?.length ?? 0) + replyChars) / config.bytes_per_token);
     }
-    const delta = used - reservation.reserved;
-    if (delta === 0) return;
-    const settled = store.adjust(reservation.tokenChecks.map((check) => ({ check, delta })), now());
+    // Each check was charged its own cost (a bucket never more than its size): settle each from there.
+    const adjustments = reservation.tokenChecks.map((check) => ({ check, delta: used - check.cost })).filter((a) => a.delta !== 0);
+    if (adjustments.length === 0) return;
+    const settled = store.adjust(adjustments, now());
     if (settled instanceof Promise) settled.catch(storeFailed);
   };
 

@@ -87,8 +87,9 @@ export class RedisCounters implements CounterStore {
   ) {
     this.prefix = `{${keyPrefix}}rl:`;
     this.client = redisClient(connection, commandTimeoutMs) as ScriptedClient;
-    this.client.defineCommand('cyAdmit', { numberOfKeys: 0, lua: admitScript });
-    this.client.defineCommand('cyAdjust', { numberOfKeys: 0, lua: adjustScript });
+    // One declared key in the prefix's hash tag, so Cluster routes the scripts to the slot's node.
+    this.client.defineCommand('cyAdmit', { numberOfKeys: 1, lua: admitScript });
+    this.client.defineCommand('cyAdjust', { numberOfKeys: 1, lua: adjustScript });
   }
 
   open(): Promise<void> {
@@ -96,7 +97,7 @@ export class RedisCounters implements CounterStore {
   }
 
   async admit(checks: Check[], now: number): Promise<Verdict> {
-    const args: (string | number)[] = [this.prefix, now, checks.length];
+    const args: (string | number)[] = [this.prefix, this.prefix, now, checks.length];
     for (const c of checks) args.push(c.kind, c.key, c.limit, c.periodMs, c.burst, c.cost);
     const flat = await this.client.cyAdmit(...args);
     const outcomes: CheckOutcome[] = checks.map((_, i) => ({ allowed: flat[i * 4] === 1, remaining: flat[i * 4 + 1], resetMs: flat[i * 4 + 2], retryAfterMs: flat[i * 4 + 3], next: 0 }));
@@ -105,7 +106,7 @@ export class RedisCounters implements CounterStore {
 
   async adjust(adjustments: { check: Check; delta: number }[], now: number): Promise<void> {
     if (adjustments.length === 0) return;
-    const args: (string | number)[] = [this.prefix, now, adjustments.length];
+    const args: (string | number)[] = [this.prefix, this.prefix, now, adjustments.length];
     for (const { check, delta } of adjustments) args.push(check.kind, check.key, check.limit, check.periodMs, delta);
     await this.client.cyAdjust(...args);
   }

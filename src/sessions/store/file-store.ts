@@ -12,6 +12,9 @@ export interface FileStoreOptions {
 /** One journal line: a session's whole state after a change, its removal, or the fleet secret. */
 type JournalEntry = { s: StoredSession } | { d: string } | { secret: string };
 
+/** Directories file stores of this process hold (a lock naming our own pid may be a stale one). */
+const heldHere = new Set<string>();
+
 const SNAPSHOT = 'sessions.json';
 const JOURNAL = 'journal.jsonl';
 const LOCK = 'LOCK';
@@ -32,6 +35,8 @@ export class FileStore extends MemoryStore {
   private lock: FileHandle | null = null;
   /** Journal lines that could not be read back at start (a torn last line after a crash). */
   skippedLines = 0;
+  /** Appends that failed (disk full, permissions); their lines are kept and tried again. */
+  writeErrors = 0;
 
   constructor(
     limits: StoreLimits,
@@ -44,23 +49,28 @@ export class FileStore extends MemoryStore {
     await mkdir(this.options.directory, { recursive: true });
     await this.takeLock();
     await this.load();
-    this.timer = setInterval(() => void this.flush(), this.options.flushIntervalMs).unref();
+    // A torn last line must not swallow the next append: start the journal afresh from what was read.
+    if (this.skippedLines > 0) await this.compact();
+    this.timer = setInterval(() => void this.flush().catch(() => {}), this.options.flushIntervalMs).unref();
   }
 
   /** Appends what changed since the last flush (and compacts when the journal grew large). */
   flush(): Promise<void> {
-    this.writing = this.writing.then(() => this.writeOut());
-    return this.writing;
+    const run = this.writing.then(() => this.writeOut());
+    // A failed write must not fail every later one, nor (unhandled) the process: the chain goes on.
+    this.writing = run.catch(() => {});
+    return run;
   }
 
   override async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.flush();
-    this.writing = this.writing.then(() => this.compact());
+    await this.flush().catch(() => {}); // a disk that fails now loses the last interval, as a crash would
+    this.writing = this.writing.then(() => this.compact()).catch(() => {});
     await this.writing;
     await this.lock?.close();
     this.lock = null;
+    heldHere.delete(this.options.directory);
     await unlink(this.path(LOCK)).catch(() => {});
   }
 
@@ -76,11 +86,17 @@ export class FileStore extends MemoryStore {
     if (this.buffer.length === 0) return;
     const lines = this.buffer;
     this.buffer = [];
-    const journal = await openFile(this.path(JOURNAL), 'a');
     try {
-      await journal.write(lines.join(''));
-    } finally {
-      await journal.close();
+      const journal = await openFile(this.path(JOURNAL), 'a');
+      try {
+        await journal.write(lines.join(''));
+      } finally {
+        await journal.close();
+      }
+    } catch (err) {
+      this.writeErrors++;
+      this.buffer = [...lines, ...this.buffer]; // kept in order, tried again at the next flush
+      throw err;
     }
     this.journalLines += lines.length;
     if (this.journalLines > Math.max(1000, 2 * this.sessions.size)) await this.compact();
@@ -134,12 +150,15 @@ export class FileStore extends MemoryStore {
       this.lock = await openFile(path, 'wx');
     } catch {
       const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (holder && processAlive(holder)) {
+      // Our own pid in the lock is a restart that reused it (pid 1 in a container), unless this very process
+      // holds the directory already.
+      if (holder && (holder === process.pid ? heldHere.has(this.options.directory) : processAlive(holder))) {
         throw new Error(`session directory ${this.options.directory} is in use by process ${holder}`);
       }
       this.lock = await openFile(path, 'w');
     }
     await this.lock.write(String(process.pid));
+    heldHere.add(this.options.directory);
   }
 
   private path(name: string): string {

@@ -95,6 +95,8 @@ export class MemoryStore implements SessionStore {
 
   /** Puts a session back as it was stored (the file store's recovery). */
   protected restore(session: StoredSession): void {
+    const existing = this.sessions.peek(session.state.key);
+    if (existing) this.unindex(session.state.key, indexKeysOf(existing.state)); // a journal replays over a snapshot
     this.sessions.set(session.state.key, session);
     this.reindex(session.state.key, session);
   }

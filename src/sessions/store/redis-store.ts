@@ -33,15 +33,20 @@ export class RedisStore implements SessionStore {
   readonly backend = 'redis' as const;
   private readonly client: ScriptedClient;
   private readonly prefix: string;
+  /** The key scripts declare (KEYS[1]) so Cluster routes them; the scripts read their keys from ARGV. */
+  private readonly route: string;
 
   constructor(
     private readonly limits: StoreLimits,
     private readonly options: RedisStoreOptions,
   ) {
     this.prefix = `{${options.keyPrefix}}`;
+    this.route = `${this.prefix}recent`;
     this.client = redisClient(options.connection, options.commandTimeoutMs) as ScriptedClient;
     for (const [name, lua] of Object.entries({ cyLookup: lookupScript, cySave: saveScript, cyDelete: deleteScript, cySweep: sweepScript, cySecret: secretScript })) {
-      this.client.defineCommand(name, { numberOfKeys: 0, lua });
+      // One declared key, hash-tagged like every key the script touches: on Cluster, ioredis routes the
+      // script by it to the node that owns the deployment's slot (a keyless script goes to a random node).
+      this.client.defineCommand(name, { numberOfKeys: 1, lua });
     }
   }
 
@@ -50,12 +55,12 @@ export class RedisStore implements SessionStore {
   }
 
   sharedSecret(candidate: string): Promise<string> {
-    return this.client.cySecret(this.prefix, candidate);
+    return this.client.cySecret(this.route, this.prefix, candidate);
   }
 
   async lookup(indexKeys: string[], now: number): Promise<StoredSession[]> {
     if (indexKeys.length === 0) return [];
-    const flat = await this.client.cyLookup(this.prefix, now, this.limits.ttlMs, ...indexKeys);
+    const flat = await this.client.cyLookup(this.route, this.prefix, now, this.limits.ttlMs, ...indexKeys);
     const out: StoredSession[] = [];
     for (let i = 0; i < flat.length; i += 5) out.push(stored(flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4]));
     return out;
@@ -64,6 +69,7 @@ export class RedisStore implements SessionStore {
   async save(write: SessionWrite, now: number): Promise<void> {
     const { state, delta } = write;
     await this.client.cySave(
+      this.route,
       this.prefix,
       now,
       this.limits.ttlMs,
@@ -86,11 +92,11 @@ export class RedisStore implements SessionStore {
   }
 
   async delete(key: string): Promise<boolean> {
-    return (await this.client.cyDelete(this.prefix, key)) === 1;
+    return (await this.client.cyDelete(this.route, this.prefix, key)) === 1;
   }
 
   async sweep(now: number): Promise<void> {
-    await this.client.cySweep(this.prefix, now, this.limits.ttlMs, this.limits.maxSessions);
+    await this.client.cySweep(this.route, this.prefix, now, this.limits.ttlMs, this.limits.maxSessions);
   }
 
   async list(now: number, limit: number): Promise<StoredSession[]> {

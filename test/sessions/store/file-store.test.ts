@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -57,6 +57,32 @@ describe('file store', () => {
     expect(await restarted.get('lost', 1001)).toBeUndefined();
     expect((await restarted.lookup(['r:kept00'], 1001)).map((s) => s.state.id)).toEqual(['kept']);
     await restarted.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('survives a failing disk: the failed append is counted and its lines are written once it works again', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'cylestio-file-store-'));
+    const store = new FileStore(limits, { directory, flushIntervalMs: 10_000 });
+    await store.open();
+    const journal = join(directory, 'journal.jsonl');
+    await rm(journal, { force: true });
+    await mkdir(journal); // appends to a directory fail (EISDIR)
+    await store.save(write('kept', 1000), 1000);
+    await expect(store.flush()).rejects.toThrow();
+    expect(store.writeErrors).toBe(1);
+    await rm(journal, { recursive: true });
+    await store.flush();
+    expect(await readFile(journal, 'utf8')).toContain('"kept"');
+    await store.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('takes over a lock naming its own pid left by an earlier run (a container restart reuses pids)', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'cylestio-file-store-'));
+    await writeFile(join(directory, 'LOCK'), String(process.pid));
+    const store = new FileStore(limits, { directory, flushIntervalMs: 10_000 });
+    await store.open();
+    await store.close();
     await rm(directory, { recursive: true, force: true });
   });
 
