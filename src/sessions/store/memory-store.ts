@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { aliveAt, indexKeysOf, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
+import { aliveAt, indexKeysOf, LOOKUP_LIMIT, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
 
 /**
  * The store as plain maps in this process: the reference implementation of the contract, the base of the
@@ -40,7 +40,7 @@ export class MemoryStore implements SessionStore {
         if (session && aliveAt(session, now, this.limits)) found.set(sessionKey, session);
       }
     }
-    return [...found.values()].map(copy);
+    return [...found.values()].sort((a, b) => b.lastSeen - a.lastSeen).slice(0, LOOKUP_LIMIT).map(copy);
   }
 
   async save(write: SessionWrite, now: number): Promise<void> {

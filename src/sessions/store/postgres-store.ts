@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { migrate } from './postgres-migrations.js';
 import { PostgresRequestLog, type RequestLogOptions, type RequestRow } from './postgres-records.js';
-import { indexKeysOf, type SessionState, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
+import { indexKeysOf, LOOKUP_LIMIT, type SessionState, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
 
 export type { RequestRow } from './postgres-records.js';
 
@@ -165,7 +165,8 @@ function statements(s: string) {
     lookup: `SELECT s.state, s.last_seen_ms, s.requests, s.input_tokens, s.output_tokens
       FROM (SELECT DISTINCT session_key FROM ${s}.session_index WHERE index_key = ANY($1::text[])) i
       CROSS JOIN LATERAL (SELECT * FROM ${s}.sessions WHERE key = i.session_key OFFSET 0) s
-      WHERE s.index_keys && $1::text[] AND ${alive('$2', '$3', 's.')}`,
+      WHERE s.index_keys && $1::text[] AND ${alive('$2', '$3', 's.')}
+      ORDER BY s.last_seen_ms DESC LIMIT ${LOOKUP_LIMIT}`,
 
     // $1 key, $2 id, $3 rule, $4 createdAt, $5 lastSeen, $6-$8 deltas, $9 state, $10 index keys, $11 now, $12 ttl.
     // A row that ended (or idled past the TTL) starts over: counters from this write's delta. The index

@@ -37,20 +37,25 @@ local function bound(prefix, now, ttl, max)
 end
 `;
 
-/** ARGV: prefix, now, ttl, then index keys. Returns flat [state, last_seen, requests, in, out]* of live sessions. */
+/** ARGV: prefix, now, ttl, limit, then index keys. Returns flat [state, last_seen, requests, in, out]* of at most `limit` live sessions. */
 export const lookupScript = `
-local prefix, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local seen, out = {}, {}
-for i = 4, #ARGV do
+local prefix, now, ttl, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local seen, live = {}, {}
+for i = 5, #ARGV do
   for _, key in ipairs(redis.call('SMEMBERS', prefix .. 'idx:' .. ARGV[i])) do
     if not seen[key] then
       seen[key] = true
       local h = redis.call('HMGET', prefix .. 'session:' .. key, 'state', 'last_seen', 'requests', 'input_tokens', 'output_tokens')
-      if h[1] and now - tonumber(h[2]) < ttl then
-        out[#out + 1] = h[1]; out[#out + 1] = h[2]; out[#out + 1] = h[3]; out[#out + 1] = h[4]; out[#out + 1] = h[5]
-      end
+      if h[1] and now - tonumber(h[2]) < ttl then live[#live + 1] = h end
     end
   end
+end
+-- The most recently seen first, and no more than the limit (a reply many sessions share).
+table.sort(live, function(a, b) return tonumber(a[2]) > tonumber(b[2]) end)
+local out = {}
+for i = 1, math.min(#live, limit) do
+  local h = live[i]
+  out[#out + 1] = h[1]; out[#out + 1] = h[2]; out[#out + 1] = h[3]; out[#out + 1] = h[4]; out[#out + 1] = h[5]
 end
 return out
 `;

@@ -1,6 +1,6 @@
 import { connectOrExplain, redisClient, type RedisClient } from '../../redis/connect.js';
 import { deleteScript, lookupScript, saveScript, secretScript, sweepScript } from './redis-scripts.js';
-import { indexKeysOf, type SessionState, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
+import { indexKeysOf, LOOKUP_LIMIT, type SessionState, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
 
 export interface RedisStoreOptions {
   /** redis://, rediss:// (TLS), redis-sentinel://host:port,host:port/master, redis-cluster://host:port,host:port */
@@ -60,7 +60,7 @@ export class RedisStore implements SessionStore {
 
   async lookup(indexKeys: string[], now: number): Promise<StoredSession[]> {
     if (indexKeys.length === 0) return [];
-    const flat = await this.client.cyLookup(this.route, this.prefix, now, this.limits.ttlMs, ...indexKeys);
+    const flat = await this.client.cyLookup(this.route, this.prefix, now, this.limits.ttlMs, LOOKUP_LIMIT, ...indexKeys);
     const out: StoredSession[] = [];
     for (let i = 0; i < flat.length; i += 5) out.push(stored(flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4]));
     return out;

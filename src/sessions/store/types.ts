@@ -118,5 +118,12 @@ export function indexKeysOf(state: SessionState): string[] {
   return keys;
 }
 
+/**
+ * Sessions one lookup returns at most. A reply many sessions share ("OK.") would otherwise rebuild them all
+ * on the gateway that asked; the engine's own index keeps at most 16 records per key, and a lookup asks for
+ * a few keys at once.
+ */
+export const LOOKUP_LIMIT = 32;
+
 /** Whether a session is alive at `now` under the TTL. */
 export const aliveAt = (session: { lastSeen: number }, now: number, limits: StoreLimits) => now - session.lastSeen < limits.ttlMs;

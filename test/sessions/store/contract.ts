@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionState, SessionStore, SessionWrite, StoreLimits } from '../../../src/sessions/store/types.js';
-import { indexKey } from '../../../src/sessions/store/types.js';
+import { indexKey, LOOKUP_LIMIT } from '../../../src/sessions/store/types.js';
 
 /** A backend under test: a fresh, empty namespace per test, and other clients onto the same one. */
 export interface StoreFixture {
@@ -74,6 +74,14 @@ export function storeContract(name: string, factory: StoreFactory, options: { du
       await store.save(write(state('s2', [['aa01']])), T0);
       const found = await store.lookup([indexKey.reply('aa01'), indexKey.anchor('aa01f'), indexKey.session('s1')], T0);
       expect(found.map((s) => s.state.id).sort()).toEqual(['s1', 's2']);
+    });
+
+    it(`returns at most ${LOOKUP_LIMIT} sessions, the most recently seen, when many share a key`, async () => {
+      const { store } = await open({ maxSessions: 100, ttlMs: 60_000 });
+      for (let i = 0; i < LOOKUP_LIMIT + 8; i++) await store.save(write(state(`s${i}`, [['shared']]), T0 + i), T0 + i);
+      const found = (await store.lookup([indexKey.reply('shared')], T0 + 100)).map((s) => s.state.id).sort();
+      const newest = Array.from({ length: LOOKUP_LIMIT }, (_, i) => `s${i + 8}`).sort();
+      expect(found).toEqual(newest);
     });
 
     it('adds counters across writers, keeps the latest state, and forgets index keys the state dropped', async () => {
