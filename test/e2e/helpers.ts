@@ -2,6 +2,7 @@
 // history (echoing replies in a chosen shape), send it, and record the X-Session-ID the gateway answered.
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { beforeEach } from 'vitest';
 import { startStack, type Stack, type StackOptions } from '../helpers/stack.js';
 
 export type Format = 'openai' | 'anthropic';
@@ -27,6 +28,19 @@ export async function openStack(options: StackOptions = {}): Promise<Stack> {
   const stack = await startStack(options);
   stacks.push(stack);
   return stack;
+}
+
+/**
+ * One cell of MATRIX: a fresh stack of this format, and an SDK client on it, before each test of the
+ * enclosing describe (closed by `closeStacks`). Read them as `env.stack` / `env.client` inside tests.
+ */
+export function stackPerTest(format: Format): { readonly stack: Stack; readonly client: GatewayClient } {
+  const env = {} as { stack: Stack; client: GatewayClient };
+  beforeEach(async () => {
+    env.stack = await openStack({ type: format });
+    env.client = new GatewayClient(env.stack);
+  });
+  return env;
 }
 
 export async function metrics(stack: Stack): Promise<any> {

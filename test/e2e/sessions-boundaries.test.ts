@@ -1,8 +1,7 @@
 // Where sessions must split or must not merge (SESSIONS.md rules 3–6) through HTTP, in the 2×2 matrix:
 // identical openings, long shared preambles, reset phrases, count drops, fuzzy echoes and credentials.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Stack } from '../helpers/stack.js';
-import { closeStacks, Conversation, GatewayClient, MATRIX, metrics, openStack } from './helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeStacks, Conversation, GatewayClient, MATRIX, metrics, stackPerTest } from './helpers.js';
 
 afterEach(closeStacks);
 
@@ -14,13 +13,8 @@ const PREAMBLE = Array.from(
 
 for (const { format, stream, label } of MATRIX) {
   describe(label, () => {
-    let stack: Stack;
-    let client: GatewayClient;
-    beforeEach(async () => {
-      stack = await openStack({ type: format });
-      client = new GatewayClient(stack);
-    });
-    const chat = () => new Conversation(client, { stream });
+    const env = stackPerTest(format);
+    const chat = () => new Conversation(env.client, { stream });
 
     it('keeps two conversations that both open with "Hello" apart throughout', async () => {
       const alice = chat();
@@ -86,7 +80,7 @@ for (const { format, stream, label } of MATRIX) {
       expect(new Set(one.sessionIds).size).toBe(1);
       expect(new Set(two.sessionIds).size).toBe(1);
       expect(one.sessionIds[0]).not.toBe(two.sessionIds[0]);
-      expect((await metrics(stack)).total_created).toBe(2);
+      expect((await metrics(env.stack)).total_created).toBe(2);
     });
 
     it('starts a new session on a reset phrase with the old history attached, then continues the new one', async () => {
@@ -101,7 +95,7 @@ for (const { format, stream, label } of MATRIX) {
       expect(await c.say('Should I pack an umbrella?')).toMatchObject({ sessionId: reset.sessionId, rule: 'continued' });
       // Word boundaries: "restart overall" is not "start over".
       expect(await c.say('Please restart overall planning')).toMatchObject({ sessionId: reset.sessionId, rule: 'continued' });
-      expect((await metrics(stack)).resets).toMatchObject({ reset_phrase: 1, count_drop: 0 });
+      expect((await metrics(env.stack)).resets).toMatchObject({ reset_phrase: 1, count_drop: 0 });
     });
 
     /** Four turns, then the history cut back to just after the first reply plus a new question. */
@@ -125,7 +119,7 @@ for (const { format, stream, label } of MATRIX) {
     it('names a cut back to the first reply after 3 turns count_drop and counts it in /metrics', async () => {
       const { dropped } = await cutBack(3);
       expect(dropped).toMatchObject({ rule: 'count_drop', isNew: true });
-      expect((await metrics(stack)).resets.count_drop).toBe(1);
+      expect((await metrics(env.stack)).resets.count_drop).toBe(1);
     });
 
     // ENGINE BUG: only the newest 3 replies of a session stay indexed (keepReplies), so after 4 turns the
@@ -133,12 +127,12 @@ for (const { format, stream, label } of MATRIX) {
     it('names a cut back to the first reply after 4 turns count_drop and counts it in /metrics', async () => {
       const { dropped } = await cutBack(4);
       expect(dropped).toMatchObject({ rule: 'count_drop', isNew: true });
-      expect((await metrics(stack)).resets.count_drop).toBe(1);
+      expect((await metrics(env.stack)).resets.count_drop).toBe(1);
     });
 
     it('follows an app that echoes replies shortened to their first words (fuzzy on by default)', async () => {
       const shorten = (text: string) => `${text.split(' ').slice(0, 5).join(' ')}…`;
-      const c = new Conversation(client, { stream, alter: shorten });
+      const c = new Conversation(env.client, { stream, alter: shorten });
       const replies = [
         'Recursion is when a function calls itself until a base case stops it.',
         'Factorial is the classic example: n! equals n times (n-1)!, and 0! is 1.',
@@ -147,17 +141,17 @@ for (const { format, stream, label } of MATRIX) {
       const first = await c.say('Explain recursion', { reply: replies[0] });
       await c.say('Give an example', { reply: replies[1] });
       await c.say('Another one?', { reply: replies[2] });
-      const sent = JSON.stringify(stack.sim.requests.at(-1)!.body);
+      const sent = JSON.stringify(env.stack.sim.requests.at(-1)!.body);
       expect(sent).toContain('Recursion is when a function…');
       expect(sent).not.toContain(replies[0]);
       expect(c.sessionIds).toEqual(Array(3).fill(first.sessionId));
       expect(c.rules).toEqual(['first', 'fuzzy', 'fuzzy']);
-      expect((await metrics(stack)).fuzzy_matches).toBe(2);
+      expect((await metrics(env.stack)).fuzzy_matches).toBe(2);
     });
 
     it('never shares a session between two API keys through content alone', async () => {
-      const mine = new Conversation(new GatewayClient(stack, 'sk-tenant-a'), { stream });
-      const theirs = new Conversation(new GatewayClient(stack, 'sk-tenant-b'), { stream });
+      const mine = new Conversation(new GatewayClient(env.stack, 'sk-tenant-a'), { stream });
+      const theirs = new Conversation(new GatewayClient(env.stack, 'sk-tenant-b'), { stream });
       const a = await mine.say('Hello');
       const b = await theirs.say('Hello');
       expect(b.sessionId).not.toBe(a.sessionId);
@@ -168,7 +162,7 @@ for (const { format, stream, label } of MATRIX) {
       expect(replay.rule).toBe('first');
       expect([a.sessionId, b.sessionId]).not.toContain(replay.sessionId);
       expect(await mine.say('And Q4?')).toMatchObject({ sessionId: a.sessionId, rule: 'continued' });
-      expect(stack.sim.requests.map((r) => r.headers[format === 'openai' ? 'authorization' : 'x-api-key'])).toContain(
+      expect(env.stack.sim.requests.map((r) => r.headers[format === 'openai' ? 'authorization' : 'x-api-key'])).toContain(
         format === 'openai' ? 'Bearer sk-tenant-b' : 'sk-tenant-b',
       );
     });

@@ -1,8 +1,7 @@
 // Continuation through HTTP (SESSIONS.md rule 2): real SDK clients, both wire formats, JSON and streamed.
 // Every request's X-Session-ID is checked against the conversation the script knows it belongs to.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Stack } from '../helpers/stack.js';
-import { closeStacks, Conversation, GatewayClient, MATRIX, metrics, openStack, userMessage, type Echo } from './helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeStacks, Conversation, MATRIX, metrics, stackPerTest, userMessage, type Echo } from './helpers.js';
 
 afterEach(closeStacks);
 
@@ -10,15 +9,10 @@ const SESSION_ID = /^sess_[a-z2-7]{20}$/;
 
 for (const { format, stream, label } of MATRIX) {
   describe(label, () => {
-    let stack: Stack;
-    let client: GatewayClient;
-    beforeEach(async () => {
-      stack = await openStack({ type: format });
-      client = new GatewayClient(stack);
-    });
+    const env = stackPerTest(format);
 
     it('starts a session on the first request and continues it for every later turn', async () => {
-      const chat = new Conversation(client, { stream });
+      const chat = new Conversation(env.client, { stream });
       const first = await chat.say('Plan a vegetable garden');
       expect(first).toMatchObject({ rule: 'first', isNew: true });
       expect(first.sessionId).toMatch(SESSION_ID);
@@ -27,16 +21,16 @@ for (const { format, stream, label } of MATRIX) {
       expect(chat.lastReply.text).toBe('Reply to: How often should I water? (turn 4)');
       expect(chat.sessionIds).toEqual(Array(4).fill(first.sessionId));
       expect(chat.rules).toEqual(['first', 'continued', 'continued', 'continued']);
-      expect(await metrics(stack)).toMatchObject({ active_count: 1, total_created: 1, requests_considered: 4, cache_hit_rate: 0.75, longest_session: 8 });
+      expect(await metrics(env.stack)).toMatchObject({ active_count: 1, total_created: 1, requests_considered: 4, cache_hit_rate: 0.75, longest_session: 8 });
     });
 
     it.each<Echo>(['returned', 'plain', 'parts'])('keeps the session when the client echoes replies %s', async (echo) => {
-      const chat = new Conversation(client, { stream, echo });
+      const chat = new Conversation(env.client, { stream, echo });
       const first = await chat.say('Explain TCP slow start');
       for (const question of ['And congestion avoidance?', 'What is fast retransmit?', 'Summarise in one line']) await chat.say(question);
       expect(chat.sessionIds).toEqual(Array(4).fill(first.sessionId));
       // What the provider saw is the shape the client chose.
-      const echoed = (stack.sim.requests.at(-1)!.body as { messages: { role: string }[] }).messages.filter((m) => m.role === 'assistant');
+      const echoed = (env.stack.sim.requests.at(-1)!.body as { messages: { role: string }[] }).messages.filter((m) => m.role === 'assistant');
       expect(echoed).toHaveLength(3);
       const text = 'Reply to: Explain TCP slow start';
       const shapes = {
@@ -47,7 +41,7 @@ for (const { format, stream, label } of MATRIX) {
     });
 
     it('keeps the session when the echo shape changes from turn to turn and ends gain whitespace', async () => {
-      const chat = new Conversation(client, { stream, alter: (text) => `${text}\n\n` });
+      const chat = new Conversation(env.client, { stream, alter: (text) => `${text}\n\n` });
       const first = await chat.say('Compare TCP and UDP');
       for (const echo of ['plain', 'parts', 'returned'] as const) {
         chat.options.echo = echo;
@@ -58,7 +52,7 @@ for (const { format, stream, label } of MATRIX) {
     });
 
     it('follows a tool loop over two rounds of calls and results', async () => {
-      const chat = new Conversation(client, { stream, tools: true });
+      const chat = new Conversation(env.client, { stream, tools: true });
       const first = await chat.say('Weather in Paris?');
       expect(first.reply.toolCalls).toHaveLength(1);
       expect(JSON.parse(first.reply.toolCalls[0].args)).toEqual({ city: 'sim-city' });
@@ -72,13 +66,13 @@ for (const { format, stream, label } of MATRIX) {
       expect(chat.sessionIds).toEqual(Array(5).fill(first.sessionId));
       expect(chat.rules).toEqual(['first', 'continued', 'continued', 'continued', 'continued']);
       // The provider really received tool results.
-      const last = stack.sim.requests.at(-1)!.body as { messages: { role: string; content: unknown }[] };
+      const last = env.stack.sim.requests.at(-1)!.body as { messages: { role: string; content: unknown }[] };
       const results = format === 'openai' ? last.messages.filter((m) => m.role === 'tool') : last.messages.filter((m) => Array.isArray(m.content) && (m.content as { type: string }[])[0]?.type === 'tool_result');
       expect(results).toHaveLength(2);
     });
 
     it('keeps the session for a retried request and for an edited last user message', async () => {
-      const chat = new Conversation(client, { stream });
+      const chat = new Conversation(env.client, { stream });
       const session = (await chat.say('Write a poem about the sea')).sessionId;
       await chat.say('Make it longer');
       // Retry: exactly the previous request again (network error, regenerate button).
@@ -93,25 +87,25 @@ for (const { format, stream, label } of MATRIX) {
     });
 
     it('keeps the session when the client trims its oldest messages (sliding window)', async () => {
-      const chat = new Conversation(client, { stream });
+      const chat = new Conversation(env.client, { stream });
       const session = (await chat.say('Turn one: list prime numbers')).sessionId;
       for (const n of ['two', 'three', 'four', 'five']) await chat.say(`Turn ${n}: continue`);
       chat.replaceHistory(chat.history.slice(-4)); // the last two exchanges only, latest reply kept
       expect(await chat.say('Turn six: continue')).toMatchObject({ sessionId: session, rule: 'continued' });
       chat.replaceHistory(chat.history.slice(-2)); // only the last exchange
       expect(await chat.say('Turn seven: continue')).toMatchObject({ sessionId: session, rule: 'continued' });
-      expect((stack.sim.requests.at(-1)!.body as { messages: unknown[] }).messages).toHaveLength(3);
+      expect((env.stack.sim.requests.at(-1)!.body as { messages: unknown[] }).messages).toHaveLength(3);
       expect(chat.sessionIds).toEqual(Array(7).fill(session));
     });
 
     it('keeps the session when the system prompt changes on every request', async () => {
       let nonce = 0;
       const system = () => `You are a helpful assistant. Current time: ${new Date(Date.now() + nonce * 1000).toISOString()}. Nonce: ${++nonce}.`;
-      const chat = new Conversation(client, { stream, system });
+      const chat = new Conversation(env.client, { stream, system });
       const session = (await chat.say('What should I read next?')).sessionId;
       for (const question of ['Something shorter', 'By a living author', 'Thanks']) await chat.say(question);
       expect(chat.sessionIds).toEqual(Array(4).fill(session));
-      const systems = stack.sim.requests.map((r) => {
+      const systems = env.stack.sim.requests.map((r) => {
         const body = r.body as { system?: string; messages: { role: string; content: string }[] };
         return format === 'openai' ? body.messages[0].content : body.system;
       });
@@ -119,7 +113,7 @@ for (const { format, stream, label } of MATRIX) {
     });
 
     it('follows a history compacted into a summary the gateway returned', async () => {
-      const chat = new Conversation(client, { stream });
+      const chat = new Conversation(env.client, { stream });
       const session = (await chat.say("Let's design a database schema for a lending library")).sessionId;
       await chat.say('How should loans work?');
       const summary = [
@@ -134,7 +128,7 @@ for (const { format, stream, label } of MATRIX) {
       expect(await chat.exchange()).toMatchObject({ sessionId: session, rule: 'continued', isNew: false });
       expect(await chat.say('Good. Write the CREATE TABLE statement.')).toMatchObject({ sessionId: session, rule: 'continued' });
       expect(chat.sessionIds).toEqual(Array(5).fill(session));
-      expect((await metrics(stack)).total_created).toBe(1);
+      expect((await metrics(env.stack)).total_created).toBe(1);
     });
   });
 }

@@ -3,19 +3,14 @@
 import type OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Stack } from '../helpers/stack.js';
-import { closeStacks, Conversation, decisionLogs, GatewayClient, MATRIX, metrics, openStack } from './helpers.js';
+import { closeStacks, Conversation, decisionLogs, GatewayClient, MATRIX, metrics, openStack, stackPerTest } from './helpers.js';
 
 afterEach(closeStacks);
 
 for (const { format, stream, label } of MATRIX) {
   describe(label, () => {
-    let stack: Stack;
-    let client: GatewayClient;
-    beforeEach(async () => {
-      stack = await openStack({ type: format });
-      client = new GatewayClient(stack);
-    });
-    const chat = () => new Conversation(client, { stream });
+    const env = stackPerTest(format);
+    const chat = () => new Conversation(env.client, { stream });
 
     it('uses the x-session-id header as given, across unrelated content', async () => {
       const headers = { 'x-session-id': 'my-chat-1' };
@@ -28,7 +23,7 @@ for (const { format, stream, label } of MATRIX) {
       const detected = (await c.say('Hello')).sessionId;
       expect(await c.say('Go on', { headers: { 'x-session-id': 'renamed-7' } })).toMatchObject({ sessionId: 'renamed-7', rule: 'explicit' });
       expect(detected).toMatch(/^sess_/);
-      expect((await metrics(stack)).explicit).toBe(3);
+      expect((await metrics(env.stack)).explicit).toBe(3);
     });
 
     it("uses a vendor's x-<vendor>-session-id header and body metadata.session_id", async () => {
@@ -39,7 +34,7 @@ for (const { format, stream, label } of MATRIX) {
       const meta = chat();
       await meta.say('Hi from the body', { metadata: { session_id: 'meta-42' } });
       expect(meta.turns[0]).toMatchObject({ sessionId: 'meta-42', rule: 'explicit' });
-      expect((stack.sim.requests.at(-1)!.body as { metadata: unknown }).metadata).toEqual({ session_id: 'meta-42' });
+      expect((env.stack.sim.requests.at(-1)!.body as { metadata: unknown }).metadata).toEqual({ session_id: 'meta-42' });
     });
 
     it('sanitises and caps explicit names', async () => {
@@ -69,7 +64,7 @@ for (const { format, stream, label } of MATRIX) {
       expect(a.sessionId).not.toBe(b.sessionId);
       expect([a.rule, b.rule]).toEqual(['first', 'first']);
       expect(await one.say('Go on', { headers })).toMatchObject({ sessionId: a.sessionId, rule: 'continued' });
-      expect((await metrics(stack)).explicit).toBe(0);
+      expect((await metrics(env.stack)).explicit).toBe(0);
     });
   });
 }
