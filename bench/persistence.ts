@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema } from '../src/config/schema.js';
-import { conversationOf, type CanonicalMessage } from '../src/sessions/canonical.js';
+import { conversationOf, type CanonicalMessage } from '../src/conversation/canonical.js';
 import { DetectionEngine } from '../src/sessions/engine.js';
 import { FileStore } from '../src/sessions/store/file-store.js';
 import { MemoryStore } from '../src/sessions/store/memory-store.js';

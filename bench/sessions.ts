@@ -4,7 +4,7 @@
 
 import { configSchema } from '../src/config/schema.js';
 import { openAiAdapter } from '../src/providers/openai/index.js';
-import { CanonicalBuilder, type CanonicalMessage } from '../src/sessions/canonical.js';
+import { CanonicalBuilder, type CanonicalMessage } from '../src/conversation/canonical.js';
 import { DetectionEngine } from '../src/sessions/engine.js';
 import { environmentInfo, writeResults } from './lib/results.js';
 import { summarize, type Summary } from './lib/stats.js';

@@ -1,4 +1,4 @@
-import { conversationOf, type Conversation } from '../sessions/canonical.js';
+import { conversationOf, type Conversation } from '../conversation/canonical.js';
 import { asObject, asString, metadataSessionId, type Json } from './body.js';
 import { decoderFor, type SseReassembler } from './sse.js';
 import type { CapturedReply, Operation } from './types.js';

@@ -1,4 +1,5 @@
-import { SEP, TOOL_MARK, type CanonicalMessage } from '../sessions/canonical.js';
+import type { CanonicalMessage } from '../conversation/canonical.js';
+import { segmentsOf, type Segment } from '../conversation/segments.js';
 import { allAdapters } from './registry.js';
 import type { Operation } from './types.js';
 
@@ -8,19 +9,19 @@ export interface TranscriptMessage {
   text: string;
 }
 
-/** Canonical segments back into readable text (canonical.ts writes them). */
+/** One segment as people read it. */
+function readableSegment(segment: Segment): string {
+  switch (segment.kind) {
+    case 'text': return segment.text;
+    case 'call': return `[tool call: ${segment.name}(${segment.args})]`;
+    case 'result': return `[tool result] ${segment.content}`;
+    case 'image': return '[image]';
+  }
+}
+
+/** A canonical message back into readable text. */
 export function readable(message: CanonicalMessage): string {
-  return message.text
-    .split(SEP)
-    .map((segment) => {
-      if (!segment.startsWith(TOOL_MARK)) return segment;
-      const [kind, ...rest] = segment.slice(1).split(':');
-      if (kind === 'call') return `[tool call: ${rest[1] ?? ''}(${rest.slice(2).join(':')})]`;
-      if (kind === 'result') return `[tool result] ${rest.slice(1).join(':')}`;
-      if (kind === 'image') return '[image]';
-      return segment.slice(1);
-    })
-    .join('\n');
+  return segmentsOf(message).map(readableSegment).join('\n');
 }
 
 /** The operation serving a path, in any wire format the gateway speaks. */

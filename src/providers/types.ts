@@ -1,4 +1,4 @@
-import type { CanonicalMessage, Conversation } from '../sessions/canonical.js';
+import type { CanonicalMessage, Conversation } from '../conversation/canonical.js';
 
 /** Token usage as the provider reported it, in one vocabulary for every wire format. */
 export interface Usage {

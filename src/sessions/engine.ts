@@ -1,5 +1,6 @@
 import type { SessionConfig } from '../config/schema.js';
-import { spokenText, type Conversation } from './canonical.js';
+import type { Conversation } from '../conversation/canonical.js';
+import { spokenText } from '../conversation/segments.js';
 import { combineSketches, Fingerprinter, looseForm, NO_SKETCH, paragraphs, sketchValue, type DigestKey } from './fingerprint.js';
 import { newSessionId } from './ids.js';
 import { SessionCounters } from './metrics.js';

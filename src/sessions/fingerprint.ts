@@ -1,5 +1,6 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { spokenText, TOOL_MARK, type CanonicalMessage } from './canonical.js';
+import type { CanonicalMessage } from '../conversation/canonical.js';
+import { spokenText, toolCallNames } from '../conversation/segments.js';
 
 /** Two 32-bit halves of a keyed digest. */
 export interface DigestKey {
@@ -78,21 +79,13 @@ export function words(text: string, limit = Infinity): string[] {
   return out;
 }
 
-/** Tool call names of a canonical message, in order (arguments may be re-serialised, names are not). */
-function toolNames(message: CanonicalMessage): string {
-  if (!message.text.includes(TOOL_MARK)) return '';
-  const names: string[] = [];
-  for (const match of message.text.matchAll(/\u0002call:[^:]*:([^:]*):/g)) names.push(match[1]);
-  return names.join(',');
-}
-
 /**
  * What an altered echo of a reply still shares with the original: its first three words (apps shorten
  * replies to their first words, reflow or strip markdown) and the names of the tools it called.
  */
 export function looseForm(message: CanonicalMessage): string {
   const head = spokenText(message.text.length > 200 ? { role: message.role, text: message.text.slice(0, 200) } : message);
-  return `${message.role}:${words(head, 3).join(' ')}|${toolNames(message)}`;
+  return `${message.role}:${words(head, 3).join(' ')}|${toolCallNames(message).join(',')}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { CanonicalMessage, Conversation } from './canonical.js';
+import type { CanonicalMessage, Conversation } from '../conversation/canonical.js';
 
 /** Which rule of SESSIONS.md decided a request's session (the `session_rule` in logs and traces). */
 export type SessionRule = 'explicit' | 'continued' | 'retry' | 'fuzzy' | 'reset_phrase' | 'count_drop' | 'context_break' | 'first';

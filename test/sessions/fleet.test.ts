@@ -2,7 +2,7 @@
 // gateways on Redis, or a gateway restarted on its file store.
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
-import { conversationOf, type CanonicalMessage } from '../../src/sessions/canonical.js';
+import { conversationOf, type CanonicalMessage } from '../../src/conversation/canonical.js';
 import { DetectionEngine } from '../../src/sessions/engine.js';
 import { FleetState } from '../../src/sessions/fleet.js';
 import { SessionIndex } from '../../src/sessions/session-index.js';

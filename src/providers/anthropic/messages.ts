@@ -1,4 +1,4 @@
-import { CanonicalBuilder, lazyConversation, type CanonicalMessage, type Conversation } from '../../sessions/canonical.js';
+import { CanonicalBuilder, lazyConversation, type CanonicalMessage, type Conversation } from '../../conversation/canonical.js';
 import { asArray, asNumber, asObject, asString, textOf, type Json } from '../body.js';
 import { conversationalRoute } from '../routes.js';
 import type { SseReassembler } from '../sse.js';

@@ -1,4 +1,4 @@
-import { CanonicalBuilder, lazyConversation, type CanonicalMessage, type Conversation, type Role } from '../../sessions/canonical.js';
+import { CanonicalBuilder, lazyConversation, type CanonicalMessage, type Conversation, type Role } from '../../conversation/canonical.js';
 import { asArray, asNumber, asObject, asString, type Json } from '../body.js';
 import { conversationalRoute } from '../routes.js';
 import type { SseReassembler } from '../sse.js';

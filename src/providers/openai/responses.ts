@@ -1,4 +1,4 @@
-import { CanonicalBuilder, conversationOf, type CanonicalMessage, type Conversation, type Role } from '../../sessions/canonical.js';
+import { CanonicalBuilder, conversationOf, type CanonicalMessage, type Conversation, type Role } from '../../conversation/canonical.js';
 import { asArray, asObject, asString, textOf, type Json } from '../body.js';
 import { conversationalRoute } from '../routes.js';
 import type { SseReassembler } from '../sse.js';
