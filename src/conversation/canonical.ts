@@ -6,7 +6,7 @@
  * providers build canonical messages, the session engine compares them: this module belongs to neither.
  */
 import { encodeCall, encodeImage, encodeResult, encodeText, joinSegments } from './segments.js';
-import { stableJson } from './stable-json.js';
+import { stableJson } from './json-text.js';
 
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
 

@@ -1,4 +1,5 @@
 import type { CanonicalMessage } from '../conversation/canonical.js';
+import { jsonText } from '../conversation/json-text.js';
 import { segmentsOf, type Segment } from '../conversation/segments.js';
 import { allAdapters } from './registry.js';
 import type { Operation } from './types.js';
@@ -50,7 +51,7 @@ export function replyTranscript(provider: string, path: string, body: unknown): 
   const operation = operationFor(provider, path);
   if (!operation?.decoder || !body || typeof body !== 'object') return undefined;
   const decoder = operation.decoder('application/json');
-  decoder.onChunk(Buffer.from(JSON.stringify(body)));
+  decoder.onChunk(Buffer.from(jsonText(body)));
   const reply = decoder.end()?.replies[0];
   return reply && { role: 'assistant', text: readable(reply) };
 }

@@ -1,4 +1,5 @@
 import { CanonicalBuilder, lazyConversation, type CanonicalMessage, type Conversation, type Role } from '../../conversation/canonical.js';
+import { jsonText } from '../../conversation/json-text.js';
 import { asArray, asNumber, asObject, asString, type Json } from '../body.js';
 import { conversationalRoute } from '../routes.js';
 import type { SseReassembler } from '../sse.js';
@@ -36,7 +37,7 @@ function roleOf(role: unknown): Role {
 export function canonicalChatMessage(message: Json): CanonicalMessage {
   const role = roleOf(message.role);
   const builder = new CanonicalBuilder();
-  if (role === 'tool') builder.toolResult(message.tool_call_id, typeof message.content === 'string' ? message.content : JSON.stringify(message.content ?? ''));
+  if (role === 'tool') builder.toolResult(message.tool_call_id, typeof message.content === 'string' ? message.content : jsonText(message.content ?? ''));
   else addContent(builder, message.content);
   addToolCalls(builder, message.tool_calls);
   return builder.build(role);

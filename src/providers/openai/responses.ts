@@ -1,4 +1,5 @@
 import { CanonicalBuilder, conversationOf, type CanonicalMessage, type Conversation, type Role } from '../../conversation/canonical.js';
+import { jsonText } from '../../conversation/json-text.js';
 import { asArray, asObject, asString, textOf, type Json } from '../body.js';
 import { conversationalRoute } from '../routes.js';
 import type { SseReassembler } from '../sse.js';
@@ -33,7 +34,7 @@ function itemsConversation(input: unknown): Conversation {
     }
     flush();
     if (item.type === 'function_call_output') {
-      const output = typeof item.output === 'string' ? item.output : JSON.stringify(item.output ?? '');
+      const output = typeof item.output === 'string' ? item.output : jsonText(item.output ?? '');
       messages.push(new CanonicalBuilder().toolResult(item.call_id, output).build('tool'));
     } else if (item.role !== 'system' && item.role !== 'developer') {
       messages.push(new CanonicalBuilder().text(textOf(item.content)).build((item.role as Role) ?? 'user'));
