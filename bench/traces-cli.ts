@@ -109,7 +109,6 @@ function exchange(rand: () => number, wire: Wire, sessionId: string, turn: numbe
     usage,
     sessionUsage: { requests: turn + 1, input_tokens: inputTokens * (turn + 1), output_tokens: outputTokens * (turn + 1) },
     failure: status === 502 ? 'unreachable' : null,
-    traceFile: null,
     request: { headers: requestHeaders(wire, requestBuffer.length), body: requestBuffer },
     response: {
       headers: status === 502 ? {} : { 'content-type': stream ? 'text/event-stream' : 'application/json', date: new Date(at).toUTCString() },

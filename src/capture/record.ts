@@ -31,8 +31,6 @@ export interface ExchangeRecord {
   sessionUsage: { requests: number; input_tokens: number; output_tokens: number } | null;
   /** Why the exchange failed (`timeout`, `unreachable`, `client_closed`, …); null when it completed. */
   failure: string | null;
-  /** Path of the trace file the trace interceptor queued for this exchange (set by it; later sinks read it). */
-  traceFile: string | null;
   request: { headers: Headers; body: Buffer | null };
   response: {
     headers: Headers;

@@ -20,6 +20,35 @@ export const serverSchema = z.strictObject({
   max_body_size: z.coerce.number().int().positive().default(20 * 1024 * 1024),
   /** When set, /config, /metrics, /sessions and /ui require `Authorization: Bearer <token>` (or the UI's cookie). */
   admin_token: z.string().min(1).optional(),
+  cors: z
+    .strictObject({
+      /**
+       * Web origins allowed to spend the configured `llm.api_key` (e.g. `https://app.example.com`; `*` for any).
+       * Other cross-origin browser requests must bring their own key. Requests without an Origin header
+       * (SDKs, servers, curl) and same-origin pages are never affected.
+       */
+      allow_origins: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+  timeouts: z
+    .strictObject({
+      /** Seconds a client may take to send its request headers. */
+      headers_seconds: z.coerce.number().positive().default(30),
+      /** Seconds a client may take to send its whole request (headers and body); a stalled body is closed. */
+      request_seconds: z.coerce.number().positive().default(60),
+      /** Seconds an idle keep-alive connection is kept open between requests. */
+      keep_alive_seconds: z.coerce.number().positive().default(72),
+      /** Seconds a stage of the gateway's own (a session store lookup, an interceptor's request hook) may take. */
+      stage_seconds: z.coerce.number().positive().default(30),
+    })
+    .prefault({}),
+  /**
+   * On SIGTERM/SIGINT: seconds during which the gateway reports not-ready on /ready but keeps serving
+   * requests (a load balancer needs this long to stop sending), before it stops accepting connections.
+   */
+  shutdown_grace_seconds: z.coerce.number().min(0).default(5),
+  /** Seconds in-flight requests (long streams) get to finish after the grace period before they are cut. */
+  shutdown_timeout_seconds: z.coerce.number().positive().default(60),
 });
 
 export const llmSchema = z.strictObject({

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { ExchangeRecord } from '../capture/record.js';
-import type { Interceptor, InterceptorAnswer, RequestContext } from './types.js';
+import type { Interceptor, InterceptorAnswer, InterceptorOutput, RequestContext } from './types.js';
+
+const NOTHING: InterceptorOutput = Object.freeze({});
 
 export interface ChainEntry {
   /** The `type` of its config entry (`trace`, `custom`, …): the key of its figures in `/metrics`. */
@@ -48,16 +50,19 @@ export class InterceptorChain {
     return undefined;
   }
 
-  finished(ctx: RequestContext, record: ExchangeRecord): void {
+  /** Runs the response hooks (`onError` for a failed exchange); returns what they handed on, merged. */
+  finished(ctx: RequestContext, record: ExchangeRecord): InterceptorOutput {
     const failed = record.failure !== null;
+    let merged: InterceptorOutput | undefined;
     for (const interceptor of this.active) {
       try {
-        if (failed) interceptor.onError?.(ctx, record);
-        else interceptor.onResponse?.(ctx, record);
+        const output = failed ? interceptor.onError?.(ctx, record) : interceptor.onResponse?.(ctx, record);
+        if (output) merged = { ...merged, ...output };
       } catch (err) {
         this.log.error({ err, interceptor: interceptor.type, request_id: record.requestId }, 'interceptor failed');
       }
     }
+    return merged ?? NOTHING;
   }
 
   /** Per interceptor type: enabled, and its counters (the `interceptors` section of `/metrics`). */

@@ -44,10 +44,17 @@ export interface InterceptorAnswer {
   body: unknown;
 }
 
+/** What a response hook may hand to the sinks after it (the trace interceptor: where the trace will be). */
+export interface InterceptorOutput {
+  /** Path of the trace file queued for this exchange. */
+  traceFile?: string;
+}
+
 /**
  * An interceptor: hooks run in config order. `onRequest` may answer the request itself (the rest of the
  * chain and the provider are then skipped). `onResponse` sees every finished exchange, `onError` every
- * failed one; both run after the client has its last byte and must not block (queue slow work).
+ * failed one; both run after the client has its last byte and must not block (queue slow work). They may
+ * return an output for the sinks that run after them (never by changing the record, which others share).
  */
 export interface Interceptor {
   readonly type: string;
@@ -56,8 +63,8 @@ export interface Interceptor {
   /** Largest response body it wants captured, in bytes (the relay keeps the largest any asks for). */
   readonly maxBodyBytes?: number;
   onRequest?(ctx: RequestContext): InterceptorAnswer | void | Promise<InterceptorAnswer | void>;
-  onResponse?(ctx: RequestContext, record: ExchangeRecord): void;
-  onError?(ctx: RequestContext, record: ExchangeRecord): void;
+  onResponse?(ctx: RequestContext, record: ExchangeRecord): void | InterceptorOutput;
+  onError?(ctx: RequestContext, record: ExchangeRecord): void | InterceptorOutput;
   /** Counters for `/metrics` (`traces_written`, `traces_dropped`, …). */
   figures?(): Record<string, number>;
   /** Flushes queued work; called on shutdown. */

@@ -28,6 +28,13 @@ export const EXCHANGE_METRICS = {
   ttfb: def('cylestio_time_to_first_byte_seconds', 'histogram', 'Time from request arrival to the first response body byte.', ['provider', 'operation', 'stream']),
 } as const;
 
+/** The request path's own failures (a stage that threw, rejected or missed its deadline), read at scrape time. */
+export const PIPELINE_METRICS = {
+  gatewayErrors: def('cylestio_gateway_errors_total', 'counter', 'Requests the gateway failed to handle itself (answered 500 gateway_error), by the stage that failed.', ['stage']),
+  deadlinesMissed: def('cylestio_stage_deadlines_missed_total', 'counter', 'Stages that did not finish within server.timeouts.stage_seconds.'),
+  sinkFailures: def('cylestio_sink_failures_total', 'counter', 'Finished-exchange consumers (log line, metrics, request rows) that threw.'),
+} as const;
+
 /** Process-level facts. */
 export const SERVICE_METRICS = {
   buildInfo: def('cylestio_build_info', 'gauge', 'Always 1; the gateway version is in the label.', ['version']),

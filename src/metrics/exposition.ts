@@ -6,6 +6,7 @@ import {
   INTERCEPTOR_ENABLED,
   interceptorMetricName,
   type MetricDef,
+  PIPELINE_METRICS,
   SERVICE_METRICS,
   SESSION_METRICS,
   STORE_METRICS,
@@ -26,6 +27,16 @@ export interface MetricsSources {
   interceptors: InterceptorFigures;
   /** The session store's figures; absent or null while persistence is off. */
   persistence?: PersistenceMetrics | null;
+  /** The request path's own failures; absent when no pipeline runs (tests of the metrics alone). */
+  pipeline?: PipelineFiguresView | null;
+}
+
+/** What the request pipeline counts of its own failures (`pipeline` in the JSON view). */
+export interface PipelineFiguresView {
+  gateway_errors: number;
+  by_stage: Record<string, number>;
+  deadlines_missed: number;
+  sink_failures: number;
 }
 
 type Labels = Record<string, string | number>;
@@ -126,6 +137,11 @@ export class Exposition {
         return out;
       });
     }
+
+    const pipeline = (pick: (p: PipelineFiguresView) => Sample[]) => () => (this.sources.pipeline ? pick(this.sources.pipeline) : []);
+    add(PIPELINE_METRICS.gatewayErrors, pipeline((p) => Object.entries(p.by_stage).map(([stage, value]) => ({ labels: { stage }, value }))));
+    add(PIPELINE_METRICS.deadlinesMissed, pipeline((p) => [{ labels: {}, value: p.deadlines_missed }]));
+    add(PIPELINE_METRICS.sinkFailures, pipeline((p) => [{ labels: {}, value: p.sink_failures }]));
 
     this.addSessionFamilies(add);
     this.addStoreFamilies(add);

@@ -79,6 +79,7 @@ export class GatewayMetrics {
       providers,
       interceptors: sources.interceptors,
       persistence: sources.persistence ?? null,
+      pipeline: sources.pipeline ?? null,
       tokens: { input: s.inputTokens, output: s.outputTokens, total: s.totalTokens },
     };
   }

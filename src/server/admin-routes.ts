@@ -3,6 +3,7 @@ import { redactConfig } from '../config/redact.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { InterceptorChain } from '../interceptors/chain.js';
 import { metricsFormat, type GatewayMetrics, type MetricsSources } from '../metrics/gateway-metrics.js';
+import type { PipelineFiguresView } from '../metrics/exposition.js';
 import type { Persistence } from '../sessions/store/open-persistence.js';
 import type { SessionTimelines } from '../sessions/timeline.js';
 import type { SessionEngine } from '../sessions/types.js';
@@ -18,6 +19,8 @@ export interface AdminDeps {
   metrics: GatewayMetrics;
   persistence: Persistence | null;
   timelines: SessionTimelines;
+  /** The request pipeline's failure counters. */
+  pipeline: { figures(): PipelineFiguresView };
 }
 
 /** The gateway's own endpoints; registered before the catch-all so they never reach the provider. */
@@ -41,12 +44,12 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   });
 }
 
-function registerProtected(app: FastifyInstance, { config, sessions, interceptors, metrics, persistence }: AdminDeps): void {
+function registerProtected(app: FastifyInstance, { config, sessions, interceptors, metrics, persistence, pipeline }: AdminDeps): void {
   // Interceptor configs may hold credentials of their own, so only their type and state are shown.
   const redacted = { ...redactConfig(config), interceptors: config.interceptors.map(({ type, enabled }) => ({ type, enabled })) };
   app.get('/config', async () => redacted);
 
-  const sources = (): MetricsSources => ({ sessions: sessions?.metrics() ?? null, interceptors: interceptors.figures(), persistence: persistence?.metrics() ?? null });
+  const sources = (): MetricsSources => ({ sessions: sessions?.metrics() ?? null, interceptors: interceptors.figures(), persistence: persistence?.metrics() ?? null, pipeline: pipeline.figures() });
   // JSON (the guide's shape) by default; Prometheus or OpenMetrics text when the client asks for it.
   app.get('/metrics', async (request, reply) => {
     reply.header('vary', 'accept');

@@ -8,17 +8,15 @@ import type { InterceptorChain } from '../interceptors/chain.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { DetectionEngine } from '../sessions/engine.js';
 import { openPersistence, type Persistence } from '../sessions/store/open-persistence.js';
-import { requestRow } from '../sessions/store/request-row.js';
 import { SessionTimelines } from '../sessions/timeline.js';
 import { version } from '../version.js';
 import { newRequestId } from '../sessions/ids.js';
 import type { SessionEngine } from '../sessions/types.js';
-import type { ExchangeRecord } from '../capture/record.js';
 import { createUpstream } from '../upstream/pool.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerCors } from './cors.js';
 import { errorBody, errors, type GatewayError } from './errors.js';
-import { proxyHandler } from './proxy-route.js';
+import { createProxyPipeline, type ProxyPipeline } from '../proxy/pipeline.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -53,16 +51,31 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
   const sessions: SessionEngine | null = config.session.enabled ? new DetectionEngine(config.session, { store: persistence?.link, secret: persistence?.secret }) : null;
   const startedAt = new Date();
 
+  const timeouts = config.server.timeouts;
   const app = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
+    // A client must finish sending its request in time: a stalled body or a trickle of headers would
+    // otherwise hold a connection (and its memory) forever. Responses (long streams) are not bounded here.
+    requestTimeout: Math.round(timeouts.request_seconds * 1000),
+    keepAliveTimeout: Math.round(timeouts.keep_alive_seconds * 1000),
+    http: {
+      headersTimeout: Math.round(Math.min(timeouts.headers_seconds, timeouts.request_seconds) * 1000),
+      // Node checks those timeouts on this period (30 s by default): a stalled request is closed within a second of its limit.
+      connectionsCheckingInterval: 1000,
+    },
+    routerOptions: {
+      // Session names of up to 128 characters (percent-encoded, with their tenant tag) fit in /sessions/:id.
+      maxParamLength: 1024,
+    },
     // One line per request is written by the relay, with the session in it; Fastify's pair would double it.
     logController: new LogController({ disableRequestLogging: true }),
     // Every log line the gateway writes names its request_id itself; a pino child per request is waste.
     childLoggerFactory: (logger) => logger,
     bodyLimit: config.server.max_body_size,
     genReqId: newRequestId,
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
+    // Shutdown is the lifecycle's: requests on accepted connections are served through the drain.
+    return503OnClosing: false,
+    forceCloseConnections: false,
   });
 
   // Bodies stay raw bytes: the proxy forwards the client's original bytes and parses JSON itself, once.
@@ -85,27 +98,14 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
   const metrics = new GatewayMetrics({ service: 'cylestio-gateway', version, startedAt });
   // Recent requests per session for GET /sessions/:id, unless the Postgres record keeps them all.
   const timelines = new SessionTimelines(Math.min(config.session.max_sessions, 10_000), 200);
-  registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics, persistence, timelines });
+  const pipeline: ProxyPipeline = createProxyPipeline({ config, adapter, upstream, sessions, interceptors, metrics, persistence, timelines, log });
+  registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics, persistence, timelines, pipeline: pipeline.figures });
 
-  const requestLog = persistence?.requestLog;
-  const observe = requestLog
-    ? (record: ExchangeRecord) => {
-        metrics.observe(record);
-        const row = requestRow(record);
-        if (row) requestLog.enqueue(row);
-      }
-    : sessions
-      ? (record: ExchangeRecord) => {
-          metrics.observe(record);
-          timelines.add(record);
-        }
-      : metrics.observe.bind(metrics);
-  const deps = { config, adapter, upstream, sessions, interceptors, log, observe };
-  for (const operation of adapter.operations) {
-    app.route({ method: operation.method, url: operation.path, handler: proxyHandler(deps, operation) });
-  }
-  const passThrough = proxyHandler(deps, null);
-  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], url: '/*', handler: passThrough });
+  // One route for every proxied path: the pipeline's route stage resolves the operation (and refuses
+  // targets that are not plain paths), so every spelling of a route is handled by the same rules.
+  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], url: '/*', handler: pipeline.handle });
+  // Targets the router cannot place (absolute-form, asterisk-form) reach the pipeline too, which refuses them.
+  app.setNotFoundHandler(pipeline.handle);
 
   const connections = new Set<Socket>();
   app.server.on('connection', (socket: Socket) => {

@@ -73,6 +73,14 @@ export const errors = {
     code: 'invalid_query',
     message,
   }),
+  /** A stage of the request path failed (a bug, a throwing hook, a missed deadline): the request is answered anyway. */
+  gatewayError: (stage: string): GatewayError => ({
+    status: 500,
+    type: 'server_error',
+    code: 'gateway_error',
+    message: 'The gateway failed to handle the request',
+    details: { stage },
+  }),
   internal: (): GatewayError => ({
     status: 500,
     type: 'server_error',

@@ -5,6 +5,8 @@ import { ADMIN_COOKIE } from './admin-auth.js';
  */
 const hopByHop = new Set([
   'connection',
+  // The expectation is the gateway's to answer (Node sends 100 Continue itself); undici refuses to send it.
+  'expect',
   'keep-alive',
   'proxy-authenticate',
   'proxy-authorization',
@@ -23,7 +25,16 @@ function connectionListed(headers: InHeaders): Set<string> | null {
   return new Set(value.split(',').map((token) => token.trim().toLowerCase()));
 }
 
-export function upstreamRequestHeaders(headers: InHeaders, inject: Record<string, string> | null, identityEncoding: boolean): Record<string, string | string[]> {
+export interface UpstreamHeaderOptions {
+  /** Headers carrying the configured key, for clients that brought none. */
+  inject: Record<string, string> | null;
+  /** Ask for an uncompressed reply (the gateway reads replies to link the next request). */
+  identityEncoding: boolean;
+  /** Headers never forwarded for this request (they carried the gateway's admin token). */
+  withheld?: string[] | null;
+}
+
+export function upstreamRequestHeaders(headers: InHeaders, { inject, identityEncoding, withheld }: UpstreamHeaderOptions): Record<string, string | string[]> {
   const listed = connectionListed(headers);
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
@@ -32,6 +43,7 @@ export function upstreamRequestHeaders(headers: InHeaders, inject: Record<string
     if (listed?.has(name)) continue;
     out[name] = value;
   }
+  if (withheld) for (const name of withheld) delete out[name];
   // The web page's admin cookie is the gateway's own: it never goes to the provider.
   const cookie = out.cookie;
   if (typeof cookie === 'string' && cookie.includes(ADMIN_COOKIE)) {
@@ -39,7 +51,7 @@ export function upstreamRequestHeaders(headers: InHeaders, inject: Record<string
     if (kept.length > 0) out.cookie = kept.join(';').trim();
     else delete out.cookie;
   }
-  // The gateway reads replies to link the next request; compressed replies would need decoding first.
+  // Compressed replies would need decoding before the gateway could read them.
   if (identityEncoding) out['accept-encoding'] = 'identity';
   if (inject) Object.assign(out, inject);
   return out;

@@ -25,8 +25,8 @@ export class SessionTimelines {
     });
   }
 
-  add(record: ExchangeRecord): void {
-    const row = requestRow(record);
+  add(record: ExchangeRecord, traceFile: string | null = null): void {
+    const row = requestRow(record, traceFile);
     if (!row) return;
     let entries = this.timelines.get(row.session_id);
     if (!entries) this.timelines.set(row.session_id, (entries = []));

@@ -97,7 +97,6 @@ export function exchangeRecord(spec: TraceSpec): ExchangeRecord {
     usage,
     sessionUsage: spec.session === null ? null : { requests: 1, input_tokens: 0, output_tokens: 0 },
     failure,
-    traceFile: null,
     request: { headers: { 'content-type': 'application/json', authorization: 'Bearer sk-secret' }, body: requestBody },
     response: {
       headers: { 'content-type': 'application/json' },

@@ -27,7 +27,6 @@ export function exchange(overrides: Partial<ExchangeRecord> = {}): ExchangeRecor
     usage: { input_tokens: 10, output_tokens: 5, total_tokens: 15 },
     sessionUsage: { requests: sequence, input_tokens: 10 * sequence, output_tokens: 5 * sequence },
     failure: null,
-    traceFile: null,
     request: { headers: { 'x-session-id': `sess_${sequence}` }, body: null },
     response: { headers: { 'x-request-id': `req_${sequence}` }, body: null, truncated: false, reply: null },
     ...overrides,

@@ -47,7 +47,7 @@ describe('CORS', () => {
   });
 
   it('adds the CORS origin header to proxied answers', async () => {
-    const response = await fetch(`${stack.url}/v1/models`, { headers: { origin: 'https://app.example' } });
+    const response = await fetch(`${stack.url}/v1/models`, { headers: { origin: 'https://app.example', authorization: 'Bearer sk-browser-own-key' } });
     expect(response.status).toBe(200);
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     expect(response.headers.get('access-control-expose-headers')).toContain('X-Session-ID');

@@ -48,7 +48,8 @@ export const createTrace: InterceptorFactory = ({ config, redactHeaders }) => {
     }
     const bytes = (record.request.body?.length ?? 0) + (record.response.body?.length ?? 0);
     const name = traceFileName(options.file_prefix, record.timestamp, record.requestId);
-    if (writer.enqueue(name, bytes, () => renderTrace(buildTrace(record, shape)))) record.traceFile = join(options.directory, name);
+    if (writer.enqueue(name, bytes, () => renderTrace(buildTrace(record, shape)))) return { traceFile: join(options.directory, name) };
+    return undefined;
   };
   return {
     type: 'trace',

@@ -1,8 +1,11 @@
 import type { ExchangeRecord } from '../../capture/record.js';
 import type { RequestRow } from './postgres-records.js';
 
-/** The Postgres record's row for one finished exchange of a session; null for untracked exchanges. */
-export function requestRow(record: ExchangeRecord): RequestRow | null {
+/**
+ * The Postgres record's row for one finished exchange of a session; null for untracked exchanges. The trace
+ * file is what the trace interceptor reported for this exchange, if it queued one.
+ */
+export function requestRow(record: ExchangeRecord, traceFile: string | null = null): RequestRow | null {
   if (!record.sessionId) return null;
   return {
     request_id: record.requestId,
@@ -21,6 +24,6 @@ export function requestRow(record: ExchangeRecord): RequestRow | null {
     rule: record.sessionRule,
     is_new: record.isNewSession,
     failure: record.failure,
-    trace_file: record.traceFile,
+    trace_file: traceFile,
   };
 }

@@ -1,0 +1,85 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/schema.js';
+import type { InterceptorChain } from '../interceptors/chain.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { ProviderAdapter } from '../providers/types.js';
+import { corsHeaders } from '../server/cors.js';
+import type { Persistence } from '../sessions/store/open-persistence.js';
+import type { SessionTimelines } from '../sessions/timeline.js';
+import type { SessionEngine } from '../sessions/types.js';
+import type { UpstreamTarget } from '../upstream/pool.js';
+import { credentialResolver } from './credential.js';
+import { Exchange } from './exchange.js';
+import { PipelineFigures, StageRunner, type Stage } from './runner.js';
+import { finisher, metricsSink, requestLogSink, requestRowsSink, timelineSink, type Sink } from './sinks.js';
+import { decideSessionStage } from './stages/decide-session.js';
+import { forwardStage } from './stages/forward.js';
+import { parseStage } from './stages/parse.js';
+import { requestHooksStage } from './stages/request-hooks.js';
+import { routeStage } from './stages/route.js';
+
+export interface PipelineDeps {
+  config: GatewayConfig;
+  adapter: ProviderAdapter;
+  upstream: UpstreamTarget;
+  sessions: SessionEngine | null;
+  interceptors: InterceptorChain;
+  metrics: GatewayMetrics;
+  persistence: Persistence | null;
+  timelines: SessionTimelines;
+  log: Logger;
+}
+
+export interface ProxyPipeline {
+  /** The Fastify handler of every proxied route. */
+  handle(request: FastifyRequest, reply: FastifyReply): void;
+  figures: PipelineFigures;
+}
+
+/**
+ * The request path, in order. Stages: route → parse → decide session → request hooks → forward (relay and
+ * reassemble, recording the reply with the session engine before the client's last byte). Then the finish
+ * step: interceptors' response hooks, the request log line, metrics, and the session's request rows or
+ * timeline. Stages that have nothing to do for a gateway (no sessions, no hooks) are left out of the list.
+ */
+export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
+  const { config, adapter, sessions, interceptors, log } = deps;
+  const stageDeadlineMs = Math.round(config.server.timeouts.stage_seconds * 1000);
+  const figures = new PipelineFigures();
+
+  const stages: Stage[] = [
+    routeStage(adapter.operations),
+    parseStage(credentialResolver(adapter, { configuredKey: config.llm.api_key || undefined, adminToken: config.server.admin_token, allowOrigins: config.server.cors.allow_origins })),
+  ];
+  if (sessions) stages.push(decideSessionStage(sessions, config.session, stageDeadlineMs, log));
+  if (interceptors.hasRequestHooks) stages.push(requestHooksStage(interceptors, stageDeadlineMs));
+  stages.push(
+    forwardStage(deps.upstream, {
+      timeoutSeconds: config.llm.timeout,
+      captureLimit: interceptors.needsBodies ? interceptors.maxBodyBytes : 0,
+      // Record reply: the next request of the conversation must find this reply, so it is recorded
+      // before the client can send that request.
+      onReply: sessions ? (ex, reply) => ex.decision && sessions.recordReply(ex.decision, reply) : () => {},
+      log,
+    }),
+  );
+
+  const requestLog = deps.persistence?.requestLog;
+  const sinks: Sink[] = [requestLogSink(log), metricsSink(deps.metrics)];
+  if (requestLog) sinks.push(requestRowsSink(requestLog));
+  else if (sessions) sinks.push(timelineSink(deps.timelines));
+
+  const runner = new StageRunner(stages, finisher(interceptors, sinks, sessions, figures, log), figures, log);
+
+  return {
+    figures,
+    handle(request, reply) {
+      reply.hijack();
+      const ownHeaders: Record<string, string> = { ...corsHeaders, 'x-request-id': request.id, 'x-provider': adapter.name };
+      const body = request.body instanceof Buffer ? request.body : null;
+      const ex = new Exchange({ id: request.id, method: request.method, path: request.url, headers: request.headers, body, ip: request.ip }, reply.raw, adapter, ownHeaders);
+      runner.start(ex);
+    },
+  };
+}
