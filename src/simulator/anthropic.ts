@@ -13,7 +13,8 @@ import {
   toolCallTokens,
   wordCount,
 } from './replies.js';
-import { sendError, sendJson, sendSse, sseEvent, type SimContext } from './respond.js';
+import { largeArguments, largeArgumentsPieces, largeReplyTokens, largeText, largeTextPieces } from './large-reply.js';
+import { sendError, sendJson, sendSse, sendSseFrames, sseEvent, type SimContext } from './respond.js';
 
 interface Block {
   type?: unknown;
@@ -53,19 +54,24 @@ export function messages(ctx: SimContext): Promise<void> | void {
     if (m?.role === 'user') lastUser = m;
     else if (m?.role === 'assistant') assistantTurns++;
   }
-  const text = replyText(userText(lastUser), assistantTurns, ctx.controls.reply);
+  const large = ctx.controls.replyBytes;
+  const shortText = replyText(userText(lastUser), assistantTurns, ctx.controls.reply);
 
   // A tool is called when tools are offered and the user did not just hand back tool results.
   const answeringToolResult = blocksOf(lastUser?.content).some((b) => b?.type === 'tool_result');
   const tools: any[] = Array.isArray(body.tools) ? body.tools : [];
   const firstTool = tools.find((t) => t && typeof t.name === 'string');
   const tool = firstTool && !answeringToolResult && body.tool_choice?.type !== 'none' ? firstTool : undefined;
-  const input = tool ? argumentsFromSchema(tool.input_schema) : undefined;
+  // `x-sim-reply-bytes`: the tool input (when a tool is called) or else the text is that large. JSON answers
+  // build it in memory; streams produce it piece by piece (largeStream).
+  const buildLarge = large > 0 && body.stream !== true;
+  const text = buildLarge && !tool ? largeText(`${shortText} `, large) : shortText;
+  const input = !tool ? undefined : buildLarge ? JSON.parse(largeArguments(large)) : argumentsFromSchema(tool.input_schema);
   const inputJson = input ? JSON.stringify(input) : '';
   const toolId = `toolu_${randomId(24)}`;
 
   const inputTokens = promptTokens(ctx.rawBody);
-  const outputTokens = wordCount(text) + (tool ? toolCallTokens(inputJson) : 0);
+  const outputTokens = large > 0 ? largeReplyTokens(large) : wordCount(text) + (tool ? toolCallTokens(inputJson) : 0);
   const stopReason = tool ? 'tool_use' : 'end_turn';
   const id = `msg_${randomId(24)}`;
   const model = typeof body.model === 'string' ? body.model : 'claude-haiku-4-5';
@@ -87,20 +93,17 @@ export function messages(ctx: SimContext): Promise<void> | void {
   }
 
   const ev = (type: string, fields: Record<string, unknown> = {}) => sseEvent(type, { type, ...fields });
+  // Anthropic reports a provisional output count at start and the real one in message_delta.
+  const start = ev('message_start', {
+    message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, ...(noUsage ? {} : { usage: { input_tokens: inputTokens, output_tokens: 1 } }) },
+  });
+  const end = [ev('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, ...(noUsage ? {} : { usage: { output_tokens: outputTokens } }) }), ev('message_stop')];
+  if (large > 0) {
+    const pieces = tool ? largeArgumentsPieces(large, ctx.controls.deltaBytes) : largeTextPieces(`${text} `, large, ctx.controls.deltaBytes);
+    return sendSseFrames(ctx, largeStream(ev, start, pieces, tool ? { id: toolId, name: tool.name } : null, end));
+  }
   const frames = [
-    ev('message_start', {
-      message: {
-        id,
-        type: 'message',
-        role: 'assistant',
-        model,
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        // Anthropic reports a provisional output count at start and the real one in message_delta.
-        ...(noUsage ? {} : { usage: { input_tokens: inputTokens, output_tokens: 1 } }),
-      },
-    }),
+    start,
     ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
     ev('ping'),
   ];
@@ -116,13 +119,7 @@ export function messages(ctx: SimContext): Promise<void> | void {
     }
     frames.push(ev('content_block_stop', { index: 1 }));
   }
-  frames.push(
-    ev('message_delta', {
-      delta: { stop_reason: stopReason, stop_sequence: null },
-      ...(noUsage ? {} : { usage: { output_tokens: outputTokens } }),
-    }),
-    ev('message_stop'),
-  );
+  frames.push(...end);
   return sendSse(ctx, frames);
 }
 
@@ -145,4 +142,17 @@ export function anthropicModels(ctx: SimContext): void {
     first_id: ANTHROPIC_MODELS[0].id,
     last_id: ANTHROPIC_MODELS[ANTHROPIC_MODELS.length - 1].id,
   });
+}
+
+type EventOf = (type: string, fields?: Record<string, unknown>) => string;
+
+/** A one-block reply (text, or a tool_use whose input comes from `pieces`), produced lazily. */
+function* largeStream(ev: EventOf, start: string, pieces: Iterable<string>, tool: { id: string; name: string } | null, end: string[]): Generator<string> {
+  yield start;
+  yield ev('content_block_start', { index: 0, content_block: tool ? { type: 'tool_use', id: tool.id, name: tool.name, input: {} } : { type: 'text', text: '' } });
+  for (const piece of pieces) {
+    yield ev('content_block_delta', { index: 0, delta: tool ? { type: 'input_json_delta', partial_json: piece } : { type: 'text_delta', text: piece } });
+  }
+  yield ev('content_block_stop', { index: 0 });
+  yield* end;
 }

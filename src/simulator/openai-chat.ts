@@ -13,7 +13,8 @@ import {
   toolCallTokens,
   wordCount,
 } from './replies.js';
-import { nowSeconds, sendError, sendJson, sendSse, SSE_DONE, sseData, type SimContext } from './respond.js';
+import { largeArguments, largeArgumentsPieces, largeReplyTokens, largeText, largeTextPieces } from './large-reply.js';
+import { nowSeconds, sendError, sendJson, sendSse, sendSseFrames, SSE_DONE, sseData, type SimContext } from './respond.js';
 
 interface ChatMessage {
   role?: unknown;
@@ -49,14 +50,17 @@ export function chatCompletions(ctx: SimContext): Promise<void> | void {
     if (m?.role === 'user') lastUserText = contentText(m.content);
     else if (m?.role === 'assistant') assistantTurns++;
   }
-  const text = replyText(lastUserText, assistantTurns, ctx.controls.reply);
+  const large = ctx.controls.replyBytes;
   const tool = toolToCall(body, messages[messages.length - 1]);
-  const argsJson = tool ? JSON.stringify(argumentsFromSchema(tool.parameters)) : '';
-  const n = choiceCount(body.n);
+  // A large reply is built only for JSON answers; streams produce it piece by piece (see largeStream).
+  const buildLarge = large > 0 && body.stream !== true;
+  const text = buildLarge && !tool ? largeText(`${replyText(lastUserText, assistantTurns)} `, large) : replyText(lastUserText, assistantTurns, ctx.controls.reply);
+  const argsJson = !tool ? '' : buildLarge ? largeArguments(large) : JSON.stringify(argumentsFromSchema(tool.parameters));
+  const n = large > 0 ? 1 : choiceCount(body.n);
   const callIds = Array.from({ length: n }, () => `call_${randomId(24)}`);
 
   const prompt = promptTokens(ctx.rawBody);
-  const completion = (tool ? toolCallTokens(argsJson) : wordCount(text)) * n;
+  const completion = large > 0 ? largeReplyTokens(large) : (tool ? toolCallTokens(argsJson) : wordCount(text)) * n;
   const usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   const finishReason = tool ? 'tool_calls' : 'stop';
   const id = `chatcmpl-${randomId(29)}`;
@@ -75,6 +79,11 @@ export function chatCompletions(ctx: SimContext): Promise<void> | void {
       // With include_usage, OpenAI puts `usage: null` on every chunk before the final usage chunk.
       ...(includeUsage ? { usage: null } : {}),
     });
+    if (large > 0) {
+      const pieces = tool ? largeArgumentsPieces(large, ctx.controls.deltaBytes) : largeTextPieces(`${text} `, large, ctx.controls.deltaBytes);
+      const usageChunk = { ...head('chat.completion.chunk'), service_tier: 'default', system_fingerprint: 'fp_simulator', choices: [], usage };
+      return sendSseFrames(ctx, largeStream(chunk, pieces, tool ? { id: callIds[0], name: tool.name } : null, finishReason, includeUsage ? usageChunk : null));
+    }
     const frames: string[] = [];
     for (let index = 0; index < n; index++) {
       if (tool) {
@@ -136,4 +145,20 @@ export function chatCompletions(ctx: SimContext): Promise<void> | void {
     service_tier: 'default',
     system_fingerprint: 'fp_simulator',
   });
+}
+
+type ChunkOf = (index: number, delta: Record<string, unknown>, finish?: string | null) => unknown;
+
+/** The frames of a one-choice reply whose text (or tool arguments) comes from `pieces`, produced lazily. */
+function* largeStream(chunk: ChunkOf, pieces: Iterable<string>, tool: { id: string; name: string } | null, finishReason: string, usageChunk: unknown): Generator<string> {
+  if (tool) {
+    yield sseData(chunk(0, { role: 'assistant', content: null, tool_calls: [{ index: 0, id: tool.id, type: 'function', function: { name: tool.name, arguments: '' } }], refusal: null }));
+    for (const piece of pieces) yield sseData(chunk(0, { tool_calls: [{ index: 0, function: { arguments: piece } }] }));
+  } else {
+    yield sseData(chunk(0, { role: 'assistant', content: '', refusal: null }));
+    for (const piece of pieces) yield sseData(chunk(0, { content: piece }));
+  }
+  yield sseData(chunk(0, {}, finishReason));
+  if (usageChunk) yield sseData(usageChunk);
+  yield SSE_DONE;
 }

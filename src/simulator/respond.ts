@@ -12,6 +12,10 @@ export interface Controls {
   status?: number;
   reply?: string;
   noUsage: boolean;
+  /** `x-sim-reply-bytes`: a reply (text, or a tool call's arguments) of this many characters; 0 for none. */
+  replyBytes: number;
+  /** `x-sim-delta-bytes`: characters per streamed delta of such a reply (default 1,000). */
+  deltaBytes: number;
 }
 
 export interface SimContext {
@@ -60,6 +64,8 @@ export function readControls(req: IncomingMessage): Controls {
     status: status >= 400 && status <= 599 ? status : undefined,
     reply,
     noUsage: noUsage !== undefined && noUsage !== '0' && noUsage !== 'false',
+    replyBytes: nonNegativeInt(header(req, 'x-sim-reply-bytes')),
+    deltaBytes: nonNegativeInt(header(req, 'x-sim-delta-bytes')) || 1000,
   };
 }
 
@@ -148,6 +154,37 @@ export async function sendSse(ctx: SimContext, frames: string[]): Promise<void> 
     ctx.res.write(frames[i]);
   }
   if (!ctx.closed) ctx.res.end();
+}
+
+/**
+ * Writes SSE frames produced lazily (a reply of any size), waiting for `drain` whenever the socket's buffer
+ * is full: a slow reader slows the producer instead of the frames piling up in memory. Stops quietly if
+ * the client disconnects, like `sendSse`.
+ */
+export async function sendSseFrames(ctx: SimContext, frames: Iterable<string>): Promise<void> {
+  if (ctx.closed) return;
+  ctx.res.writeHead(200, { ...providerHeaders(ctx), 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  for (const frame of frames) {
+    if (ctx.closed) return;
+    if (!ctx.res.write(frame) && !(await drained(ctx))) return;
+  }
+  if (!ctx.closed) ctx.res.end();
+}
+
+/** Resolves true at the response's next `drain`, false if it closes first. */
+function drained(ctx: SimContext): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onDrain = () => {
+      ctx.res.off('close', onClose);
+      resolve(true);
+    };
+    const onClose = () => {
+      ctx.res.off('drain', onDrain);
+      resolve(false);
+    };
+    ctx.res.once('drain', onDrain);
+    ctx.res.once('close', onClose);
+  });
 }
 
 /** Unix seconds, the `created` unit both OpenAI objects use. */
