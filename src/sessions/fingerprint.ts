@@ -1,5 +1,5 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import type { CanonicalMessage } from '../conversation/canonical.js';
+import type { CanonicalMessage, Conversation } from '../conversation/canonical.js';
 import { spokenText, toolCallNames } from '../conversation/segments.js';
 
 /** Two 32-bit halves of a keyed digest. */
@@ -109,6 +109,16 @@ export const NO_SKETCH = 0xffff;
 export function combineSketches(values: number[]): number {
   if (values.length === 0) return NO_SKETCH;
   return fnv32(values.join(',')) % NO_SKETCH;
+}
+
+/** Messages before a reply that make up its context (tells apart equal replies in different sessions). */
+const CONTEXT_SIZE = 3;
+
+/** Combined sketch of the messages ending at `end` (the context a reply was given in). */
+export function contextSketch(c: Conversation, end: number): number {
+  const values: number[] = [];
+  for (let i = Math.max(0, end - CONTEXT_SIZE + 1); i <= end; i++) values.push(sketchValue(c.message(i)));
+  return combineSketches(values);
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { DigestKey } from './fingerprint.js';
 import { NO_SKETCH } from './fingerprint.js';
 import type { Session, SessionIndex } from './session-index.js';
-import { indexKey, type SessionState, type SessionWrite, type StoredSession } from './store/types.js';
+import type { SessionState, SessionWrite, StoredSession } from './store/types.js';
+import { KEEP_RESPONSES } from './engine-parts.js';
 
 /** 64-bit digest key as 16 hex digits: how stores see reply, anchor and loose-form keys. */
 export const digestHex = (key: DigestKey) => key.hi.toString(16).padStart(8, '0') + key.lo.toString(16).padStart(8, '0');
@@ -9,35 +10,6 @@ const hexDigest = (hex: string): DigestKey => ({ hi: parseInt(hex.slice(0, 8), 1
 /** The engine's short binary key strings (paragraphs, response ids) as hex, and back. */
 export const stringHex = (key: string) => Buffer.from(key, 'latin1').toString('hex');
 const hexString = (hex: string) => Buffer.from(hex, 'hex').toString('latin1');
-
-/** The keys a request may be found under in a shared store, gathered only when local detection missed. */
-export class FleetKeys {
-  readonly keys: string[] = [];
-  session(key: string): this {
-    this.keys.push(indexKey.session(key));
-    return this;
-  }
-  reply(key: DigestKey): this {
-    this.keys.push(indexKey.reply(digestHex(key)));
-    return this;
-  }
-  anchor(key: DigestKey): this {
-    this.keys.push(indexKey.anchor(digestHex(key)));
-    return this;
-  }
-  loose(key: DigestKey): this {
-    this.keys.push(indexKey.loose(digestHex(key)));
-    return this;
-  }
-  paragraph(key: string): this {
-    this.keys.push(indexKey.paragraph(stringHex(key)));
-    return this;
-  }
-  response(key: string): this {
-    this.keys.push(indexKey.response(stringHex(key)));
-    return this;
-  }
-}
 
 /**
  * The shareable state of each local session (what a store keeps), kept beside the session while a store
@@ -126,12 +98,9 @@ export class FleetState {
     if (state.anchor) this.index.setAnchor(session, hexDigest(state.anchor.key), state.anchor.position);
     if (state.loose) this.index.setLoose(session, hexDigest(state.loose));
     this.index.setParagraphs(session, state.paragraphs.map(hexString));
-    for (const key of state.responses) this.index.addResponse(session, hexString(key), this.keepResponses);
+    for (const key of state.responses) this.index.addResponse(session, hexString(key), KEEP_RESPONSES);
     if (state.topic) session.extras().topic = state.topic;
     this.states.set(session, structuredClone(state));
     return session;
   }
-
-  /** Response ids kept per session (the engine's own bound). */
-  readonly keepResponses = 4;
 }

@@ -1,4 +1,4 @@
-import type { SessionRule, TimingSummary } from './types.js';
+import type { SessionMetrics, SessionRule, TimingSummary } from './types.js';
 
 /** Durations of the last `size` requests, for a mean and p99 over a recent window (not since start). */
 export class TimingWindow {
@@ -49,4 +49,34 @@ export class SessionCounters {
   };
   readonly lookup = new TimingWindow();
   readonly hashing = new TimingWindow();
+}
+
+/** The `sessions` section of `/metrics`, from the counters and the live sessions. */
+export function sessionMetrics(c: SessionCounters, live: { size: number; values(): Iterable<{ messageCount: number }> }): SessionMetrics {
+  let messages = 0;
+  for (const session of live.values()) messages += session.messageCount;
+  const active = live.size;
+  const lookup = c.lookup.summary();
+  const hashing = c.hashing.summary();
+  return {
+    active_count: active,
+    total_created: c.totalCreated,
+    cache_hit_rate: c.considered ? Math.round((c.hits / c.considered) * 1000) / 1000 : 0,
+    fuzzy_matches: c.fuzzyMatches,
+    average_session_length: active ? Math.round((messages / active) * 10) / 10 : 0,
+    longest_session: c.longest,
+    evicted: c.evicted,
+    expired: c.expired,
+    ended: c.ended,
+    resets: { reset_phrase: c.decisions.reset_phrase, count_drop: c.decisions.count_drop, context_break: c.decisions.context_break },
+    explicit: c.decisions.explicit,
+    decisions: { ...c.decisions },
+    requests_considered: c.considered,
+    performance: {
+      session_lookup_ms: lookup.mean,
+      session_lookup_p99_ms: lookup.p99,
+      hash_computation_ms: hashing.mean,
+      hash_computation_p99_ms: hashing.p99,
+    },
+  };
 }

@@ -1,3 +1,5 @@
+import type { Conversation } from '../conversation/canonical.js';
+import { spokenText } from '../conversation/segments.js';
 import { fnv32, words } from './fingerprint.js';
 
 /**
@@ -32,4 +34,11 @@ export function topicOverlap(session: readonly number[], turn: readonly number[]
 export function mergeTopic(session: number[], turn: readonly number[], limit = 64): number[] {
   const merged = [...session.filter((word) => !turn.includes(word)), ...turn];
   return merged.length > limit ? merged.slice(merged.length - limit) : merged;
+}
+
+/** Content words of the user turns a request adds (from `firstNew` on): the turn the context-break rule judges. */
+export function newTurnWords(c: Conversation, firstNew: number): number[] {
+  const out: number[] = [];
+  for (let i = firstNew; i < c.length; i++) if (c.role(i) === 'user') out.push(...topicWords(spokenText(c.message(i))));
+  return out;
 }

@@ -1,0 +1,34 @@
+import type { SessionConfig } from '../config/schema.js';
+import type { ParsedRequest } from '../providers/types.js';
+import { explicitIdFinder } from './explicit.js';
+import type { SessionRequest } from './types.js';
+
+/** What the proxy knows of a chat request when it asks for its session. */
+export interface SessionRequestInput {
+  headers: Record<string, string | string[] | undefined>;
+  /** The client's address (only `partition_by: credential_and_client` uses it). */
+  clientIp: string;
+  /** The credential the client sent itself, if any (the adapter reads it from its own auth header). */
+  clientCredential: string | undefined;
+  parsed: ParsedRequest;
+}
+
+/**
+ * Turns a chat request into what detection needs. The partition is the credential that will reach the
+ * provider (the client's own, else the configured key), plus the client address with
+ * `credential_and_client`, or nothing with `none`: sessions never cross it. The explicit name comes from
+ * the configured headers, then the body's `metadata.session_id`.
+ */
+export function sessionRequestBuilder(config: Pick<SessionConfig, 'explicit_id_headers' | 'partition_by'>, configuredKey: string | undefined): (input: SessionRequestInput) => SessionRequest {
+  const findExplicitId = explicitIdFinder(config.explicit_id_headers);
+  const partitionBy = config.partition_by;
+  return ({ headers, clientIp, clientCredential, parsed }) => {
+    const credential = clientCredential ?? (configuredKey || undefined) ?? '';
+    return {
+      partition: partitionBy === 'none' ? '' : partitionBy === 'credential' ? credential : `${credential}|${clientIp}`,
+      explicitId: findExplicitId(headers, parsed.explicitSessionId),
+      previousResponseId: parsed.previousResponseId,
+      conversation: parsed.conversation(),
+    };
+  };
+}
