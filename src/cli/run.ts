@@ -28,7 +28,9 @@ export async function runGateway(options: RunOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    await gateway.close();
+    // Not ready from now on; new connections are still accepted for the grace period (load balancers
+    // need that long to notice), then every request on an accepted connection is answered before exit.
+    await gateway.close({ graceMs: Math.round(config.server.shutdown_grace_seconds * 1000), quietMs: 1000 });
     log.flush();
     process.exit(0);
   };

@@ -19,6 +19,8 @@ export interface AdminDeps {
   metrics: GatewayMetrics;
   persistence: Persistence | null;
   timelines: SessionTimelines;
+  /** False while the gateway drains for shutdown. */
+  ready(): boolean;
   /** The request pipeline's failure counters. */
   pipeline: { figures(): PipelineFiguresView };
 }
@@ -34,6 +36,13 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     timestamp: new Date().toISOString(),
     uptime_seconds: uptimeSeconds(),
   }));
+
+  // Readiness for load balancers and orchestrators: 503 from the moment a shutdown starts, while requests
+  // on accepted connections are still served. Like /health, open: it tells nothing secret.
+  app.get('/ready', async (_request, reply) => {
+    if (deps.ready()) return { status: 'ready' };
+    return reply.code(503).send({ status: 'draining' });
+  });
 
   // Everything else may be protected by server.admin_token (a scope of its own: proxy routes never see the hook).
   void app.register(async (scope) => {

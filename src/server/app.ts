@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/schema.js';
@@ -14,6 +13,7 @@ import { newRequestId } from '../sessions/ids.js';
 import type { SessionEngine } from '../sessions/types.js';
 import { createUpstream } from '../upstream/pool.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { ServerLifecycle, type DrainOptions } from './lifecycle.js';
 import { registerCors } from './cors.js';
 import { errorBody, errors, type GatewayError } from './errors.js';
 import { createProxyPipeline, type ProxyPipeline } from '../proxy/pipeline.js';
@@ -24,8 +24,13 @@ export interface Gateway {
   interceptors: InterceptorChain;
   /** The session store and Postgres record, when persistence is on. */
   persistence: Persistence | null;
-  /** Stops taking requests, lets in-flight ones finish, then flushes interceptor queues (traces). */
-  close(): Promise<void>;
+  /** Readiness, and the drain that answers every request on an accepted connection before closing. */
+  lifecycle: ServerLifecycle;
+  /**
+   * Stops taking connections, answers every request on the accepted ones and lets in-flight ones finish
+   * (up to `server.shutdown_timeout_seconds`), then flushes interceptor queues (traces) and closes the stores.
+   */
+  close(options?: Partial<DrainOptions>): Promise<void>;
 }
 
 /** Fastify's own errors (body too large, bad framing) answered in the gateway's standard shape. */
@@ -99,7 +104,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
   // Recent requests per session for GET /sessions/:id, unless the Postgres record keeps them all.
   const timelines = new SessionTimelines(Math.min(config.session.max_sessions, 10_000), 200);
   const pipeline: ProxyPipeline = createProxyPipeline({ config, adapter, upstream, sessions, interceptors, metrics, persistence, timelines, log });
-  registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics, persistence, timelines, pipeline: pipeline.figures });
+  const lifecycle = new ServerLifecycle(app.server);
+  registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics, persistence, timelines, pipeline: pipeline.figures, ready: () => lifecycle.ready });
 
   // One route for every proxied path: the pipeline's route stage resolves the operation (and refuses
   // targets that are not plain paths), so every spelling of a route is handled by the same rules.
@@ -107,31 +113,17 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
   // Targets the router cannot place (absolute-form, asterisk-form) reach the pipeline too, which refuses them.
   app.setNotFoundHandler(pipeline.handle);
 
-  const connections = new Set<Socket>();
-  app.server.on('connection', (socket: Socket) => {
-    connections.add(socket);
-    socket.once('close', () => connections.delete(socket));
-  });
-
   return {
     app,
     sessions,
     interceptors,
     persistence,
-    async close() {
-      // In-flight exchanges finish; their keep-alive connections are closed as soon as they fall idle
-      // (Fastify closes only the connections idle at the moment close() starts).
-      // Connections that never sent a request (HTTP clients open spare ones) are not "idle" to Node and
-      // would hold the close forever: they go too.
-      const sweep = setInterval(() => {
-        app.server.closeIdleConnections();
-        for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
-      }, 50);
-      try {
-        await app.close();
-      } finally {
-        clearInterval(sweep);
-      }
+    lifecycle,
+    async close(options: Partial<DrainOptions> = {}) {
+      // Every request on an accepted connection is answered; then the queues are flushed (traces, rows,
+      // store writes) before the stores close.
+      await lifecycle.drain({ graceMs: 0, timeoutMs: Math.round(config.server.shutdown_timeout_seconds * 1000), quietMs: 100, ...options });
+      await app.close();
       await interceptors.close();
       await upstream.dispatcher.close();
       await persistence?.close();
