@@ -8,5 +8,7 @@ export default defineConfig({
     // Two cores: run files in forked workers, a couple at a time, so servers started per test stay isolated.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    // One Redis and one temp dir for the whole run, stopped and removed after the last file.
+    globalSetup: ['test/helpers/global-setup.ts'],
   },
 });

@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { CLEAN_ENV, CLI_ARGS } from './cli-process.js';
+import { spawnCli } from './cli-process.js';
 import type { Stack } from './stack.js';
-
+import { tempDir } from './temp-dir.js';
 
 /** A gateway running as its own process (the CLI), as replicas and restarts need. */
 export interface GatewayProcess {
@@ -31,19 +30,14 @@ export interface ProcessOutcome {
 
 /** Writes `yaml` to a config file in a temp dir, returning its path. */
 export async function configFile(yaml: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'cylestio-gw-'));
-  const path = join(dir, 'config.yaml');
+  const path = join(tempDir('cylestio-gw-'), 'config.yaml');
   await writeFile(path, yaml);
   return path;
 }
 
-function spawnCli(config: string): ChildProcess {
-  return spawn(process.execPath, [...CLI_ARGS, '--config', config], { env: CLEAN_ENV });
-}
-
 /** Starts the CLI on `config` and resolves once it listens; rejects with its output when it exits first. */
 export function startGatewayProcess(config: string, type: 'openai' | 'anthropic' = 'openai'): Promise<GatewayProcess> {
-  const child = spawnCli(config);
+  const child = spawnCli(['--config', config]);
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
@@ -71,7 +65,7 @@ export function startGatewayProcess(config: string, type: 'openai' | 'anthropic'
 
 /** Runs the CLI to its exit (a gateway that must refuse to start). */
 export function runGatewayToExit(config: string): Promise<ProcessOutcome> {
-  const child = spawnCli(config);
+  const child = spawnCli(['--config', config]);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));

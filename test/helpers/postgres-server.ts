@@ -1,10 +1,10 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { chownSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
+import { tempDir } from './temp-dir.js';
+import { spawnTethered } from './tethered-spawn.js';
 
 export interface PostgresServer {
   /** postgres://postgres@127.0.0.1:PORT/postgres (trust auth: no password). */
@@ -13,13 +13,14 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-/** The shared server of this test worker: started once, stopped when the worker goes away. */
+/** The shared server of this test worker: started once, gone with the worker (tethered to it). */
 let shared: Promise<PostgresServer> | undefined;
 
 /**
  * A real PostgreSQL for tests. CI may provide one in CYLESTIO_TEST_POSTGRES_URL; otherwise each worker
  * starts its own throwaway cluster in a temp dir (one per worker process, so tests isolate by schema or
  * database, not by server). `fresh` starts a dedicated one a test may stop (e.g. to see the store fail).
+ * Every server (and initdb) started here dies with the process that started it (tethered-spawn.ts).
  */
 export function startPostgres(options: { fresh?: boolean } = {}): Promise<PostgresServer> {
   const external = process.env.CYLESTIO_TEST_POSTGRES_URL;
@@ -38,15 +39,15 @@ export function startPostgres(options: { fresh?: boolean } = {}): Promise<Postgr
 async function launch(): Promise<PostgresServer> {
   const bin = binDir();
   const owner = serverUser();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cylestio-pg-'));
+  const dir = tempDir('cylestio-pg-');
   if (owner) chownSync(dir, owner.uid, owner.gid);
   const data = path.join(dir, 'data');
   const runAs = { cwd: dir, ...(owner ?? {}) };
   try {
-    await promisify(execFile)(path.join(bin, 'initdb'), ['-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C', '-D', data], runAs);
+    await run(path.join(bin, 'initdb'), ['-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C', '-D', data], runAs);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed: ${(err as { stderr?: string }).stderr || String(err)}`);
+    throw new Error(`initdb failed: ${(err as Error).message}`);
   }
   // The free port can be taken between our probe and postgres binding it: try a few.
   for (let attempt = 1; ; attempt++) {
@@ -54,10 +55,12 @@ async function launch(): Promise<PostgresServer> {
     const log = path.join(dir, `server-${attempt}.log`);
     const logFd = openSync(log, 'a');
     // Server output goes to a file, not a pipe: nothing to drain, and nothing keeps the worker's loop alive.
-    const child = spawn(
+    // SIGQUIT (immediate shutdown) when this process dies: the postmaster takes its backends down with it.
+    const child = spawnTethered(
       path.join(bin, 'postgres'),
       ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
       { ...runAs, stdio: ['ignore', logFd, logFd] },
+      'SIGQUIT',
     );
     closeSync(logFd);
     child.unref();
@@ -77,37 +80,35 @@ async function launch(): Promise<PostgresServer> {
   }
 }
 
-/** Cleanup for a started server: on stop(), on a normal exit, and by a watchdog when the worker is killed. */
+/**
+ * Stopping a started server. Were this worker killed first, the server dies with it (tethered) and its dir
+ * goes with the test run's temp dir (global-setup.ts).
+ */
 function running(child: ChildProcess, exited: Promise<void>, dir: string, url: string): PostgresServer {
-  const pid = child.pid!;
-  // Vitest ends fork workers with SIGTERM, which skips 'exit' handlers: a detached shell waits for this
-  // process to die, then stops postgres (SIGQUIT: immediate shutdown) and removes the temp dir.
-  const watchdog = spawn(
-    'sh',
-    ['-c', 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -QUIT "$2" 2>/dev/null; i=0; while kill -0 "$2" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; rm -rf "$3"', 'sh', String(process.pid), String(pid), dir],
-    { detached: true, stdio: 'ignore' },
-  );
-  watchdog.unref();
-  const onExit = () => {
-    if (child.exitCode === null) child.kill('SIGQUIT');
-  };
-  process.on('exit', onExit);
   let stopping: Promise<void> | undefined;
   return {
     url,
     stop: () =>
       (stopping ??= (async () => {
-        process.off('exit', onExit);
         // Referenced again while we wait: an unref'd child's exit would not keep the event loop alive.
         child.ref();
         // SIGINT: fast shutdown, which ends open sessions instead of waiting for clients to leave.
-        if (child.exitCode === null) child.kill('SIGINT');
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
         await exited;
         rmSync(dir, { recursive: true, force: true });
-        // Only now: had anything above failed, the watchdog would still clean up after this process.
-        if (watchdog.exitCode === null) watchdog.kill();
       })()),
   };
+}
+
+/** Runs a command to its end (tethered too: initdb takes a second or two), failing with its stderr. */
+function run(command: string, args: string[], options: SpawnOptions): Promise<void> {
+  const child = spawnTethered(command, args, { ...options, stdio: ['ignore', 'ignore', 'pipe'] }, 'SIGKILL');
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(stderr || `exited (${code ?? signal})`))));
+  });
 }
 
 /** Polls until the server takes a connection, with a short backoff; fails fast if it exits. */

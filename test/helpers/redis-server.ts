@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { Redis } from 'ioredis';
+import { tempDir } from './temp-dir.js';
+import { spawnTethered } from './tethered-spawn.js';
 
 export interface RedisServer {
   url: string;
@@ -16,8 +16,10 @@ export interface RedisServer {
 let shared: Promise<RedisServer> | undefined;
 
 /**
- * A real redis-server for tests: CI may give one in CYLESTIO_TEST_REDIS_URL, else each test worker starts
- * one (tests isolate by key prefix). `fresh` starts a dedicated one that a test may stop and restart.
+ * A real redis-server for tests. CI may give one in CYLESTIO_TEST_REDIS_URL; under vitest the run's
+ * globalSetup (global-setup.ts) starts one and puts it there; elsewhere (benchmarks) this process starts one.
+ * Tests isolate by key prefix. `fresh` starts a dedicated one that a test may stop and restart.
+ * Every server started here dies with the process that started it (tethered-spawn.ts).
  */
 export function startRedis(options: { fresh?: boolean } = {}): Promise<RedisServer> {
   const external = process.env.CYLESTIO_TEST_REDIS_URL;
@@ -31,34 +33,40 @@ export function startRedis(options: { fresh?: boolean } = {}): Promise<RedisServ
 }
 
 async function launch(): Promise<RedisServer> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cylestio-redis-'));
+  const dir = tempDir('cylestio-redis-');
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
-  let child: ReturnType<typeof spawn> | null = null;
+  let child: ChildProcess | null = null;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    mkdirSync(dir, { recursive: true }); // stop() removed it
+    // SIGKILL when the parent dies: nothing of a test Redis is worth a graceful shutdown.
+    child = spawnTethered('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }, 'SIGKILL');
+    child.on('error', () => {}); // no redis-server installed: ready() below reports it
     child.unref();
-    await ready(url);
+    await ready(url, child);
   };
   await start();
   return {
     url,
     async stop() {
       const running = child;
-      if (!running || running.exitCode !== null) return;
-      const exited = new Promise((resolve) => running.once('exit', resolve));
-      running.ref(); // an unref'd child's exit would not keep the event loop alive while we wait for it
-      running.kill('SIGKILL');
-      await exited;
       child = null;
+      if (running && running.exitCode === null && running.signalCode === null) {
+        const exited = new Promise((resolve) => running.once('exit', resolve));
+        running.ref(); // an unref'd child's exit would not keep the event loop alive while we wait for it
+        running.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
     },
     restart: start,
   };
 }
 
 /** Waits until the server answers PING (it starts in a few ms; bounded retries, not a fixed sleep). */
-async function ready(url: string): Promise<void> {
+async function ready(url: string, child: ChildProcess): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
+    if (child.exitCode !== null || child.signalCode !== null) break; // it will never answer
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on('error', () => {});
     try {
@@ -71,6 +79,7 @@ async function ready(url: string): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   throw new Error(`redis-server did not start at ${url}`);
 }
 
@@ -84,4 +93,3 @@ function freePort(): Promise<number> {
     });
   });
 }
-
