@@ -52,7 +52,7 @@ export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
     routeStage(adapter.operations),
     parseStage(credentialResolver(adapter, { configuredKey: config.llm.api_key || undefined, adminToken: config.server.admin_token, allowOrigins: config.server.cors.allow_origins })),
   ];
-  if (sessions) stages.push(decideSessionStage(sessions, config.session, stageDeadlineMs, log));
+  if (sessions) stages.push(decideSessionStage(sessions, config.session, config.llm.api_key || undefined, stageDeadlineMs, log));
   if (interceptors.hasRequestHooks) stages.push(requestHooksStage(interceptors, stageDeadlineMs));
   stages.push(
     forwardStage(deps.upstream, {
