@@ -5,14 +5,16 @@
  * message a single string lets the session engine hash and compare it cheaply; everything that wants the
  * parts back (spoken text, transcripts, tool names) decodes through `segmentsOf`.
  */
-export const SEP = '\u0001';
+const SEP = '\u0001';
 export const TOOL_MARK = '\u0002';
 
 export type Segment =
   | { kind: 'text'; text: string }
   | { kind: 'call'; id: string; name: string; args: string }
   | { kind: 'result'; id: string; content: string }
-  | { kind: 'image' };
+  | { kind: 'image' }
+  /** A marked segment of a kind this decoder does not know, or one cut short: never spoken text. */
+  | { kind: 'other'; text: string };
 
 /** Anything that carries an encoded text (a CanonicalMessage). */
 interface Encoded {
@@ -36,8 +38,8 @@ function decode(segment: string): Segment {
   const [kind, ...rest] = segment.slice(1).split(':');
   if (kind === 'call') return { kind: 'call', id: rest[0] ?? '', name: rest[1] ?? '', args: rest.slice(2).join(':') };
   if (kind === 'result') return { kind: 'result', id: rest[0] ?? '', content: rest.slice(1).join(':') };
-  // `image`, and anything cut short (the fuzzy rule decodes the first 200 characters of a message)
-  return { kind: 'image' };
+  if (kind === 'image') return { kind: 'image' };
+  return { kind: 'other', text: segment.slice(1) }; // e.g. cut short: the fuzzy rule decodes a message's first 200 characters
 }
 
 /** The segments of a message, in order. */
@@ -47,7 +49,7 @@ export function segmentsOf(message: Encoded): Segment[] {
 }
 
 /** Whether a message has anything besides text (most have not: the callers below skip decoding then). */
-export const hasToolSegments = (message: Encoded): boolean => message.text.includes(TOOL_MARK);
+const hasToolSegments = (message: Encoded): boolean => message.text.includes(TOOL_MARK);
 
 /** The words a person typed in a message: text segments only, never tool results or call arguments. */
 export function spokenText(message: Encoded): string {

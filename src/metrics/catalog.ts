@@ -134,4 +134,3 @@ export function statusClassIndex(status: number, failure: string | null): number
 }
 
 export const STREAM_LABELS: readonly string[] = Object.freeze(['false', 'true']);
-export const TOKEN_DIRECTIONS = Object.freeze(['input', 'output'] as const);

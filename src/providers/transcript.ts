@@ -17,16 +17,17 @@ function readableSegment(segment: Segment): string {
     case 'call': return `[tool call: ${segment.name}(${segment.args})]`;
     case 'result': return `[tool result] ${segment.content}`;
     case 'image': return '[image]';
+    case 'other': return segment.text;
   }
 }
 
 /** A canonical message back into readable text. */
-export function readable(message: CanonicalMessage): string {
+function readable(message: CanonicalMessage): string {
   return segmentsOf(message).map(readableSegment).join('\n');
 }
 
 /** The operation serving a path, in any wire format the gateway speaks. */
-export function operationFor(provider: string, path: string): Operation | undefined {
+function operationFor(provider: string, path: string): Operation | undefined {
   const bare = path.split('?')[0];
   return allAdapters()
     .find((adapter) => adapter.name === provider)

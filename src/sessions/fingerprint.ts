@@ -106,7 +106,7 @@ export function sketchValue(message: CanonicalMessage): number {
 export const NO_SKETCH = 0xffff;
 
 /** One 16-bit value for up to three sketch values in order: the context a reply was given in. */
-export function combineSketches(values: number[]): number {
+function combineSketches(values: number[]): number {
   if (values.length === 0) return NO_SKETCH;
   return fnv32(values.join(',')) % NO_SKETCH;
 }

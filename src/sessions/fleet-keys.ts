@@ -7,7 +7,7 @@ import { indexKey } from './store/types.js';
 import type { SessionRequest } from './types.js';
 
 /** The keys a request may be found under in a shared store, gathered only when local detection missed. */
-export class FleetKeys {
+class FleetKeys {
   readonly keys: string[] = [];
   session(key: string): this {
     this.keys.push(indexKey.session(key));

@@ -11,7 +11,7 @@ const stopWords = new Set(
 );
 
 /** Hashed content words (4+ letters, not stop words), de-duplicated, at most `limit`. */
-export function topicWords(text: string, limit = 64): number[] {
+function topicWords(text: string, limit = 64): number[] {
   const out = new Set<number>();
   for (const word of words(text)) {
     if (word.length < 4 || stopWords.has(word)) continue;

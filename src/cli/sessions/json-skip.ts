@@ -11,7 +11,7 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 /** Index just past the string whose opening quote is at `start`; -1 when the string never closes. */
-export function skipString(text: string, start: number): number {
+function skipString(text: string, start: number): number {
   let from = start + 1;
   for (;;) {
     const quote = text.indexOf('"', from);

@@ -25,10 +25,10 @@ export interface ShowRow {
   file: string;
 }
 
-export class SessionNotFoundError extends Error {}
-
-/** The session's rows, oldest first (ties: by file name, which ends with the request id). */
-/** `width` null keeps the texts whole (JSON and CSV without --width). */
+/**
+ * The session's rows, oldest first (ties: by file name, which ends with the request id). `width` null keeps
+ * the texts whole (JSON and CSV without --width).
+ */
 export async function showRows(directory: string, summaries: TraceSummary[], width: number | null): Promise<ShowRow[]> {
   const cut = (text: string) => (width === null ? text : clip(text, width));
   const ordered = [...summaries].sort((a, b) => a.timestamp - b.timestamp || a.file.localeCompare(b.file));

@@ -38,7 +38,7 @@ const tokens = (usage: unknown, key: string): number => (isObject(usage) ? (numb
  * `response` object; every other field is optional (a missing session is "no session", missing usage is
  * zero tokens, a missing duration is left out of the means).
  */
-export function summaryFromObject(file: string, value: unknown): SummaryResult {
+function summaryFromObject(file: string, value: unknown): SummaryResult {
   if (!isObject(value)) return { reason: 'not a trace record (not a JSON object)' };
   const timestamp = typeof value.timestamp === 'string' ? Date.parse(value.timestamp) : NaN;
   if (Number.isNaN(timestamp)) return { reason: 'not a trace record (no timestamp)' };

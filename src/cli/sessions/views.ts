@@ -6,7 +6,7 @@ import type { SessionRow, SortKey } from './aggregate.js';
 import { formatDuration, formatTime } from './format.js';
 import type { Column } from './render.js';
 
-export const NO_SESSION = '(no session)';
+const NO_SESSION = '(no session)';
 
 type SessionColumn = Column<SessionRow>;
 

@@ -34,7 +34,7 @@ function roleOf(role: unknown): Role {
   return 'user';
 }
 
-export function canonicalChatMessage(message: Json): CanonicalMessage {
+function canonicalChatMessage(message: Json): CanonicalMessage {
   const role = roleOf(message.role);
   const builder = new CanonicalBuilder();
   if (role === 'tool') builder.toolResult(message.tool_call_id, typeof message.content === 'string' ? message.content : jsonText(message.content ?? ''));
@@ -44,7 +44,7 @@ export function canonicalChatMessage(message: Json): CanonicalMessage {
 }
 
 /** System and developer messages are left out: clients rewrite them on every request. */
-export function chatConversation(messages: unknown): Conversation {
+function chatConversation(messages: unknown): Conversation {
   const turns: Json[] = [];
   for (const raw of asArray(messages)) {
     const message = asObject(raw);
