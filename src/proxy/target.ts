@@ -13,6 +13,9 @@ const SMUGGLED = /%(2e|2f|5c|00)/i;
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN = /[\\\u0000-\u001f\u007f]/;
 
+/** Methods a provider API uses; others (TRACE, PROPFIND, …) are refused rather than forwarded. */
+const FORWARDED_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+
 export type Target =
   | { ok: true; route: Operation | null; path: string }
   | { ok: false; error: GatewayError };
@@ -46,6 +49,9 @@ export function targetResolver(operations: Operation[]): (method: string, url: s
     const known = exact.get(`${method} ${pathPart}`);
     if (known) return { ok: true, route: known, path: url };
 
+    if (!FORWARDED_METHODS.has(method)) {
+      return { ok: false, error: { status: 405, type: 'invalid_request_error', code: 'method_not_allowed', message: `The gateway does not forward ${method.slice(0, 20)} requests` } };
+    }
     if (pathPart.charCodeAt(0) !== 47 /* / */) return invalid('only origin-form targets (starting with "/") are accepted');
     if (FORBIDDEN.test(pathPart)) return invalid('backslashes and control characters are not allowed in the path');
     if (SMUGGLED.test(pathPart)) return invalid('encoded dots, slashes and NUL are not allowed in the path');

@@ -82,4 +82,11 @@ describe('request targets', () => {
       expect(stack.sim.requests.map((r) => r.path)).toEqual(['/v1/chat/completions']);
     });
   }
+
+  it('refuses methods no provider API uses (405) without calling the provider', async () => {
+    const answer = await rawRequest(stack.url, 'TRACE /v1/models HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n\r\n', completeResponse);
+    expect(answer.status).toBe(405);
+    expect(answer.text).toContain('"code":"method_not_allowed"');
+    expect(stack.sim.requests).toHaveLength(0);
+  });
 });
