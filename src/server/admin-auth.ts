@@ -1,8 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody, errors } from './errors.js';
+import { ADMIN_COOKIE_LIFETIME_SECONDS, adminCookieSigner } from './admin-cookie.js';
+import { errorBody, errors, type GatewayError } from './errors.js';
+import { LoginAttempts } from './login-attempts.js';
 
-/** The web page's cookie: a digest of the token, so the cookie is not the API credential itself. */
+/** The web page's cookie: signed with the token and dated (admin-cookie.ts), never the token itself. */
 export const ADMIN_COOKIE = 'cylestio_admin';
 const COOKIE = ADMIN_COOKIE;
 
@@ -32,22 +34,50 @@ const loginPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 document.getElementById('login').addEventListener('submit', async (event) => {
   event.preventDefault();
   const response = await fetch('/ui/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: document.getElementById('token').value }) });
-  if (response.ok) location.reload(); else document.getElementById('error').textContent = 'That is not the admin token.';
+  const error = document.getElementById('error');
+  if (response.ok) location.reload();
+  else if (response.status === 429) error.textContent = 'Too many wrong tokens: try again in ' + Math.ceil(Number(response.headers.get('retry-after')) / 60) + ' min.';
+  else error.textContent = 'That is not the admin token.';
 });
 </script></body></html>`;
+
+export interface AdminAuthOptions {
+  /** Milliseconds clock (tests). */
+  now?: () => number;
+  cookieLifetimeSeconds?: number;
+}
+
+/** What the admin sign-in counted: wrong tokens, and attempts refused for too many of them. */
+export interface AdminAuthFigures {
+  login_failures: number;
+  login_limited: number;
+}
+
+const LOGIN_PATH = '/ui/login';
 
 /**
  * Protects the admin endpoints with `server.admin_token` when it is set: `Authorization: Bearer <token>`
  * (scrapers, curl) or the web page's cookie. Without either: 401 in the standard error shape, or for the web
  * page, the sign-in page. Registered as a hook of the admin scope only, so proxy routes never pay for it.
+ * Wrong tokens, at the sign-in or in the header, are limited per client (login-attempts.ts); the cookie
+ * lasts ADMIN_COOKIE_LIFETIME_SECONDS, enforced here (admin-cookie.ts). Returns the counts, for /metrics.
  */
-export function protectAdmin(scope: FastifyInstance, token: string | undefined): void {
-  if (!token) return;
+export function protectAdmin(scope: FastifyInstance, token: string | undefined, options: AdminAuthOptions = {}): { figures(): AdminAuthFigures } {
+  const attempts = new LoginAttempts(options.now);
+  const figures = () => ({ login_failures: attempts.counts.failures, login_limited: attempts.counts.limited });
+  if (!token) return { figures };
+  const now = options.now ?? Date.now;
+  const lifetime = options.cookieLifetimeSeconds ?? ADMIN_COOKIE_LIFETIME_SECONDS;
   const expected = digest(token);
-  const expectedCookie = digest(createHash('sha256').update(`${token}\0ui`).digest('hex'));
-  const cookieFor = createHash('sha256').update(`${token}\0ui`).digest('hex');
+  const cookies = adminCookieSigner(token, lifetime);
 
-  scope.post('/ui/login', async (request: FastifyRequest, reply: FastifyReply) => {
+  const failed = (request: FastifyRequest) => {
+    if (attempts.failed(request.ip)) request.log.warn({ client: request.ip }, 'admin token: too many wrong attempts from one client, refused for a while');
+  };
+
+  scope.post(LOGIN_PATH, async (request: FastifyRequest, reply: FastifyReply) => {
+    const wait = attempts.retryAfter(request.ip);
+    if (wait) return tooMany(request, reply, wait);
     let given = '';
     try {
       const body = JSON.parse(String(request.body ?? '')) as { token?: unknown };
@@ -55,21 +85,52 @@ export function protectAdmin(scope: FastifyInstance, token: string | undefined):
     } catch {
       // not JSON: treated as a wrong token below
     }
-    if (!given || !same(given, expected)) return reply.code(401).type('application/json').send(errorBody(errors.unauthorized(), request.id));
-    reply.header('set-cookie', `${COOKIE}=${cookieFor}; HttpOnly; SameSite=Strict; Path=/`);
+    if (!given || !same(given, expected)) {
+      failed(request);
+      return reply.code(401).type('application/json').send(errorBody(errors.unauthorized(), request.id));
+    }
+    attempts.succeeded(request.ip);
+    const expires = new Date(now() + lifetime * 1000).toUTCString();
+    const secure = request.protocol === 'https' ? '; Secure' : '';
+    reply.header('set-cookie', `${COOKIE}=${cookies.issue(now())}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${lifetime}; Expires=${expires}${secure}`);
     return reply.code(204).send();
   });
 
   scope.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/ui/login' && request.method === 'POST') return;
-    const auth = request.headers.authorization;
-    if (typeof auth === 'string' && auth.startsWith('Bearer ') && same(auth.slice(7).trim(), expected)) return;
+    // The matched route, not the raw URL: `/ui/login?x=1` is the sign-in too, which checks its own token.
+    if (request.method === 'POST' && request.routeOptions.url === LOGIN_PATH) return;
     const cookie = cookieValue(request.headers.cookie, COOKIE);
-    if (cookie && same(cookie, expectedCookie)) return;
+    if (cookie && cookies.verify(cookie, now())) return;
+    const bearer = bearerToken(request.headers.authorization);
+    if (bearer !== undefined) {
+      // A client over the limit is refused before its token is even compared, right or wrong.
+      const wait = attempts.retryAfter(request.ip);
+      if (wait) return tooMany(request, reply, wait);
+      // No success resets the failures here: a scraper behind the same address would reset a guesser's.
+      if (same(bearer, expected)) return;
+      failed(request);
+    }
     reply.header('www-authenticate', 'Bearer realm="cylestio-gateway"');
-    if (request.method === 'GET' && (request.url === '/ui' || request.url.startsWith('/ui/') || request.url.startsWith('/ui?'))) {
+    const path = request.url.split('?')[0];
+    if (request.method === 'GET' && (path === '/ui' || path!.startsWith('/ui/'))) {
       return reply.code(401).type('text/html; charset=utf-8').send(loginPage);
     }
     return reply.code(401).type('application/json').send(errorBody(errors.unauthorized(), request.id));
   });
+  return { figures };
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  return typeof header === 'string' ? /^Bearer\s+(.*)$/is.exec(header.trim())?.[1]?.trim() : undefined;
+}
+
+function tooMany(request: FastifyRequest, reply: FastifyReply, seconds: number): FastifyReply {
+  const error: GatewayError = {
+    status: 429,
+    type: 'rate_limit_error',
+    code: 'too_many_attempts',
+    message: `Too many wrong admin tokens from this client: try again in ${seconds} s`,
+    details: { retry_after_seconds: seconds },
+  };
+  return reply.code(429).header('retry-after', String(seconds)).type('application/json').send(errorBody(error, request.id));
 }
