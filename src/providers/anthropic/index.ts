@@ -1,3 +1,4 @@
+import { authorizationKey, headerKey } from '../credential-key.js';
 import type { ProviderAdapter } from '../types.js';
 import { plainJsonRoute } from '../routes.js';
 import { messages } from './messages.js';
@@ -7,12 +8,9 @@ export const anthropicAdapter: ProviderAdapter = {
   operations: [messages, plainJsonRoute('messages.count_tokens', '/v1/messages/count_tokens')],
   authHeaders: (apiKey) => ({ 'x-api-key': apiKey }),
   errorBody: (type, _code, message) => ({ type: 'error', error: { type, message } }),
-  /** Anthropic clients authenticate with `x-api-key`, or `Authorization: Bearer` for OAuth tokens. */
-  clientCredential(headers) {
-    for (const name of ['x-api-key', 'authorization']) {
-      const value = headers[name];
-      if (typeof value === 'string' && value.trim() !== '') return value;
-    }
-    return undefined;
-  },
+  /**
+   * Anthropic clients authenticate with `x-api-key`, or `Authorization: Bearer` for OAuth tokens: either
+   * way the key itself, so one key sent both ways is one credential to limits and sessions.
+   */
+  clientCredential: (headers) => headerKey(headers['x-api-key']) ?? authorizationKey(headers.authorization),
 };

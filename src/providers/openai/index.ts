@@ -1,3 +1,4 @@
+import { authorizationKey } from '../credential-key.js';
 import type { ProviderAdapter } from '../types.js';
 import { plainJsonRoute } from '../routes.js';
 import { chatCompletions } from './chat.js';
@@ -14,8 +15,6 @@ export const openAiAdapter: ProviderAdapter = {
   ],
   authHeaders: (apiKey) => ({ authorization: `Bearer ${apiKey}` }),
   errorBody: (type, code, message) => ({ error: { message, type, param: null, code } }),
-  clientCredential(headers) {
-    const auth = headers.authorization;
-    return typeof auth === 'string' && auth.trim() !== '' ? auth : undefined;
-  },
+  /** The key itself, however the client spelled `Authorization` (limits and sessions are keyed by it). */
+  clientCredential: (headers) => authorizationKey(headers.authorization),
 };
