@@ -77,12 +77,16 @@ describe('per-session request limits', () => {
 
   for (const sdk of ['openai', 'anthropic'] as const) {
     it(`lets the ${sdk} SDK wait as long as Retry-After says and succeed on its retry`, async () => {
-      // 600 per minute with no burst: one request every 100 ms, so the SDK's retry waits 100 ms.
-      const stack = await limited({ per_session: { requests_per_minute: 600, burst_size: 1 } }, { type: sdk });
+      // 600 per minute with no burst: one request every 100 ms, so the SDK's retry waits 100 ms. The gateway's
+      // clock stands still but for the wait the 429 asked for: however slow this machine, the second request
+      // comes too early and the retry just in time.
+      let now = 1_700_000_000_000;
+      const stack = await limited({ per_session: { requests_per_minute: 600, burst_size: 1 } }, { type: sdk, now: () => now });
       const seen: { status: number; retryAfter: string | null; retryAfterMs: string | null }[] = [];
       const recordingFetch: typeof fetch = async (input, init) => {
         const response = await fetch(input, init);
         seen.push({ status: response.status, retryAfter: response.headers.get('retry-after'), retryAfterMs: response.headers.get('retry-after-ms') });
+        if (response.status === 429) now += Number(response.headers.get('retry-after-ms'));
         return response;
       };
       const headers = { 'x-session-id': `sdk-${sdk}` };
