@@ -23,7 +23,13 @@ export interface ExchangeRecord {
   durationMs: number;
   /** Time to the first response body byte, null when none came. */
   ttfbMs: number | null;
+  /** What the client saw in X-Session-ID (a generated id, or the client's own name for its session). */
   sessionId: string | null;
+  /**
+   * The session's admin identity (SessionDecision.sessionKey), unique across credentials: what timelines,
+   * request rows and the sessions API key by. Absent only in records built without a session decision.
+   */
+  sessionKey?: string | null;
   isNewSession: boolean | null;
   sessionRule: SessionRule | null;
   usage: Usage | null;

@@ -20,6 +20,7 @@ export function exchangeRecord(ex: Exchange, sessions: SessionEngine | null): Ex
     durationMs: round(performance.now() - ex.startedAt),
     ttfbMs: ex.firstByteAt ? round(ex.firstByteAt - ex.startedAt) : null,
     sessionId: decision?.sessionId ?? null,
+    sessionKey: decision?.sessionKey ?? null,
     isNewSession: decision?.isNew ?? null,
     sessionRule: decision?.rule ?? null,
     usage: ex.reply?.usage ?? null,

@@ -6,7 +6,7 @@ import type { Persistence } from '../sessions/store/open-persistence.js';
 import type { RequestRow } from '../sessions/store/postgres-records.js';
 import type { SessionTimelines } from '../sessions/timeline.js';
 import type { SessionEngine } from '../sessions/types.js';
-import { errorBody, errors } from './errors.js';
+import { errorBody, errors, type GatewayError } from './errors.js';
 
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -55,6 +55,18 @@ async function readTranscript(path: string): Promise<TranscriptMessage[] | undef
   }
 }
 
+/**
+ * A bare session name that several partitions (credentials) use names several sessions: the caller must
+ * pick one by its id rather than have the gateway pick, or end them all.
+ */
+const ambiguous = (name: string, ids: string[]): GatewayError => ({
+  status: 409,
+  type: 'invalid_request_error',
+  code: 'ambiguous_session',
+  message: `${ids.length} live sessions are named ${name} (one per credential that used the name): name one of them by its id`,
+  details: { candidates: ids },
+});
+
 export interface SessionsDeps {
   sessions: SessionEngine;
   timelines: SessionTimelines;
@@ -78,19 +90,26 @@ export function registerSessionsRoutes(scope: FastifyInstance, { sessions, timel
     return { sessions: page, total, limit: query.limit, offset: query.offset, source: persistence ? persistence.link.store.backend : 'memory' };
   });
 
+  // `:id` is a session's id as this API lists it (unique across credentials), or a client-given name that
+  // exactly one live session bears. An ended session's recorded requests stay readable by its id.
   scope.get<{ Params: { id: string } }>('/sessions/:id', async (request, reply) => {
     const { id } = request.params;
-    const session = (await sessions.find(id)) ?? null;
+    const found = await sessions.find(id);
+    if (found.kind === 'ambiguous') return reply.code(409).type('application/json').send(errorBody(ambiguous(id, found.ids), request.id));
+    const session = found.kind === 'one' ? found.session : null;
+    const key = session?.id ?? id;
     const recorded = persistence?.recordedRequests;
-    const requests = recorded ? await recorded(id, TIMELINE_LIMIT) : timelines.get(id).slice(-TIMELINE_LIMIT);
+    const requests = recorded ? await recorded(key, TIMELINE_LIMIT) : timelines.get(key).slice(-TIMELINE_LIMIT);
     if (!session && requests.length === 0) return reply.code(404).type('application/json').send(errorBody(errors.notFound(`session ${id}`), request.id));
     return { session, requests, timeline_source: recorded ? 'postgres' : 'memory', conversation: await conversationOf(requests) };
   });
 
   scope.delete<{ Params: { id: string } }>('/sessions/:id', async (request, reply) => {
     const { id } = request.params;
-    if (!(await sessions.endSession(id))) return reply.code(404).type('application/json').send(errorBody(errors.notFound(`live session ${id}`), request.id));
-    timelines.forget(id);
+    const ended = await sessions.endSession(id);
+    if (ended.kind === 'ambiguous') return reply.code(409).type('application/json').send(errorBody(ambiguous(id, ended.ids), request.id));
+    if (ended.kind === 'none') return reply.code(404).type('application/json').send(errorBody(errors.notFound(`live session ${id}`), request.id));
+    timelines.forget(ended.session.id);
     return reply.code(204).send();
   });
 }

@@ -2,7 +2,7 @@ import type { Conversation } from '../conversation/canonical.js';
 import { spokenText } from '../conversation/segments.js';
 import type { EngineParts } from './engine-parts.js';
 import { NO_SKETCH, sketchValue } from './fingerprint.js';
-import { explicitKey } from './identity.js';
+import { isReservedName, namedKey, partitionTag } from './identity.js';
 import { compactionOwner, earlierTurn, fuzzyOwner, pickCandidate } from './owners.js';
 import type { Candidate, Session } from './session-index.js';
 import { newTurnWords, topicOverlap } from './topic.js';
@@ -35,17 +35,35 @@ export class Detector {
   constructor(private readonly parts: EngineParts) {}
 
   detect(request: SessionRequest): Verdict {
+    const name = request.explicitId;
+    if (!name) return this.byContent(request);
+    const { index, fingerprints } = this.parts;
+    const { partition } = request;
+    const n = request.conversation.length;
+    const tag = this.parts.hash(() => partitionTag(fingerprints, partition));
+    if (isReservedName(name)) {
+      // The gateway's own id, echoed back: joins that session only from the partition that owns it.
+      const own = index.peek(name);
+      if (own && own.partitionTag !== 0 && own.partitionTag === tag.small && index.touch(name)) {
+        return { session: own, isNew: false, rule: 'explicit', reason: 'the client named its own session', lastPosition: n - 1, firstNew: n - 1 };
+      }
+      // Not one of this client's sessions (another tenant's, gone, or made up): not a name; the same
+      // answer either way, so it tells nothing about other partitions.
+      const verdict = this.byContent(request);
+      return { ...verdict, reason: `${verdict.reason} (the name ${name} was ignored: sess_ names only rejoin the client's own sessions)` };
+    }
+    const key = namedKey(name, tag);
+    const session = index.touch(key);
+    const named = session ? undefined : { id: name, key };
+    return { session, named, miss: !session, isNew: !session, rule: 'explicit', reason: 'the client named its session', lastPosition: n - 1, firstNew: n - 1 };
+  }
+
+  /** The rules that read the conversation itself (every rule but a client-given name). */
+  private byContent(request: SessionRequest): Verdict {
     const { index, fingerprints, config } = this.parts;
     const hash = <T>(compute: () => T) => this.parts.hash(compute);
     const { conversation: c, partition } = request;
     const n = c.length;
-
-    if (request.explicitId) {
-      const key = explicitKey(fingerprints, partition, request.explicitId);
-      const session = index.touch(key);
-      const named = session ? undefined : { id: request.explicitId, key };
-      return { session, named, miss: !session, isNew: !session, rule: 'explicit', reason: 'the client named its session', lastPosition: n - 1, firstNew: n - 1 };
-    }
 
     if (request.previousResponseId) {
       const owner = index.responseOwner(hash(() => fingerprints.keyString(partition, 'response', request.previousResponseId!)));

@@ -3,6 +3,7 @@ import { HashTimer, type EngineConfig, type EngineParts } from './engine-parts.j
 import { Fingerprinter } from './fingerprint.js';
 import { FleetState } from './fleet.js';
 import { fleetKeysOf } from './fleet-keys.js';
+import { partitionTag } from './identity.js';
 import { newSessionId } from './ids.js';
 import { SessionCounters, sessionMetrics } from './metrics.js';
 import { SessionQueries } from './queries.js';
@@ -10,7 +11,7 @@ import { pendingFor, recordReply, type Pending } from './recording.js';
 import { resetPhraseMatcher } from './reset-phrases.js';
 import { SessionIndex, type Session } from './session-index.js';
 import type { StoreLink } from './store/store-link.js';
-import type { RecordedReply, SessionDecision, SessionEngine, SessionMetrics, SessionQuery, SessionRequest, SessionRule, SessionView } from './types.js';
+import type { RecordedReply, SessionDecision, SessionEngine, SessionLookup, SessionMetrics, SessionQuery, SessionRequest, SessionRule, SessionView } from './types.js';
 
 export type { EngineConfig } from './engine-parts.js';
 
@@ -119,24 +120,24 @@ export class DetectionEngine implements SessionEngine {
     return session && { requests: session.requests, input_tokens: session.inputTokens, output_tokens: session.outputTokens };
   }
 
-  get(id: string): SessionView | undefined {
-    return this.queries.get(id);
+  get(key: string): SessionView | undefined {
+    return this.queries.get(key);
   }
 
   list(query: SessionQuery): Promise<{ sessions: SessionView[]; total: number }> {
     return this.queries.list(query);
   }
 
-  find(id: string): Promise<SessionView | undefined> {
+  find(id: string): Promise<SessionLookup> {
     return this.queries.find(id);
   }
 
-  endSession(id: string): Promise<boolean> {
+  endSession(id: string): Promise<SessionLookup> {
     return this.queries.endSession(id);
   }
 
-  end(id: string): boolean {
-    return this.queries.end(id);
+  end(key: string): boolean {
+    return this.queries.end(key);
   }
 
   metrics(): SessionMetrics {
@@ -156,7 +157,7 @@ export class DetectionEngine implements SessionEngine {
 
   /** Creates the session a new verdict asked for, counts the decision, and leaves the reply its pending state. */
   private conclude(request: SessionRequest, verdict: Verdict, started: number): SessionDecision {
-    const session = verdict.session ?? (verdict.named ? this.create(verdict.named.id, verdict.rule, verdict.named.key) : this.create(newSessionId(), verdict.rule));
+    const session = verdict.session ?? (verdict.named ? this.create(verdict.named.id, verdict.rule, verdict.named.key) : this.generated(request.partition, verdict.rule));
     session.requests++;
     session.lastSeen = this.index.clock();
     const pending = pendingFor(this.parts, session, request.partition, request.conversation, verdict.lastPosition, verdict.firstNew);
@@ -167,11 +168,18 @@ export class DetectionEngine implements SessionEngine {
     if (verdict.rule === 'fuzzy') c.fuzzyMatches++;
     c.hashing.add(this.timer.ms);
     c.lookup.add(performance.now() - started - this.timer.ms);
-    return { sessionId: session.id, isNew: verdict.isNew, rule: verdict.rule, reason: verdict.reason, pending };
+    return { sessionId: session.id, sessionKey: session.key, isNew: verdict.isNew, rule: verdict.rule, reason: verdict.reason, pending };
   }
 
   private create(id: string, rule: SessionRule, key = id): Session {
     this.counters.totalCreated++;
     return this.index.create(id, rule, key);
+  }
+
+  /** A new session with a random id, remembering its partition (a client may name the id to rejoin it). */
+  private generated(partition: string, rule: SessionRule): Session {
+    const session = this.create(newSessionId(), rule);
+    session.partitionTag = this.timer.time(() => partitionTag(this.parts.fingerprints, partition)).small;
+    return session;
   }
 }

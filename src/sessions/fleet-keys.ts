@@ -2,7 +2,7 @@ import { paragraphs, Fingerprinter, looseForm, type DigestKey } from './fingerpr
 import { spokenText } from '../conversation/segments.js';
 import { COMPACTION_SCAN, PARAGRAPH_LIMIT, PARAGRAPH_MIN, type EngineParts } from './engine-parts.js';
 import { digestHex, stringHex } from './fleet.js';
-import { explicitKey } from './identity.js';
+import { isReservedName, namedKey, partitionTag } from './identity.js';
 import { indexKey } from './store/types.js';
 import type { SessionRequest } from './types.js';
 
@@ -44,7 +44,7 @@ export function fleetKeysOf(parts: EngineParts, request: SessionRequest): string
   const { fingerprints, config } = parts;
   const { conversation: c, partition } = request;
   const keys = new FleetKeys();
-  if (request.explicitId) return keys.session(explicitKey(fingerprints, partition, request.explicitId)).keys;
+  if (request.explicitId && !isReservedName(request.explicitId)) return keys.session(namedKey(request.explicitId, partitionTag(fingerprints, partition))).keys;
   if (request.previousResponseId) keys.response(fingerprints.keyString(partition, 'response', request.previousResponseId));
   let last = c.length - 1;
   while (last >= 0 && c.role(last) !== 'assistant') last--;

@@ -1,6 +1,39 @@
 import type { Fingerprinter } from './fingerprint.js';
 
-/** Client-given names are scoped to the partition: two tenants that both say "session-1" stay apart. */
-export function explicitKey(fingerprints: Fingerprinter, partition: string, name: string): string {
-  return `${Buffer.from(fingerprints.keyString(partition, 'explicit', ''), 'latin1').toString('hex')}:${name}`;
+/**
+ * Session identities. Generated ids (`sess_` + 20 random characters) are unique by themselves. A name a
+ * client gives is only unique within its partition (two tenants may both say `session-2`), so a named
+ * session is filed, listed, timed and ended under the name plus a tag of its partition: `session-2~3f9a…`.
+ * The tag is a keyed digest of the partition, so it never shows the credential and cannot be computed (or
+ * aimed at) without the gateway's hash key. Names cannot contain `~` (sanitiseExplicitId), so a named key
+ * never equals a generated id or another name's key.
+ */
+
+/** Prefix of the gateway's own ids: a client-given name with it is not a name (see `isReservedName`). */
+const GENERATED_PREFIX = 'sess_';
+/** Hex digits of the tag: 64 bits, so two partitions' keys for one name never meet by chance. */
+const TAG_HEX = 16;
+
+/** The keyed tag of a partition: hex for named keys, and a small integer kept on generated sessions. */
+export interface PartitionTag {
+  hex: string;
+  /** 30 bits, never 0 (0 marks a session whose partition is unknown): a small integer V8 keeps unboxed. */
+  small: number;
 }
+
+export function partitionTag(fingerprints: Fingerprinter, partition: string): PartitionTag {
+  const digest = Buffer.from(fingerprints.keyString(partition, 'explicit', ''), 'latin1');
+  return { hex: digest.toString('hex', 0, TAG_HEX / 2), small: digest.readUInt32LE(8) & 0x3fffffff || 1 };
+}
+
+/** The key (admin identity) of a session a client named. */
+export const namedKey = (name: string, tag: PartitionTag): string => `${name}~${tag.hex}`;
+
+/**
+ * A client-given name that looks like a generated id: honoured only as the client's own generated session,
+ * never as a name, so no client can create a session that another tenant's id would appear to name.
+ */
+export const isReservedName = (name: string): boolean => name.startsWith(GENERATED_PREFIX);
+
+/** True for a bare client-given name (not an admin identity): it may name one session per partition. */
+export const isBareName = (id: string): boolean => !id.includes('~') && !isReservedName(id);

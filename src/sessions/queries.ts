@@ -1,7 +1,8 @@
 import type { Session, SessionIndex } from './session-index.js';
 import type { StoreLink } from './store/store-link.js';
 import type { StoredSession } from './store/types.js';
-import type { SessionQuery, SessionView } from './types.js';
+import { isBareName } from './identity.js';
+import type { SessionLookup, SessionQuery, SessionView } from './types.js';
 
 /** Sessions the sessions API reads from a shared store at most per call (it sorts and pages them itself). */
 const LIST_CAP = 10_000;
@@ -17,7 +18,8 @@ const sortKeys: Record<SessionQuery['sort'], (view: SessionView) => number> = {
 /** A session as a shared store holds it, in the API's shape. */
 function storedView(stored: StoredSession): SessionView {
   return {
-    id: stored.state.id,
+    id: stored.state.key,
+    name: stored.state.id,
     created_at: new Date(stored.state.createdAt).toISOString(),
     last_seen: new Date(stored.lastSeen).toISOString(),
     messages: stored.state.messageCount,
@@ -30,7 +32,10 @@ function storedView(stored: StoredSession): SessionView {
 
 /**
  * What the sessions API asks of the engine: list, find and end live sessions, this gateway's or (with a
- * shared store) the fleet's. Reads never mark a session used, so looking at a session does not keep it alive.
+ * shared store) the fleet's. Sessions are addressed by their admin identity (identity.ts); a bare name is
+ * accepted when exactly one live session bears it, since several partitions may use one name and picking
+ * one of them (or ending all) would act on a session the caller did not mean. Reads never mark a session
+ * used, so looking at a session does not keep it alive.
  */
 export class SessionQueries {
   constructor(
@@ -39,8 +44,8 @@ export class SessionQueries {
     private readonly now: () => number,
   ) {}
 
-  get(id: string): SessionView | undefined {
-    const session = this.index.peek(id);
+  get(key: string): SessionView | undefined {
+    const session = this.index.peek(key);
     return session && this.view(session);
   }
 
@@ -62,40 +67,48 @@ export class SessionQueries {
     return { sessions: matching.slice(query.offset, query.offset + query.limit), total: matching.length };
   }
 
-  async find(id: string): Promise<SessionView | undefined> {
-    const local = this.get(id) ?? (this.named(id)[0] && this.view(this.named(id)[0]));
-    if (local) return local;
-    const stored = await this.store?.get(id);
+  async find(id: string): Promise<SessionLookup> {
+    if (!isBareName(id)) {
+      const session = this.get(id) ?? (this.store && (await this.byKey(id)));
+      return session ? { kind: 'one', session } : { kind: 'none' };
+    }
+    const views = await this.named(id);
+    if (views.length === 1) return { kind: 'one', session: views[0] };
+    return views.length === 0 ? { kind: 'none' } : { kind: 'ambiguous', ids: views.map((view) => view.id).sort() };
+  }
+
+  async endSession(id: string): Promise<SessionLookup> {
+    const found = await this.find(id);
+    if (found.kind !== 'one') return found;
+    const key = found.session.id;
+    const local = this.index.delete(key);
+    const stored = this.store ? await this.store.remove(key) : false;
+    return local || stored ? found : { kind: 'none' }; // gone meanwhile
+  }
+
+  end(key: string): boolean {
+    const ended = this.index.delete(key);
+    this.store?.delete(key); // other gateways may know it even when this one does not
+    return ended;
+  }
+
+  private async byKey(key: string): Promise<SessionView | undefined> {
+    const stored = await this.store?.get(key);
     return stored ? storedView(stored) : undefined;
   }
 
-  async endSession(id: string): Promise<boolean> {
-    const keys = new Set([id, ...this.named(id).map((session) => session.key)]);
-    if (this.store) for (const stored of await this.store.list(LIST_CAP)) if (stored.state.id === id) keys.add(stored.state.key);
-    let ended = false;
-    for (const key of keys) {
-      if (this.index.delete(key)) ended = true;
-      if (this.store && (await this.store.remove(key))) ended = true;
-    }
-    return ended;
-  }
-
-  end(id: string): boolean {
-    const ended = this.index.delete(id);
-    this.store?.delete(id); // other gateways may know it even when this one does not
-    return ended;
-  }
-
-  /** Live local sessions a client named `id` (one per partition that used the name). */
-  private named(id: string): Session[] {
-    const out: Session[] = [];
-    for (const session of this.index.values()) if (session.id === id && session.key !== id) out.push(session);
-    return out;
+  /** Live sessions a client named `name`, one per partition that used it: this gateway's, then the store's. */
+  private async named(name: string): Promise<SessionView[]> {
+    const views = new Map<string, SessionView>();
+    for (const session of this.index.values()) if (session.id === name && session.key !== name) views.set(session.key, this.view(session));
+    if (this.store) for (const stored of await this.store.list(LIST_CAP)) if (stored.state.id === name && !views.has(stored.state.key)) views.set(stored.state.key, storedView(stored));
+    return [...views.values()];
   }
 
   private view(session: Session): SessionView {
     return {
-      id: session.id,
+      id: session.key,
+      name: session.id,
       created_at: new Date(this.index.wallTime(session.createdAt)).toISOString(),
       last_seen: new Date(this.index.wallTime(session.lastSeen)).toISOString(),
       messages: session.messageCount,

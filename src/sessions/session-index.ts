@@ -46,11 +46,16 @@ export class Session {
   /** 16-bit sketch values of the last messages, one character each, oldest first (fuzzy similarity). */
   sketch = '';
   extra: SessionExtra | null = null;
+  /**
+   * Small tag of the partition a generated session belongs to (identity.ts), so that a client naming this
+   * id joins it only from that partition; 0 when unknown (rebuilt from a shared store): then it never does.
+   */
+  partitionTag = 0;
 
   constructor(
     /** The id clients see (X-Session-ID): random, or the name an explicit client gave. */
     readonly id: string,
-    /** The key the index files it under: the id, scoped to its partition for client-given names. */
+    /** Its identity (index, store, sessions API): the id, or for a client-given name `name~partition tag`. */
     readonly key: string,
     readonly rule: SessionRule,
     readonly createdAt: number,

@@ -5,7 +5,8 @@ import { requestRow } from './store/request-row.js';
 
 /**
  * The recent requests of recent sessions, kept in memory for `GET /sessions/:id` when no Postgres record is
- * configured, in the record's own row shape. Bounded twice: sessions beyond `maxSessions` go least recently
+ * configured, in the record's own row shape, by the session's admin identity (never by the name a client
+ * gave, which another credential may give too). Bounded twice: sessions beyond `maxSessions` go least recently
  * used first, and a session keeps its last `perSession` requests; both cuts are counted.
  */
 export class SessionTimelines {
@@ -37,13 +38,13 @@ export class SessionTimelines {
     }
   }
 
-  /** A session's requests, oldest first ([] when none are kept). */
-  get(sessionId: string): RequestRow[] {
-    return this.timelines.peek(sessionId) ?? [];
+  /** A session's requests by its admin identity, oldest first ([] when none are kept). */
+  get(sessionKey: string): RequestRow[] {
+    return this.timelines.peek(sessionKey) ?? [];
   }
 
   /** Forgets a session's requests (it was ended). */
-  forget(sessionId: string): void {
-    this.timelines.delete(sessionId);
+  forget(sessionKey: string): void {
+    this.timelines.delete(sessionKey);
   }
 }

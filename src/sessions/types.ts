@@ -7,7 +7,11 @@ export type SessionRule = 'explicit' | 'continued' | 'retry' | 'fuzzy' | 'reset_
 export interface SessionRequest {
   /** The credential (or credential + client address, or ''); only ever fed into keyed hashes. */
   partition: string;
-  /** A name the client gave its session (header or body metadata), already sanitised. */
+  /**
+   * A name the client gave its session (header or body metadata), already sanitised. Names starting with
+   * `sess_` are reserved: one joins the generated session of that id only from the partition that owns it,
+   * and is otherwise ignored (detection runs as for an unnamed request).
+   */
   explicitId?: string;
   /** Responses API `previous_response_id`. */
   previousResponseId?: string;
@@ -15,7 +19,14 @@ export interface SessionRequest {
 }
 
 export interface SessionDecision {
+  /** What the client sees (`X-Session-ID`): the generated id, or the client's own name for its session. */
   sessionId: string;
+  /**
+   * The session's identity for admins (sessions API, timelines, request rows), unique across partitions:
+   * the generated id, or for a named session the name plus a tag of its partition (`session-2~3f9a…`),
+   * so two tenants' `session-2` are two sessions everywhere, not only in detection.
+   */
+  sessionKey: string;
   isNew: boolean;
   rule: SessionRule;
   /** Why, in words, for the decision log line. */
@@ -33,7 +44,10 @@ export interface RecordedReply {
 
 /** A live session as the sessions API and metrics show it. */
 export interface SessionView {
+  /** The admin identity (SessionDecision.sessionKey): what the sessions API's `/sessions/:id` takes. */
   id: string;
+  /** The id its client sees (X-Session-ID): the generated id, or the client's own name. */
+  name: string;
   created_at: string;
   last_seen: string;
   messages: number;
@@ -80,24 +94,33 @@ export interface SessionQuery {
   activeWithinMs?: number;
 }
 
+/**
+ * What an id given to the sessions API names: an admin identity names one session; a bare client-given
+ * name names every live session of that name, one per partition that used it, and several are ambiguous.
+ */
+export type SessionLookup =
+  | { kind: 'one'; session: SessionView }
+  | { kind: 'ambiguous'; ids: string[] }
+  | { kind: 'none' };
+
 /** The session engine the proxy talks to. */
 export interface SessionEngine {
   /** Synchronous, except when a shared store must be asked (see DetectionEngine.decide). */
   decide(request: SessionRequest): SessionDecision | Promise<SessionDecision>;
   /** Called once the reply is complete, before the client sees its last byte, so a follow-up links to it. */
   recordReply(decision: SessionDecision, reply: RecordedReply): void;
-  /** A live session by the id clients see (generated ids; client-given names are partition-scoped). */
-  get(id: string): SessionView | undefined;
+  /** A live session of this gateway by its admin identity (SessionDecision.sessionKey). */
+  get(key: string): SessionView | undefined;
   /** The decided session's running usage (cheap: no view built), for exchange records. */
   usage(decision: SessionDecision): { requests: number; input_tokens: number; output_tokens: number } | undefined;
-  /** Ends a session (generated ids): its index entries go with it and the next request starts anew. */
-  end(id: string): boolean;
+  /** Ends a session by its admin identity: its index entries go with it and the next request starts anew. */
+  end(key: string): boolean;
   /** Live sessions, fleet-wide when a shared store is attached (the sessions API). */
   list(query: SessionQuery): Promise<{ sessions: SessionView[]; total: number }>;
-  /** One live session by the id clients see, here or in the shared store. */
-  find(id: string): Promise<SessionView | undefined>;
-  /** Ends every live session with this id (client-given names included), here and in the shared store. */
-  endSession(id: string): Promise<boolean>;
+  /** One live session by its admin identity, or by a bare name that only one partition uses; here or in the shared store. */
+  find(id: string): Promise<SessionLookup>;
+  /** Ends the session `find` gives, here and in the shared store; ends nothing when the name is ambiguous. */
+  endSession(id: string): Promise<SessionLookup>;
   metrics(): SessionMetrics;
   /** Stops timers, waits for store writes in flight and closes the store. */
   close(): Promise<void>;

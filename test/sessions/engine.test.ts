@@ -92,6 +92,24 @@ describe('explicit ids', () => {
     expect([a.isNew, b.isNew]).toEqual([true, true]);
     expect(e.metrics()).toMatchObject({ total_created: 2, active_count: 2 });
     expect(ask(e, [user('again')], { explicitId: 'session-1', partition: 'key-a' }).isNew).toBe(false);
+    // Each has its own admin identity: the name plus a tag of its partition, never the credential.
+    expect(a.sessionKey).toMatch(/^session-1~[0-9a-f]{16}$/);
+    expect(b.sessionKey).toMatch(/^session-1~[0-9a-f]{16}$/);
+    expect(a.sessionKey).not.toBe(b.sessionKey);
+    expect(`${a.sessionKey}${b.sessionKey}`).not.toContain('key-');
+  });
+
+  it('lets a sess_ name rejoin only the generated session of the same partition, and otherwise ignores it', () => {
+    const e = engine();
+    const own = ask(e, [user('Hi')], { partition: 'key-a' });
+    expect(own.sessionKey).toBe(own.sessionId);
+    expect(ask(e, [user('Something else')], { explicitId: own.sessionId, partition: 'key-a' })).toMatchObject({ sessionId: own.sessionId, rule: 'explicit', isNew: false });
+    const other = ask(e, [user('Hi')], { explicitId: own.sessionId, partition: 'key-b' });
+    expect(other).toMatchObject({ rule: 'first', isNew: true });
+    expect(other.sessionId).not.toBe(own.sessionId);
+    const madeUp = ask(e, [user('Hi')], { explicitId: 'sess_aaaaaaaaaaaaaaaaaaaa', partition: 'key-a' });
+    expect(madeUp.sessionId).not.toBe('sess_aaaaaaaaaaaaaaaaaaaa');
+    expect(e.metrics()).toMatchObject({ total_created: 3, explicit: 1 });
   });
 });
 

@@ -9,7 +9,7 @@ export function requestRow(record: ExchangeRecord, traceFile: string | null = nu
   if (!record.sessionId) return null;
   return {
     request_id: record.requestId,
-    session_id: record.sessionId,
+    session_id: record.sessionKey ?? record.sessionId, // the admin identity: two tenants' `session-2` are two timelines
     time: record.timestamp,
     method: record.method,
     path: record.path,
