@@ -20,6 +20,8 @@ export const serverSchema = z.strictObject({
   max_body_size: z.coerce.number().int().positive().default(20 * 1024 * 1024),
   /** When set, /config, /metrics, /sessions and /ui require `Authorization: Bearer <token>` (or the UI's cookie). */
   admin_token: z.string().min(1).optional(),
+  /** Hours a web page sign-in (its cookie) stays valid; the gateway refuses older cookies. */
+  admin_session_hours: z.coerce.number().positive().default(12),
   cors: z
     .strictObject({
       /**

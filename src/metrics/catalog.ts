@@ -33,6 +33,8 @@ export const PIPELINE_METRICS = {
   gatewayErrors: def('cylestio_gateway_errors_total', 'counter', 'Requests the gateway failed to handle itself (answered 500 gateway_error), by the stage that failed.', ['stage']),
   deadlinesMissed: def('cylestio_stage_deadlines_missed_total', 'counter', 'Stages that did not finish within server.timeouts.stage_seconds.'),
   sinkFailures: def('cylestio_sink_failures_total', 'counter', 'Finished-exchange consumers (log line, metrics, request rows) that threw.'),
+  loginFailures: def('cylestio_admin_login_failures_total', 'counter', 'Wrong admin tokens given (sign-in form or Bearer on admin endpoints).'),
+  loginLimited: def('cylestio_admin_login_limited_total', 'counter', 'Admin sign-in attempts refused because the client had too many wrong tokens.'),
 } as const;
 
 /** Process-level facts. */

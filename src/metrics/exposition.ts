@@ -29,6 +29,8 @@ export interface MetricsSources {
   persistence?: PersistenceMetrics | null;
   /** The request path's own failures; absent when no pipeline runs (tests of the metrics alone). */
   pipeline?: PipelineFiguresView | null;
+  /** Sign-in attempts on the admin endpoints (wrong tokens, clients locked out). */
+  admin?: { login_failures: number; login_limited: number } | null;
 }
 
 /** What the request pipeline counts of its own failures (`pipeline` in the JSON view). */
@@ -142,6 +144,8 @@ export class Exposition {
     add(PIPELINE_METRICS.gatewayErrors, pipeline((p) => Object.entries(p.by_stage).map(([stage, value]) => ({ labels: { stage }, value }))));
     add(PIPELINE_METRICS.deadlinesMissed, pipeline((p) => [{ labels: {}, value: p.deadlines_missed }]));
     add(PIPELINE_METRICS.sinkFailures, pipeline((p) => [{ labels: {}, value: p.sink_failures }]));
+    add(PIPELINE_METRICS.loginFailures, () => (this.sources.admin ? [{ labels: {}, value: this.sources.admin.login_failures }] : []));
+    add(PIPELINE_METRICS.loginLimited, () => (this.sources.admin ? [{ labels: {}, value: this.sources.admin.login_limited }] : []));
 
     this.addSessionFamilies(add);
     this.addStoreFamilies(add);

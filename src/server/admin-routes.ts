@@ -7,7 +7,7 @@ import type { PipelineFiguresView } from '../metrics/exposition.js';
 import type { Persistence } from '../sessions/store/open-persistence.js';
 import type { SessionTimelines } from '../sessions/timeline.js';
 import type { SessionEngine } from '../sessions/types.js';
-import { protectAdmin } from './admin-auth.js';
+import { protectAdmin, type AdminAuthFigures } from './admin-auth.js';
 import { registerSessionsRoutes } from './sessions-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
 
@@ -46,19 +46,19 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
 
   // Everything else may be protected by server.admin_token (a scope of its own: proxy routes never see the hook).
   void app.register(async (scope) => {
-    protectAdmin(scope, config.server.admin_token);
-    registerProtected(scope, deps);
+    const auth = protectAdmin(scope, config.server.admin_token, { cookieLifetimeSeconds: Math.round(config.server.admin_session_hours * 3600) });
+    registerProtected(scope, deps, auth.figures);
     if (deps.sessions) registerSessionsRoutes(scope, { sessions: deps.sessions, timelines: deps.timelines, persistence: deps.persistence });
     registerUiRoutes(scope);
   });
 }
 
-function registerProtected(app: FastifyInstance, { config, sessions, interceptors, metrics, persistence, pipeline }: AdminDeps): void {
+function registerProtected(app: FastifyInstance, { config, sessions, interceptors, metrics, persistence, pipeline }: AdminDeps, admin: () => AdminAuthFigures): void {
   // Interceptor configs may hold credentials of their own, so only their type and state are shown.
   const redacted = { ...redactConfig(config), interceptors: config.interceptors.map(({ type, enabled }) => ({ type, enabled })) };
   app.get('/config', async () => redacted);
 
-  const sources = (): MetricsSources => ({ sessions: sessions?.metrics() ?? null, interceptors: interceptors.figures(), persistence: persistence?.metrics() ?? null, pipeline: pipeline.figures() });
+  const sources = (): MetricsSources => ({ sessions: sessions?.metrics() ?? null, interceptors: interceptors.figures(), persistence: persistence?.metrics() ?? null, pipeline: pipeline.figures(), admin: admin() });
   // JSON (the guide's shape) by default; Prometheus or OpenMetrics text when the client asks for it.
   app.get('/metrics', async (request, reply) => {
     reply.header('vary', 'accept');

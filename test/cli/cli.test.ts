@@ -1,15 +1,13 @@
 // The command line as users run it: a real process, real flags, real signals.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { CLEAN_ENV, CLI_ARGS, runCli } from '../helpers/cli-process.js';
+import { runCli, spawnCli } from '../helpers/cli-process.js';
 
-const cliArgs = CLI_ARGS;
-const cleanEnv = CLEAN_ENV;
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'cylestio-cli-'));
 
@@ -63,11 +61,7 @@ describe('running the gateway', () => {
   it('serves, logs one JSON line per request with the session, and stops on SIGTERM', async () => {
     sim = await startSimulator();
     const logFile = join(await tempDir(), 'logs', 'gateway.log');
-    child = spawn(
-      process.execPath,
-      [...cliArgs, '--base-url', sim.url, '--type', 'openai', '--api-key', 'sk-cli-secret', '--port', '0', '--host', '127.0.0.1', '--log-format', 'json', '--log-level', 'DEBUG', '--log-file', logFile],
-      { env: cleanEnv },
-    );
+    child = spawnCli(['--base-url', sim.url, '--type', 'openai', '--api-key', 'sk-cli-secret', '--port', '0', '--host', '127.0.0.1', '--log-format', 'json', '--log-level', 'DEBUG', '--log-file', logFile]);
     const lines = createInterface({ input: child.stdout! });
     const logged: Record<string, any>[] = [];
     const waitFor = (predicate: (line: Record<string, any>) => boolean) =>

@@ -1,5 +1,4 @@
 // SIGTERM under load: in-flight exchanges finish, every queued trace is flushed, no partial file remains.
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect, it } from 'vitest';
+import { spawnCli } from '../helpers/cli-process.js';
 
 const IN_FLIGHT = 40;
 
@@ -34,10 +34,10 @@ it('flushes every trace of the requests in flight when stopped with SIGTERM', as
     `server: {host: 127.0.0.1, port: 0}\nllm: {type: openai, base_url: "http://127.0.0.1:${(upstream.address() as AddressInfo).port}", api_key: sk-x}\n` +
       `interceptors:\n  - {type: trace, config: {directory: "${traces}"}}\nlogging: {level: info, format: json}\n`,
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../src/cli.ts'), '--config', config], { env: { PATH: process.env.PATH } });
+  const child = spawnCli(['--config', config]);
   try {
     const address = await new Promise<string>((resolve) => {
-      createInterface({ input: child.stdout }).on('line', (line) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
         const parsed = JSON.parse(line);
         if (parsed.msg === "cylestio gateway listening") resolve(parsed.address);
       });

@@ -26,6 +26,8 @@ describe('GatewayMetrics.json', () => {
       providers: {},
       interceptors: interceptorFigures(),
       persistence: null,
+      pipeline: null,
+      admin: null,
       tokens: { input: 0, output: 0, total: 0 },
     });
   });
