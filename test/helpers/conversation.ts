@@ -1,4 +1,4 @@
-import { CanonicalBuilder, conversationOf, type CanonicalMessage } from '../../src/sessions/canonical.js';
+import { CanonicalBuilder, conversationOf, type CanonicalMessage } from '../../src/conversation/canonical.js';
 import type { DetectionEngine } from '../../src/sessions/engine.js';
 import type { SessionDecision, SessionRequest } from '../../src/sessions/types.js';
 
