@@ -13,7 +13,9 @@ import { newRequestId } from '../sessions/ids.js';
 import type { SessionEngine } from '../sessions/types.js';
 import { createUpstream } from '../upstream/pool.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { answerUnknownExpectations, handleClientError, handleFrameworkError } from './client-errors.js';
 import { ServerLifecycle, type DrainOptions } from './lifecycle.js';
+import { lingerAfterAnswer } from './linger.js';
 import { registerCors } from './cors.js';
 import { errorBody, errors, type GatewayError } from './errors.js';
 import { createProxyPipeline, type ProxyPipeline } from '../proxy/pipeline.js';
@@ -67,7 +69,12 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
       headersTimeout: Math.round(Math.min(timeouts.headers_seconds, timeouts.request_seconds) * 1000),
       // Node checks those timeouts on this period (30 s by default): a stalled request is closed within a second of its limit.
       connectionsCheckingInterval: 1000,
+      // Node would answer a request without Host with a bare 400 of its own; HTTP/1.0 clients send none, and
+      // the gateway never routes by it (the provider's host comes from llm.base_url).
+      requireHostHeader: false,
     },
+    clientErrorHandler: handleClientError,
+    frameworkErrors: handleFrameworkError,
     routerOptions: {
       // Session names of up to 128 characters (percent-encoded, with their tenant tag) fit in /sessions/:id.
       maxParamLength: 1024,
@@ -90,6 +97,10 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const gatewayError = toGatewayError(error, config.server.max_body_size);
     if (gatewayError.status >= 500) request.log.error({ err: error, request_id: request.id }, 'unhandled error');
+    if (gatewayError.status === 413) {
+      reply.header('connection', 'close');
+      lingerAfterAnswer(request.raw);
+    }
     reply
       .code(gatewayError.status)
       .header('x-request-id', request.id)
@@ -105,6 +116,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
   const timelines = new SessionTimelines(Math.min(config.session.max_sessions, 10_000), 200);
   const pipeline: ProxyPipeline = createProxyPipeline({ config, adapter, upstream, sessions, interceptors, metrics, persistence, timelines, log });
   const lifecycle = new ServerLifecycle(app.server);
+  answerUnknownExpectations(app.server);
   registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics, persistence, timelines, pipeline: pipeline.figures, ready: () => lifecycle.ready });
 
   // One route for every proxied path: the pipeline's route stage resolves the operation (and refuses

@@ -429,7 +429,7 @@ export function rawRequest(method: string, target: string, headers: Array<[strin
 // Invariants
 
 /** Statuses a client may see: 2xx relayed from the provider, and the documented error statuses. */
-export const DOCUMENTED_ERRORS = new Set([400, 401, 404, 405, 408, 413, 414, 415, 429, 431, 500, 502, 504]);
+export const DOCUMENTED_ERRORS = new Set([400, 401, 404, 405, 408, 409, 413, 414, 415, 417, 429, 431, 500, 502, 504]);
 
 const GATEWAY_ERROR_TYPES = new Set(['invalid_request_error', 'authentication_error', 'rate_limit_error', 'server_error', 'provider_error']);
 
