@@ -78,6 +78,20 @@ describe('GET /sessions/:id', () => {
     });
   }
 
+  it('reaches a session named with the longest name a client may give (128 characters), by name and by id', async () => {
+    const stack = await tracedStack();
+    const name = `run-${'x'.repeat(120)}@:.4`;
+    expect(name).toHaveLength(128);
+    const chat = new Conversation(new GatewayClient(stack), { stream: false });
+    await chat.say('hello', { headers: { 'x-session-id': name } });
+    const byName = await get(stack, `/sessions/${encodeURIComponent(name)}`);
+    expect(byName.status).toBe(200);
+    expect(byName.body.session.name).toBe(name);
+    const byId = await get(stack, `/sessions/${encodeURIComponent(byName.body.session.id)}`);
+    expect(byId.status).toBe(200);
+    expect(byId.body.requests).toHaveLength(1);
+  });
+
   it('answers 404 for a session it never saw', async () => {
     const stack = await tracedStack();
     const { status, body } = await get(stack, '/sessions/sess_unknown');
