@@ -75,7 +75,7 @@ export class StageRunner {
         return;
       }
       if (result) {
-        this.await(ex, stage, result).then(
+        this.await(stage, result).then(
           () => this.next(ex, i + 1),
           (err: unknown) => this.fail(ex, err),
         );
@@ -85,7 +85,7 @@ export class StageRunner {
     this.complete(ex);
   }
 
-  private await(ex: Exchange, stage: Stage, pending: Promise<void>): Promise<void> {
+  private await(stage: Stage, pending: Promise<void>): Promise<void> {
     if (!stage.deadlineMs) return pending;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
