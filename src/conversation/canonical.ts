@@ -5,8 +5,9 @@
  * results, image digests) into a builder, so those differences vanish before anything is hashed. The
  * providers build canonical messages, the session engine compares them: this module belongs to neither.
  */
-import { encodeCall, encodeImage, encodeResult, encodeText, joinSegments } from './segments.js';
-import { stableJson } from './json-text.js';
+import { argumentsForm } from './long-json.js';
+import { textSegment } from './long-text.js';
+import { encodeCall, encodeImage, encodeResult, joinSegments } from './segments.js';
 
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
 
@@ -28,29 +29,19 @@ export interface Conversation {
   message(index: number): CanonicalMessage;
 }
 
-function canonicalArguments(args: unknown): string {
-  if (typeof args !== 'string') return stableJson(args ?? {});
-  try {
-    return stableJson(JSON.parse(args));
-  } catch {
-    return args.trim(); // not JSON (a partial stream, a custom tool): compare as given
-  }
-}
-
 /** Accumulates one message's meaningful segments in order. */
 export class CanonicalBuilder {
   private readonly segments: string[] = [];
 
+  /** A string, or a long one the reply side folded (long-text.ts); texts over 64 KB stand as a digest. */
   text(value: unknown): this {
-    if (typeof value === 'string') {
-      const trimmed = value.trim();
-      if (trimmed) this.segments.push(encodeText(trimmed));
-    }
+    const segment = textSegment(value);
+    if (segment) this.segments.push(segment);
     return this;
   }
 
   toolCall(id: unknown, name: unknown, args: unknown): this {
-    this.segments.push(encodeCall(String(id ?? ''), String(name ?? ''), canonicalArguments(args)));
+    this.segments.push(encodeCall(String(id ?? ''), String(name ?? ''), argumentsForm(args)));
     return this;
   }
 

@@ -1,11 +1,13 @@
 import pino from 'pino';
 import { z } from 'zod';
+import { cappedJson } from '../capture/capped-json.js';
 import type { ExchangeRecord } from '../capture/record.js';
 import type { InterceptorFactory, RequestContext } from './types.js';
 
 export const messageLoggerConfigSchema = z.strictObject({
   log_file: z.string().min(1).default('message_logs/messages.jsonl'),
   include_metadata: z.boolean().default(true),
+  /** Bytes of each of a line's large fields (the new messages, the reply); longer ones are cut, saying so. */
   max_body_size: z.coerce.number().int().positive().default(1024 * 1024),
 });
 
@@ -18,14 +20,38 @@ function newMessages(body: unknown): unknown[] {
   return list.slice(last + 1);
 }
 
-function replyOf(record: ExchangeRecord): unknown {
-  if (record.response.reply?.assembled !== undefined) return record.response.reply.assembled;
-  if (!record.response.body || record.response.truncated) return null;
+/**
+ * The reply as the line shows it: a streamed reply reassembled (holding only the start of long fields, and
+ * saying so), or the JSON body; a body cut at capture is shown as the text kept. `bytes`: the body's size.
+ */
+function replyOf(record: ExchangeRecord): { value: unknown; truncated: boolean; bytes?: number } {
+  const reply = record.response.reply;
+  const bytes = reply?.bodyBytes;
+  if (reply?.assembled !== undefined) return { value: reply.assembled, truncated: reply.truncated === true, bytes };
+  const body = record.response.body;
+  if (!body) return { value: null, truncated: false };
+  const text = body.toString('utf8');
+  if (record.response.truncated) return { value: text, truncated: true, bytes };
   try {
-    return JSON.parse(record.response.body.toString('utf8'));
+    return { value: JSON.parse(text), truncated: false, bytes: body.length };
   } catch {
-    return null;
+    return { value: null, truncated: false };
   }
+}
+
+/**
+ * A line within max_body_size for each of its two large fields (the new messages and the reply): a field
+ * over it is written as the start of its JSON text, and the line says so (`messages_truncated`,
+ * `reply_truncated`, with the full size in bytes when known).
+ */
+function renderLine(fields: Record<string, unknown>, messages: unknown, reply: ReturnType<typeof replyOf>, limit: number): string {
+  const messagesJson = cappedJson(messages, limit);
+  const replyJson = cappedJson(reply.value, limit);
+  const notes: Record<string, unknown> = {};
+  if (messagesJson.cut) Object.assign(notes, { messages_truncated: true, messages_bytes: messagesJson.bytes });
+  if (replyJson.cut || reply.truncated) Object.assign(notes, { reply_truncated: true, reply_bytes: reply.bytes ?? replyJson.bytes });
+  const head = JSON.stringify({ ...fields, ...notes });
+  return `${head.slice(0, -1)},"messages":${messagesJson.json},"reply":${replyJson.json}}`;
 }
 
 /**
@@ -38,17 +64,11 @@ export const createMessageLogger: InterceptorFactory = ({ config }) => {
   let written = 0;
   const log = (ctx: RequestContext, record: ExchangeRecord) => {
     if (!ctx.operation) return; // only conversations have messages
-    const line: Record<string, unknown> = {
-      timestamp: record.timestamp,
-      session_id: record.sessionId,
-      request_id: record.requestId,
-      messages: newMessages(ctx.body()),
-      reply: replyOf(record),
-    };
+    const fields: Record<string, unknown> = { timestamp: record.timestamp, session_id: record.sessionId, request_id: record.requestId };
     if (options.include_metadata) {
-      Object.assign(line, { provider: record.provider, model: record.model, status: record.status, duration_ms: record.durationMs, usage: record.usage, stream: record.stream });
+      Object.assign(fields, { provider: record.provider, model: record.model, status: record.status, duration_ms: record.durationMs, usage: record.usage, stream: record.stream });
     }
-    destination.write(`${JSON.stringify(line)}\n`);
+    destination.write(`${renderLine(fields, newMessages(ctx.body()), replyOf(record), options.max_body_size)}\n`);
     written++;
   };
   return {

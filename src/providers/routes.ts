@@ -1,5 +1,6 @@
 import { conversationOf, type Conversation } from '../conversation/canonical.js';
 import { asObject, asString, metadataSessionId, type Json } from './body.js';
+import type { ReplyBudget } from './reply-budget.js';
 import { decoderFor, type SseReassembler } from './sse.js';
 import type { CapturedReply, Operation } from './types.js';
 
@@ -23,8 +24,8 @@ export interface ConversationalRouteSpec {
   path: string;
   /** The request's conversation (system prompt left out), built lazily. */
   conversation(request: Json): Conversation;
-  /** Reassembles a streamed reply from the route's SSE events. */
-  sse(): SseReassembler;
+  /** Reassembles a streamed reply from the route's SSE events, within the reply's budget. */
+  sse(budget: ReplyBudget): SseReassembler;
   /** Reads the reply from a JSON response body. */
   json(body: unknown): CapturedReply | null;
 }
@@ -47,6 +48,6 @@ export function conversationalRoute(spec: ConversationalRouteSpec): Operation {
         conversation: () => spec.conversation(request),
       };
     },
-    decoder: (contentType) => decoderFor(contentType, spec.sse, spec.json),
+    decoder: (contentType, options) => decoderFor(contentType, spec.sse, spec.json, options),
   };
 }

@@ -20,6 +20,19 @@ export interface CapturedReply {
    * have held), for traces and message logs. Absent for JSON responses: their body already is that.
    */
   assembled?: unknown;
+  /** `assembled` holds only the start of some long field (records must say the body was cut). */
+  truncated?: boolean;
+  /** Bytes of the response body as the client received them (for records that cut it). */
+  bodyBytes?: number;
+}
+
+/** How a reply decoder may be tuned by whoever reads its result. */
+export interface DecoderOptions {
+  /**
+   * Characters of the reply's text fields kept for `assembled`, all fields together (default KEEP_CHARS,
+   * 1 Mi): records (traces, message logs) never show more than their own `max_body_size` anyway.
+   */
+  keepChars?: number;
 }
 
 /** Incremental decoder of one response body; fed the exact bytes the client receives. */
@@ -50,7 +63,7 @@ export interface Operation {
   /** True for requests that carry a conversation: sessions apply and replies are captured. */
   conversational: boolean;
   parse?(body: unknown): ParsedRequest;
-  decoder?(contentType: string): ReplyDecoder;
+  decoder?(contentType: string, options?: DecoderOptions): ReplyDecoder;
 }
 
 /** A provider wire format. Adding a provider is one folder exporting one of these. */

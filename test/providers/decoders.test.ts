@@ -2,7 +2,7 @@
 // bytes are split, and the echo of a reply in another shape must canonicalise to the same message.
 import { describe, expect, it } from 'vitest';
 import { anthropicAdapter } from '../../src/providers/anthropic/index.js';
-import { plainTextDelta } from '../../src/providers/openai/chat.js';
+import { plainTextDelta } from '../../src/providers/openai/chat-reply.js';
 import { openAiAdapter } from '../../src/providers/openai/index.js';
 import type { Operation } from '../../src/providers/types.js';
 

@@ -46,7 +46,9 @@ export const createTrace: InterceptorFactory = ({ config, redactHeaders }) => {
       sampledOut++;
       return;
     }
-    const bytes = (record.request.body?.length ?? 0) + (record.response.body?.length ?? 0);
+    // What the queued trace holds: the bodies, and a streamed reply's reassembled form (up to the limit).
+    const assembled = record.stream && record.response.reply ? Math.min(options.max_body_size, record.response.reply.bodyBytes ?? 0) : 0;
+    const bytes = (record.request.body?.length ?? 0) + (record.response.body?.length ?? 0) + assembled;
     const name = traceFileName(options.file_prefix, record.timestamp, record.requestId);
     if (writer.enqueue(name, bytes, () => renderTrace(buildTrace(record, shape)))) return { traceFile: join(options.directory, name) };
     return undefined;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { cappedJson } from '../../capture/capped-json.js';
 import type { ExchangeRecord } from '../../capture/record.js';
 
 export interface TraceShape {
@@ -66,9 +67,13 @@ export function buildTrace(record: ExchangeRecord, shape: TraceShape): Record<st
     const req = traceBody(record.request.body, false, shape.maxBodySize, record.operation !== null);
     request.body = req.body;
     if (req.truncated) Object.assign(request, { body_truncated: true, body_bytes: req.bytes });
-    const assembled = record.response.reply?.assembled;
-    if (record.stream && assembled !== undefined) {
-      response.body = assembled;
+    const reply = record.response.reply;
+    if (record.stream && reply?.assembled !== undefined) {
+      // The reply reassembled: it holds only the start of long fields (reply.truncated), and as a whole
+      // is cut at the limit like any body. body_bytes is what the client received.
+      const body = cappedJson(reply.assembled, shape.maxBodySize);
+      response.body = new RawJson(body.json);
+      if (body.cut || reply.truncated) Object.assign(response, { body_truncated: true, body_bytes: reply.bodyBytes ?? body.bytes });
       if (shape.includeRawStream) {
         const raw = traceBody(record.response.body, record.response.truncated, shape.maxBodySize, false);
         response.raw_stream = typeof raw.body === 'string' ? raw.body : JSON.stringify(raw.body);
@@ -76,9 +81,9 @@ export function buildTrace(record: ExchangeRecord, shape: TraceShape): Record<st
       }
     } else {
       // A JSON reply the decoder read back is valid JSON.
-      const res = traceBody(record.response.body, record.response.truncated, shape.maxBodySize, record.response.reply !== null && !record.stream);
+      const res = traceBody(record.response.body, record.response.truncated, shape.maxBodySize, reply !== null && !record.stream);
       response.body = res.body;
-      if (res.truncated) Object.assign(response, { body_truncated: true });
+      if (res.truncated) Object.assign(response, { body_truncated: true, ...(reply?.bodyBytes !== undefined ? { body_bytes: reply.bodyBytes } : {}) });
     }
   }
   response.duration_ms = record.durationMs;

@@ -1,10 +1,8 @@
 import { CanonicalBuilder, conversationOf, type CanonicalMessage, type Conversation, type Role } from '../../conversation/canonical.js';
 import { jsonText } from '../../conversation/json-text.js';
-import { asArray, asObject, asString, textOf, type Json } from '../body.js';
+import { asArray, asObject, textOf } from '../body.js';
 import { conversationalRoute } from '../routes.js';
-import type { SseReassembler } from '../sse.js';
-import type { CapturedReply } from '../types.js';
-import { openAiUsage } from './chat.js';
+import { replyFromResponse, responseEventsReassembler } from './responses-reply.js';
 
 /**
  * Responses API. The conversation is the `input` items (`instructions` is the system prompt, left out like
@@ -44,38 +42,7 @@ function itemsConversation(input: unknown): Conversation {
   return conversationOf(messages);
 }
 
-function replyFromResponse(body: unknown): CapturedReply | null {
-  const response = asObject(body);
-  if (!response) return null;
-  const builder = new CanonicalBuilder();
-  for (const raw of asArray(response.output)) {
-    const item = asObject(raw);
-    if (item?.type === 'message') builder.text(textOf(item.content));
-    else if (item?.type === 'function_call') builder.toolCall(item.call_id, item.name, item.arguments);
-  }
-  return {
-    replies: [builder.build('assistant')],
-    usage: openAiUsage(response.usage),
-    responseId: asString(response.id),
-    model: asString(response.model),
-  };
-}
-
-/** The stream's `response.completed` event carries the whole final response; earlier deltas are not needed. */
-function responseEventsReassembler(): SseReassembler {
-  let final: CapturedReply | null = null;
-  return {
-    onEvent(type, data) {
-      const event = asObject(data) as Json | undefined;
-      const eventType = type ?? asString(event?.type);
-      if (eventType === 'response.completed' || eventType === 'response.incomplete') {
-        final = replyFromResponse(event?.response);
-        if (final) final.assembled = event?.response;
-      }
-    },
-    finish: () => final,
-  };
-}
+// The reply side (JSON responses and event streams, in bounded memory) lives in responses-reply.ts.
 
 export const responses = conversationalRoute({
   name: 'responses',

@@ -1,0 +1,152 @@
+/**
+ * Server-sent events framing (the WHATWG event-stream format) in bounded memory. Fed decoded text cut
+ * anywhere, it hands each event to its handler: whole when its data is small (the usual case: one token),
+ * or, once the data outgrows `wholeChars`, as a stream of data pieces, so an event of any size (a provider's
+ * final event repeating a 50 MB reply, or a malformed stream with no blank line) never sits in memory.
+ * Lines end with CRLF, LF or CR; `data:` lines are joined with LF; `event:` names the event; comments,
+ * `id:`, `retry:` and unknown fields are skipped; an unfinished event at the end is dropped, as browsers do.
+ */
+export interface LargeEvent {
+  write(data: string): void;
+  /** The event is complete; `type` is its `event:` name, read last (it may follow the data). */
+  end(type: string | undefined): void;
+}
+
+export interface SseHandler {
+  event(type: string | undefined, data: string): void;
+  /** An event whose data is too large to hold: what came so far, then the rest, piece by piece. */
+  large(): LargeEvent;
+}
+
+/** Longest field name read (`data`, `event`, `id`, `retry`); longer ones are unknown fields. */
+const NAME_LIMIT = 16;
+/** Longest event name kept. */
+const TYPE_LIMIT = 256;
+
+const enum Line {
+  /** At the start of a line. */
+  Start,
+  /** Reading the field name. */
+  Name,
+  /** Reading the value of `data`, `event` or an ignored field. */
+  Value,
+}
+
+export class SseFramer {
+  private line = Line.Start;
+  private name = '';
+  private field: 'data' | 'event' | null = null;
+  /** Right after the colon: one leading space is dropped. */
+  private valueStart = false;
+  private type = '';
+  private hasType = false;
+  private data = '';
+  private dataLines = 0;
+  private largeEvent: LargeEvent | null = null;
+  /** The previous piece ended with CR: an LF starting this one belongs to the same line end. */
+  private afterCR = false;
+
+  constructor(
+    private readonly handler: SseHandler,
+    private readonly wholeChars: number,
+  ) {}
+
+  write(text: string): void {
+    let i = 0;
+    const n = text.length;
+    if (this.afterCR && n > 0) {
+      this.afterCR = false;
+      if (text.charCodeAt(0) === 10) i = 1;
+    }
+    while (i < n) {
+      if (this.line === Line.Start) {
+        const code = text.charCodeAt(i);
+        if (code === 10 || code === 13) {
+          i = this.lineEnd(text, i);
+          this.dispatch();
+          continue;
+        }
+        this.line = Line.Name;
+        this.name = '';
+      }
+      if (this.line === Line.Name) {
+        let j = i;
+        while (j < n) {
+          const code = text.charCodeAt(j);
+          if (code === 58 /* : */ || code === 10 || code === 13) break;
+          j++;
+        }
+        if (this.name.length < NAME_LIMIT) this.name += text.slice(i, Math.min(j, i + NAME_LIMIT));
+        if (j === n) return;
+        this.field = this.name === 'data' ? 'data' : this.name === 'event' ? 'event' : null;
+        this.line = Line.Value;
+        this.valueStart = true;
+        this.startValue();
+        if (text.charCodeAt(j) === 58) {
+          i = j + 1;
+          continue;
+        }
+        i = j; // a line with no colon: the whole line is the field name, its value empty
+      }
+      // Line.Value
+      if (this.valueStart && i < n) {
+        this.valueStart = false;
+        if (text.charCodeAt(i) === 32) i++;
+      }
+      let j = i;
+      while (j < n) {
+        const code = text.charCodeAt(j);
+        if (code === 10 || code === 13) break;
+        j++;
+      }
+      if (j > i) this.value(text.slice(i, j));
+      if (j === n) return;
+      i = this.lineEnd(text, j);
+      this.line = Line.Start;
+      if (this.field === 'event') this.hasType = true;
+    }
+  }
+
+  /** Skips one line end (CRLF, LF or CR) at `i`; a CR at the very end may pair with the next piece's LF. */
+  private lineEnd(text: string, i: number): number {
+    if (text.charCodeAt(i) === 13) {
+      if (i + 1 === text.length) this.afterCR = true;
+      else if (text.charCodeAt(i + 1) === 10) return i + 2;
+    }
+    return i + 1;
+  }
+
+  private startValue(): void {
+    if (this.field === 'event') this.type = '';
+    else if (this.field === 'data' && this.dataLines++ > 0) this.appendData('\n');
+  }
+
+  private value(text: string): void {
+    if (this.field === 'data') this.appendData(text);
+    else if (this.field === 'event' && this.type.length < TYPE_LIMIT) this.type += text.slice(0, TYPE_LIMIT - this.type.length);
+  }
+
+  private appendData(text: string): void {
+    if (this.largeEvent) return this.largeEvent.write(text);
+    if (this.data.length + text.length <= this.wholeChars) {
+      this.data += text;
+      return;
+    }
+    this.largeEvent = this.handler.large();
+    this.largeEvent.write(this.data);
+    this.largeEvent.write(text);
+    this.data = '';
+  }
+
+  /** A blank line: the event read so far is complete. */
+  private dispatch(): void {
+    const type = this.hasType && this.type !== '' ? this.type : undefined;
+    if (this.largeEvent) this.largeEvent.end(type);
+    else if (this.dataLines > 0) this.handler.event(type, this.data);
+    this.data = '';
+    this.dataLines = 0;
+    this.largeEvent = null;
+    this.type = '';
+    this.hasType = false;
+  }
+}
