@@ -18,6 +18,12 @@ export interface SseHandler {
   large(): LargeEvent;
 }
 
+/** The index of `char` in `text` from `from` on, or the text's length when there is none. */
+function indexOrEnd(text: string, char: string, from: number): number {
+  const at = text.indexOf(char, from);
+  return at === -1 ? text.length : at;
+}
+
 /** Longest field name read (`data`, `event`, `id`, `retry`); longer ones are unknown fields. */
 const NAME_LIMIT = 16;
 /** Longest event name kept. */
@@ -54,6 +60,14 @@ export class SseFramer {
   write(text: string): void {
     let i = 0;
     const n = text.length;
+    // Line ends are found with indexOf (native), each position searched for once per piece.
+    let nextLF = -1;
+    let nextCR = -1;
+    const lineEndFrom = (from: number): number => {
+      if (nextLF !== n && nextLF < from) nextLF = indexOrEnd(text, '\n', from);
+      if (nextCR !== n && nextCR < from) nextCR = indexOrEnd(text, '\r', from);
+      return Math.min(nextLF, nextCR);
+    };
     if (this.afterCR && n > 0) {
       this.afterCR = false;
       if (text.charCodeAt(0) === 10) i = 1;
@@ -66,16 +80,18 @@ export class SseFramer {
           this.dispatch();
           continue;
         }
+        const end = lineEndFrom(i);
+        if (end < n) {
+          i = this.wholeLine(text, i, end);
+          continue;
+        }
         this.line = Line.Name;
         this.name = '';
       }
       if (this.line === Line.Name) {
+        const end = lineEndFrom(i);
         let j = i;
-        while (j < n) {
-          const code = text.charCodeAt(j);
-          if (code === 58 /* : */ || code === 10 || code === 13) break;
-          j++;
-        }
+        while (j < end && text.charCodeAt(j) !== 58 /* : */) j++;
         if (this.name.length < NAME_LIMIT) this.name += text.slice(i, Math.min(j, i + NAME_LIMIT));
         if (j === n) return;
         this.field = this.name === 'data' ? 'data' : this.name === 'event' ? 'event' : null;
@@ -93,18 +109,33 @@ export class SseFramer {
         this.valueStart = false;
         if (text.charCodeAt(i) === 32) i++;
       }
-      let j = i;
-      while (j < n) {
-        const code = text.charCodeAt(j);
-        if (code === 10 || code === 13) break;
-        j++;
-      }
+      const j = lineEndFrom(i);
       if (j > i) this.value(text.slice(i, j));
       if (j === n) return;
       i = this.lineEnd(text, j);
       this.line = Line.Start;
       if (this.field === 'event') this.hasType = true;
     }
+  }
+
+  /**
+   * A line that is whole in this piece (the usual case), read without the character states: its field
+   * name is at most NAME_LIMIT characters before the colon. Returns the index after its line end.
+   */
+  private wholeLine(text: string, start: number, end: number): number {
+    let colon = start;
+    const limit = Math.min(end, start + NAME_LIMIT + 1);
+    while (colon < limit && text.charCodeAt(colon) !== 58) colon++;
+    const name = colon === limit && colon !== end ? '' : text.slice(start, colon);
+    this.field = name === 'data' ? 'data' : name === 'event' ? 'event' : null;
+    if (this.field !== null) {
+      this.startValue();
+      let from = colon + 1;
+      if (from < end && text.charCodeAt(from) === 32) from++;
+      if (from < end) this.value(text.slice(from, end));
+      if (this.field === 'event') this.hasType = true;
+    }
+    return this.lineEnd(text, end);
   }
 
   /** Skips one line end (CRLF, LF or CR) at `i`; a CR at the very end may pair with the next piece's LF. */
