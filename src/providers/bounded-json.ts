@@ -1,6 +1,6 @@
 import { JsonTokenizer, type JsonSink } from '../conversation/json-tokens.js';
 import { LONG_TEXT } from '../conversation/long-text.js';
-import { BoundedString } from './bounded-string.js';
+import { BoundedString, detached } from './bounded-string.js';
 import type { ReplyBudget } from './reply-budget.js';
 
 /** What a parsed value costs the hold budget besides its strings (an object, an array slot, a number). */
@@ -72,8 +72,9 @@ export class BoundedJsonParser implements JsonSink {
 
   stringEnd(): void {
     if (this.overflow) return;
-    if (this.stringIsName) this.stack[this.stack.length - 1].name = this.string;
-    else this.place(this.long ?? this.string);
+    // Copied out of the pieces of text it was read from, so the value keeps none of them alive.
+    if (this.stringIsName) this.stack[this.stack.length - 1].name = detached(this.string);
+    else this.place(this.long ?? detached(this.string));
     this.string = '';
     this.long = null;
   }

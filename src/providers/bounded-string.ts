@@ -4,6 +4,16 @@ import { argumentsForm, JsonFold, stringEncoding } from '../conversation/long-js
 import { LONG_TEXT, TrimmedTextFold, trimmedForm, type TrimmedForm } from '../conversation/long-text.js';
 import { TOOL_MARK } from '../conversation/segments.js';
 import type { ReplyBudget } from './reply-budget.js';
+import { TextBuffer } from './text-buffer.js';
+
+/**
+ * A copy of `text` that keeps nothing else alive. V8 makes a slice of a long string point into it, so a
+ * short string sliced out of a 64 KB chunk of a stream would keep the whole chunk. Flattening a
+ * concatenation copies the characters instead.
+ */
+export function detached(text: string): string {
+  return text.length < 13 ? text : (' ' + text).slice(1); // V8 never slices strings under 13 characters
+}
 
 export interface BoundedStringOptions {
   /** The string may be tool-call arguments: fold it as JSON too. */
@@ -21,11 +31,11 @@ export interface BoundedStringOptions {
 export class BoundedString extends FoldedString {
   /** Characters appended (UTF-16 units). */
   length = 0;
-  /** The whole string, while it is at most LONG_TEXT. */
-  private raw: string | null = '';
-  /** Raw mode: characters of `raw` records keep; fold mode: the kept start itself. */
+  /** The whole string, while it is at most LONG_TEXT (pieces joined in flat chunks: text-buffer.ts). */
+  private raw: TextBuffer | null = new TextBuffer();
+  /** Characters of `raw` records keep, while it is held; then the kept start itself. */
   private keptLength = 0;
-  private kept = '';
+  private kept = new TextBuffer();
   /** A high surrogate held back, so no digest sees half a pair (pieces may split one). */
   private carry = '';
   private text: TrimmedTextFold | null = null;
@@ -49,12 +59,12 @@ export class BoundedString extends FoldedString {
     const keep = this.budget.keep(piece.length);
     if (this.raw !== null && this.raw.length + piece.length <= LONG_TEXT) {
       if (!this.budget.hold(piece.length)) return this.lose(piece.slice(0, keep));
-      this.raw += piece;
+      this.raw.append(piece);
       this.keptLength += keep;
       return;
     }
     if (this.raw !== null) this.startFolding();
-    if (keep > 0) this.kept += piece.slice(0, keep);
+    if (keep > 0) this.kept.append(piece.slice(0, keep));
     if (!this.lost) this.fold(piece);
   }
 
@@ -69,52 +79,52 @@ export class BoundedString extends FoldedString {
       this.length += value.length;
       this.lost = true;
       if (this.raw !== null) this.startFolding();
-      this.kept += text.slice(0, this.budget.keep(value.length));
+      this.kept.append(text.slice(0, this.budget.keep(value.length)));
     }
   }
 
   /** The string's start as records keep it, and whether that is all of it. */
   display(): { text: string; truncated: boolean } {
-    const text = this.raw !== null ? this.raw.slice(0, this.keptLength) : this.kept;
+    const text = this.raw !== null ? this.raw.toString().slice(0, this.keptLength) : this.kept.toString();
     return { text, truncated: text.length < this.length };
   }
 
   /** The whole string when it is still held (at most LONG_TEXT), else undefined. */
   whole(): string | undefined {
-    return this.raw ?? undefined;
+    return this.raw?.toString();
   }
 
   textForm(): TrimmedForm {
     if (this.lost) return { text: lostMark(), long: true };
-    if (this.raw !== null) return trimmedForm(this.raw);
+    if (this.raw !== null) return trimmedForm(this.raw.toString());
     this.flush();
     return this.text!.result();
   }
 
   argumentsForm(): string {
     if (this.lost) return lostMark();
-    if (this.raw !== null) return argumentsForm(this.raw);
+    if (this.raw !== null) return argumentsForm(this.raw.toString());
     this.flush();
     return this.json?.result() ?? this.text!.result().text;
   }
 
   leafLength(): number {
-    if (this.raw !== null) return JSON.stringify(this.raw).length;
+    if (this.raw !== null) return JSON.stringify(this.raw.toString()).length;
     this.flush();
     return this.leafChars;
   }
 
   leafEncoding(): string {
     if (this.lost || (this.raw === null && !this.leafHash)) return lostMark();
-    if (this.raw !== null) return stringEncoding(JSON.stringify(this.raw));
+    if (this.raw !== null) return stringEncoding(JSON.stringify(this.raw.toString()));
     this.flush();
     return `$${this.leafHash!.digest('hex')}`;
   }
 
   private startFolding(): void {
-    const start = this.raw!;
+    const start = this.raw!.toString();
     this.raw = null;
-    this.kept = start.slice(0, this.keptLength);
+    this.kept.append(start.slice(0, this.keptLength));
     if (this.lost) return;
     this.text = new TrimmedTextFold();
     if (this.options.json) this.json = new JsonFold();
@@ -162,7 +172,8 @@ export class BoundedString extends FoldedString {
   }
 
   private lose(keptStart: string): void {
-    this.kept = (this.raw ?? '').slice(0, this.keptLength) + keptStart;
+    if (this.raw !== null) this.kept.append(this.raw.toString().slice(0, this.keptLength));
+    this.kept.append(keptStart);
     this.raw = null;
     this.lost = true;
   }
