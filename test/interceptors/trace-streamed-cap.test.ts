@@ -41,6 +41,7 @@ describe.each(['openai', 'anthropic'] as const)('%s: a 20 MB streamed reply', (t
 
     const [name] = (await readdir(directory)).filter((file) => file.endsWith('.json'));
     const size = (await stat(join(directory, name))).size;
+    console.log(`${type}: trace of a ${REPLY / MB} MB streamed reply: ${size} bytes`);
     expect(size).toBeLessThan(1.1 * MB);
     const trace = JSON.parse(await readFile(join(directory, name), 'utf8'));
     expect(trace.response).toMatchObject({ status: 200, body_truncated: true });
@@ -58,6 +59,7 @@ describe.each(['openai', 'anthropic'] as const)('%s: a 20 MB streamed reply', (t
 
     const lines = (await readFile(logFile, 'utf8')).split('\n').filter(Boolean);
     expect(lines).toHaveLength(1);
+    console.log(`${type}: message-log line of a ${REPLY / MB} MB streamed reply: ${Buffer.byteLength(lines[0])} bytes`);
     expect(Buffer.byteLength(lines[0])).toBeLessThan(1.1 * MB);
     const line = JSON.parse(lines[0]);
     expect(line).toMatchObject({ reply_truncated: true, status: 200 });
