@@ -30,7 +30,8 @@ export function startWithin(text: string, limit: number): string {
     else if (code < 0x20) add = code === 8 || code === 9 || code === 10 || code === 12 || code === 13 ? 2 : 6;
     else if (code < 0x80) add = 1;
     else if (code < 0x800) add = 2;
-    else if (code >= 0xd800 && code <= 0xdfff) add = 6; // a lone one is escaped as \uXXXX; a pair takes less
+    else if (code >= 0xd800 && code <= 0xdfff)
+      add = 6; // a lone one is escaped as \uXXXX; a pair takes less
     else add = 3;
     if (size + add > limit) break;
     size += add;

@@ -29,7 +29,7 @@ const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const LITERALS: Record<string, boolean | null> = { true: true, false: false, null: null };
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
-const enum State {
+enum State {
   /** A value is expected (top level, after `:` or `,` in an array, or first in an array). */
   Value,
   /** A member name or `}` right after `{`. */
@@ -86,7 +86,10 @@ export class JsonTokenizer {
           if (j > i) this.sink.stringPiece(text.slice(i, j));
           if (j === n) return;
           const code = text.charCodeAt(j);
-          if (code < 32) return this.fail();
+          if (code < 32) {
+            this.fail();
+            return;
+          }
           if (code === 92) this.state = State.Escape;
           else {
             this.sink.stringEnd();
@@ -103,13 +106,19 @@ export class JsonTokenizer {
           } else if (c in ESCAPES) {
             this.sink.stringPiece(ESCAPES[c]);
             this.state = State.String;
-          } else return this.fail();
+          } else {
+            this.fail();
+            return;
+          }
           break;
         }
         case State.Unicode: {
           while (i < n && this.token.length < 4) this.token += text[i++];
           if (this.token.length < 4) return;
-          if (!/^[0-9a-fA-F]{4}$/.test(this.token)) return this.fail();
+          if (!/^[0-9a-fA-F]{4}$/.test(this.token)) {
+            this.fail();
+            return;
+          }
           this.sink.stringPiece(String.fromCharCode(parseInt(this.token, 16)));
           this.state = State.String;
           break;
@@ -118,7 +127,10 @@ export class JsonTokenizer {
           let j = i;
           while (j < n && isNumberChar(text.charCodeAt(j))) j++;
           this.token += text.slice(i, j);
-          if (this.token.length > MAX_NUMBER) return this.fail();
+          if (this.token.length > MAX_NUMBER) {
+            this.fail();
+            return;
+          }
           if (j === n) return;
           if (!this.endNumber()) return;
           i = j;
@@ -127,7 +139,10 @@ export class JsonTokenizer {
         case State.Literal: {
           const word = LITERAL_WORD[this.token[0]];
           while (i < n && this.token.length < word.length) this.token += text[i++];
-          if (!word.startsWith(this.token)) return this.fail();
+          if (!word.startsWith(this.token)) {
+            this.fail();
+            return;
+          }
           if (this.token.length < word.length) return;
           this.sink.literal(LITERALS[word]);
           this.afterValue();
@@ -172,7 +187,8 @@ export class JsonTokenizer {
         return i + 1;
       case State.After: {
         const top = this.stack.length === 0 ? undefined : this.stack[this.stack.length - 1];
-        if (top === undefined) this.fail(); // something after the top-level value
+        if (top === undefined)
+          this.fail(); // something after the top-level value
         else if (c === ',') this.state = top ? State.Key : State.Value;
         else if (c === (top ? '}' : ']')) this.closeContainer();
         else this.fail();
@@ -190,7 +206,10 @@ export class JsonTokenizer {
       this.sink.stringStart(false);
       this.state = State.String;
     } else if (c === '{' || c === '[') {
-      if (this.stack.length >= MAX_DEPTH) return this.fail();
+      if (this.stack.length >= MAX_DEPTH) {
+        this.fail();
+        return;
+      }
       this.stack.push(c === '{');
       this.sink.open(c === '{' ? 'object' : 'array');
       this.state = c === '{' ? State.FirstKey : State.Value;

@@ -8,13 +8,23 @@ export const messageLoggerConfigSchema = z.strictObject({
   log_file: z.string().min(1).default('message_logs/messages.jsonl'),
   include_metadata: z.boolean().default(true),
   /** Bytes of each of a line's large fields (the new messages, the reply); longer ones are cut, saying so. */
-  max_body_size: z.coerce.number().int().positive().default(1024 * 1024),
+  max_body_size: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
 });
 
 /** The messages a request added: everything after the last assistant turn (the new user turn, tool results). */
 function newMessages(body: unknown): unknown[] {
   const request = body as { messages?: unknown; input?: unknown } | undefined;
-  const list = Array.isArray(request?.messages) ? request.messages : Array.isArray(request?.input) ? request.input : typeof request?.input === 'string' ? [{ role: 'user', content: request.input }] : [];
+  const list = Array.isArray(request?.messages)
+    ? request.messages
+    : Array.isArray(request?.input)
+      ? request.input
+      : typeof request?.input === 'string'
+        ? [{ role: 'user', content: request.input }]
+        : [];
   let last = list.length - 1;
   while (last >= 0 && (list[last] as { role?: unknown })?.role !== 'assistant') last--;
   return list.slice(last + 1);
@@ -66,7 +76,14 @@ export const createMessageLogger: InterceptorFactory = ({ config }) => {
     if (!ctx.operation) return; // only conversations have messages
     const fields: Record<string, unknown> = { timestamp: record.timestamp, session_id: record.sessionId, request_id: record.requestId };
     if (options.include_metadata) {
-      Object.assign(fields, { provider: record.provider, model: record.model, status: record.status, duration_ms: record.durationMs, usage: record.usage, stream: record.stream });
+      Object.assign(fields, {
+        provider: record.provider,
+        model: record.model,
+        status: record.status,
+        duration_ms: record.durationMs,
+        usage: record.usage,
+        stream: record.stream,
+      });
     }
     destination.write(`${renderLine(fields, newMessages(ctx.body()), replyOf(record), options.max_body_size)}\n`);
     written++;

@@ -57,13 +57,19 @@ export class BoundedJsonParser implements JsonSink {
 
   stringPiece(text: string): void {
     if (this.overflow) return;
-    if (this.long) return this.long.append(text);
+    if (this.long) {
+      this.long.append(text);
+      return;
+    }
     if (this.string.length + text.length <= LONG_TEXT) {
       this.charge(text.length);
       this.string += text;
       return;
     }
-    if (this.stringIsName) return this.fail(); // member names that long are not worth reading
+    if (this.stringIsName) {
+      this.fail(); // member names that long are not worth reading
+      return;
+    }
     this.long = new BoundedString(this.budget, { json: true, leaf: true });
     this.long.append(this.string);
     this.long.append(text);
@@ -124,7 +130,8 @@ export function plainJson(root: unknown, onCut: () => void): unknown {
     if (truncated) onCut();
     return text;
   };
-  const copyOf = (value: unknown): unknown => (Array.isArray(value) ? [] : value !== null && typeof value === 'object' && !(value instanceof BoundedString) ? {} : leaf(value));
+  const copyOf = (value: unknown): unknown =>
+    Array.isArray(value) ? [] : value !== null && typeof value === 'object' && !(value instanceof BoundedString) ? {} : leaf(value);
   const out = copyOf(root);
   const stack: { from: object; to: object }[] = [];
   if (out !== null && typeof out === 'object') stack.push({ from: root as object, to: out });

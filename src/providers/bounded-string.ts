@@ -12,7 +12,7 @@ import { TextBuffer } from './text-buffer.js';
  * concatenation copies the characters instead.
  */
 export function detached(text: string): string {
-  return text.length < 13 ? text : (' ' + text).slice(1); // V8 never slices strings under 13 characters
+  return text.length < 13 ? text : ` ${text}`.slice(1); // V8 never slices strings under 13 characters
 }
 
 export interface BoundedStringOptions {
@@ -58,7 +58,10 @@ export class BoundedString extends FoldedString {
     this.length += piece.length;
     const keep = this.budget.keep(piece.length);
     if (this.raw !== null && this.raw.length + piece.length <= LONG_TEXT) {
-      if (!this.budget.hold(piece.length)) return this.lose(piece.slice(0, keep));
+      if (!this.budget.hold(piece.length)) {
+        this.lose(piece.slice(0, keep));
+        return;
+      }
       this.raw.append(piece);
       this.keptLength += keep;
       return;

@@ -29,7 +29,7 @@ const NAME_LIMIT = 16;
 /** Longest event name kept. */
 const TYPE_LIMIT = 256;
 
-const enum Line {
+enum Line {
   /** At the start of a line. */
   Start,
   /** Reading the field name. */
@@ -158,7 +158,10 @@ export class SseFramer {
   }
 
   private appendData(text: string): void {
-    if (this.largeEvent) return this.largeEvent.write(text);
+    if (this.largeEvent) {
+      this.largeEvent.write(text);
+      return;
+    }
     if (this.data.length + text.length <= this.wholeChars) {
       this.data += text;
       return;

@@ -32,5 +32,5 @@ export class TextBuffer {
 
 /** A join of one piece is that piece itself, possibly a slice of a larger string: copy it then. */
 function flat(text: string): string {
-  return text.length < 13 ? text : (' ' + text).slice(1);
+  return text.length < 13 ? text : ` ${text}`.slice(1);
 }

@@ -33,7 +33,8 @@ function folded(pieces: string[]) {
 const SPACES = [' ', '\n', '\t', '\r', '\u00a0', '\u2003', '\u3000', '\ufeff', '\u2028', '\v', '\f'];
 const space = fc.constantFrom(...SPACES);
 const visible = fc.constantFrom('a', 'Z', '.', 'é', '👋', '\u180e', '\u200b', '"', '\\');
-const run = (unit: fc.Arbitrary<string>) => fc.tuple(fc.array(unit, { maxLength: 6 }), fc.nat({ max: 3 })).map(([units, scale]) => units.join('').repeat([1, 10, 5000, 30000][scale]));
+const run = (unit: fc.Arbitrary<string>) =>
+  fc.tuple(fc.array(unit, { maxLength: 6 }), fc.nat({ max: 3 })).map(([units, scale]) => units.join('').repeat([1, 10, 5000, 30000][scale]));
 
 describe('long texts', () => {
   it('folds to trimmedForm(text) for short, long and whitespace-heavy texts, however they are cut', () => {
@@ -69,7 +70,12 @@ describe('long texts', () => {
 function reserialised(value: unknown, spacing: number): string {
   const reverse = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(reverse);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverse(x)]));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.entries(v)
+          .reverse()
+          .map(([k, x]) => [k, reverse(x)]),
+      );
     return v;
   };
   return JSON.stringify(reverse(value), null, spacing);
@@ -125,7 +131,11 @@ describe('JSON tokenizer', () => {
   const sink: JsonSink = { open() {}, close() {}, stringStart() {}, stringPiece() {}, stringEnd() {}, number() {}, literal() {} };
   const accepts = (text: string, pieces = 3) => {
     const tokenizer = new JsonTokenizer(sink);
-    for (const piece of cut(text, Array.from({ length: pieces }, (_, i) => (i + 1) / (pieces + 1)))) tokenizer.write(piece);
+    for (const piece of cut(
+      text,
+      Array.from({ length: pieces }, (_, i) => (i + 1) / (pieces + 1)),
+    ))
+      tokenizer.write(piece);
     tokenizer.end();
     return tokenizer.complete;
   };
@@ -139,7 +149,43 @@ describe('JSON tokenizer', () => {
   };
 
   it('accepts exactly what JSON.parse accepts', () => {
-    const samples = ['', ' ', '1', '-0', '01', '1.', '.5', '1e5', '1E+5', '-', '+1', 'tru', 'true', 'nul', 'null ', '"a', '"\\u00e9"', '"\\u00g9"', '"\\x"', '"\t"', '[]', '[,]', '[1,]', '[1 2]', '{}', '{"a"}', '{"a":}', '{"a":1,}', '{,"a":1}', '{"a":1}}', '[1]]', ' {"a" : [ true , null ] } ', '{"a":1} x', '"\ud800"', '[[[]]]'];
+    const samples = [
+      '',
+      ' ',
+      '1',
+      '-0',
+      '01',
+      '1.',
+      '.5',
+      '1e5',
+      '1E+5',
+      '-',
+      '+1',
+      'tru',
+      'true',
+      'nul',
+      'null ',
+      '"a',
+      '"\\u00e9"',
+      '"\\u00g9"',
+      '"\\x"',
+      '"\t"',
+      '[]',
+      '[,]',
+      '[1,]',
+      '[1 2]',
+      '{}',
+      '{"a"}',
+      '{"a":}',
+      '{"a":1,}',
+      '{,"a":1}',
+      '{"a":1}}',
+      '[1]]',
+      ' {"a" : [ true , null ] } ',
+      '{"a":1} x',
+      '"\ud800"',
+      '[[[]]]',
+    ];
     for (const text of samples) expect([text, accepts(text)]).toEqual([text, parses(text)]);
     fc.assert(
       fc.property(fc.json(), fc.nat(), fc.string({ maxLength: 2 }), (json, at, noise) => {

@@ -18,7 +18,13 @@ const REPLY = 20 * MB;
 /** Streams a 20 MB reply through the gateway and reads it all (the client discards it as it goes). */
 async function streamLargeReply(s: Stack, type: 'openai' | 'anthropic'): Promise<number> {
   const path = type === 'openai' ? '/v1/chat/completions' : '/v1/messages';
-  const body = { model: 'm', max_tokens: 10, stream: true, messages: [{ role: 'user', content: 'A very long answer please' }], stream_options: type === 'openai' ? { include_usage: true } : undefined };
+  const body = {
+    model: 'm',
+    max_tokens: 10,
+    stream: true,
+    messages: [{ role: 'user', content: 'A very long answer please' }],
+    stream_options: type === 'openai' ? { include_usage: true } : undefined,
+  };
   const response = await fetch(`${s.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-sim-reply-bytes': String(REPLY), 'x-sim-delta-bytes': '16000' },

@@ -22,7 +22,8 @@ function decode(operation: Operation, contentType: string, body: string | string
   return decoder.end();
 }
 
-const sse = (events: unknown[], named = false) => events.map((event) => `${named ? `event: ${(event as { type: string }).type}\n` : ''}data: ${JSON.stringify(event)}\n\n`).join('');
+const sse = (events: unknown[], named = false) =>
+  events.map((event) => `${named ? `event: ${(event as { type: string }).type}\n` : ''}data: ${JSON.stringify(event)}\n\n`).join('');
 /** The canonical form the request side gives the echoed assistant message. */
 const echoed = (operation: Operation, body: unknown) => operation.parse!(body).conversation().message(0);
 
@@ -35,7 +36,12 @@ describe('OpenAI chat', () => {
   const echo = (content: string) => echoed(chat, { messages: [{ role: 'assistant', content }] });
 
   it('streams a 3 MB text: the canonical form is the long form the echo gives, records keep the start', () => {
-    const reply = decode(chat, 'text/event-stream', [sse([chunk({ role: 'assistant', content: '' }), ...pieces(LONG, 70).map((content) => chunk({ content }))]), "data: [DONE]\n\n"], 4099)!;
+    const reply = decode(
+      chat,
+      'text/event-stream',
+      [sse([chunk({ role: 'assistant', content: '' }), ...pieces(LONG, 70).map((content) => chunk({ content }))]), 'data: [DONE]\n\n'],
+      4099,
+    )!;
     expect(reply.replies[0]).toEqual(echo(LONG));
     expect(reply.replies[0].text).toMatch(/^\u0002long:\d+:[0-9a-f]{64}$/);
     const content = (reply.assembled as any).choices[0].message.content as string;
@@ -45,31 +51,55 @@ describe('OpenAI chat', () => {
   });
 
   it('reads a 3 MB JSON completion incrementally to the same form', () => {
-    const body = JSON.stringify({ object: 'chat.completion', model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: LONG } }], usage: { prompt_tokens: 1, completion_tokens: 2 } });
+    const body = JSON.stringify({
+      object: 'chat.completion',
+      model: 'gpt-4o',
+      choices: [{ index: 0, message: { role: 'assistant', content: LONG } }],
+      usage: { prompt_tokens: 1, completion_tokens: 2 },
+    });
     const reply = decode(chat, 'application/json', body)!;
     expect(reply.replies[0]).toEqual(echo(LONG));
     expect(reply.usage).toEqual({ input_tokens: 1, output_tokens: 2, total_tokens: 3 });
   });
 
   it('keeps short replies exactly as before, whole in records', () => {
-    const reply = decode(chat, 'text/event-stream', sse([chunk({ role: 'assistant', content: '' }), chunk({ content: ' Hi ' }), chunk({ content: 'there' })]), 3)!;
+    const reply = decode(
+      chat,
+      'text/event-stream',
+      sse([chunk({ role: 'assistant', content: '' }), chunk({ content: ' Hi ' }), chunk({ content: 'there' })]),
+      3,
+    )!;
     expect(reply.replies[0]).toEqual(echo('Hi there'));
     expect((reply.assembled as any).choices[0].message.content).toBe(' Hi there');
     expect(reply.truncated).toBeUndefined();
   });
 
   it('folds long streamed arguments to the form of the arguments re-serialised by a client', () => {
-    const args = { query: LONG.slice(0, 200_000), filters: { b: [1, 2.50, -0], a: 'x' } };
+    const args = { query: LONG.slice(0, 200_000), filters: { b: [1, 2.5, -0], a: 'x' } };
     const text = JSON.stringify(args, null, 2);
-    const events = [chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'search', arguments: '' } }] }), ...pieces(text, 11).map((a) => chunk({ tool_calls: [{ index: 0, function: { arguments: a } }] }))];
+    const events = [
+      chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'search', arguments: '' } }] }),
+      ...pieces(text, 11).map((a) => chunk({ tool_calls: [{ index: 0, function: { arguments: a } }] })),
+    ];
     const reply = decode(chat, 'text/event-stream', sse(events))!;
     const client = JSON.stringify({ filters: { a: 'x', b: [1, 2.5, 0] }, query: args.query });
-    expect(reply.replies[0]).toEqual(echoed(chat, { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'search', arguments: client } }] }] }));
+    expect(reply.replies[0]).toEqual(
+      echoed(chat, {
+        messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'search', arguments: client } }] }],
+      }),
+    );
     expect(reply.replies[0].text).toContain('json:');
   });
 
   it('ignores choice and tool-call indexes past 128 instead of allocating for them', () => {
-    const reply = decode(chat, 'text/event-stream', sse([{ choices: [{ index: 1e9, delta: { content: 'x' } }] }, { choices: [{ index: 0, delta: { content: 'ok', tool_calls: [{ index: 4e9, function: { arguments: '{}' } }] } }] }]))!;
+    const reply = decode(
+      chat,
+      'text/event-stream',
+      sse([
+        { choices: [{ index: 1e9, delta: { content: 'x' } }] },
+        { choices: [{ index: 0, delta: { content: 'ok', tool_calls: [{ index: 4e9, function: { arguments: '{}' } }] } }] },
+      ]),
+    )!;
     expect(reply.replies.map((r) => r.text)).toEqual(['ok']);
   });
 
@@ -90,11 +120,25 @@ describe('Anthropic messages', () => {
     { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
     ...pieces(LONG, 4000).map((text) => ({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })),
     { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'toolu_1', name: 'write', input: {} } },
-    ...pieces(JSON.stringify(input, null, 1), 333).map((partial_json) => ({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json } })),
+    ...pieces(JSON.stringify(input, null, 1), 333).map((partial_json) => ({
+      type: 'content_block_delta',
+      index: 1,
+      delta: { type: 'input_json_delta', partial_json },
+    })),
     { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 9 } },
   ];
   // The SDK echoes the blocks it accumulated: the text as streamed, the input parsed and re-serialised.
-  const echo = echoed(messages, { messages: [{ role: 'assistant', content: [{ type: 'text', text: LONG }, { type: 'tool_use', id: 'toolu_1', name: 'write', input }] }] });
+  const echo = echoed(messages, {
+    messages: [
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: LONG },
+          { type: 'tool_use', id: 'toolu_1', name: 'write', input },
+        ],
+      },
+    ],
+  });
 
   it('streams a long text and a long tool input to the forms of their echo', () => {
     const reply = decode(messages, 'text/event-stream', sse(events, true), 8191)!;
@@ -107,17 +151,41 @@ describe('Anthropic messages', () => {
   });
 
   it('reads the same reply from a large JSON message', () => {
-    const body = JSON.stringify({ type: 'message', role: 'assistant', model: 'claude', content: [{ type: 'text', text: LONG }, { type: 'tool_use', id: 'toolu_1', name: 'write', input }] });
+    const body = JSON.stringify({
+      type: 'message',
+      role: 'assistant',
+      model: 'claude',
+      content: [
+        { type: 'text', text: LONG },
+        { type: 'tool_use', id: 'toolu_1', name: 'write', input },
+      ],
+    });
     expect(decode(messages, 'application/json', body, 1000)!.replies[0]).toEqual(echo);
   });
 });
 
 describe('OpenAI Responses', () => {
-  const response = { id: 'resp_1', object: 'response', model: 'gpt-4o', output: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: LONG }] }], usage: { input_tokens: 1, output_tokens: 2 } };
+  const response = {
+    id: 'resp_1',
+    object: 'response',
+    model: 'gpt-4o',
+    output: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: LONG }] }],
+    usage: { input_tokens: 1, output_tokens: 2 },
+  };
   const echo = echoed(responses, { input: [{ role: 'assistant', content: [{ type: 'output_text', text: LONG }] }] });
 
   it('reads a final event far over the whole-parse limit incrementally, to the form of its echo', () => {
-    const reply = decode(responses, 'text/event-stream', sse([{ type: 'response.output_text.done', text: LONG }, { type: 'response.completed', response }], true))!;
+    const reply = decode(
+      responses,
+      'text/event-stream',
+      sse(
+        [
+          { type: 'response.output_text.done', text: LONG },
+          { type: 'response.completed', response },
+        ],
+        true,
+      ),
+    )!;
     expect(reply.replies[0]).toEqual(echo);
     expect(reply.responseId).toBe('resp_1');
     expect(reply.usage).toEqual({ input_tokens: 1, output_tokens: 2, total_tokens: 3 });
@@ -137,13 +205,27 @@ describe('hostile streams', () => {
   });
 
   it('takes a single 2 MB delta (an event over the whole-parse limit): records keep its start, linking is given up', () => {
-    const reply = decode(chat, 'text/event-stream', sse([{ choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] }, { choices: [{ index: 0, delta: { content: 'w'.repeat(2 * 1024 * 1024) } }] }]))!;
+    const reply = decode(
+      chat,
+      'text/event-stream',
+      sse([
+        { choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] },
+        { choices: [{ index: 0, delta: { content: 'w'.repeat(2 * 1024 * 1024) } }] },
+      ]),
+    )!;
     expect((reply.assembled as any).choices[0].message.content).toHaveLength(KEEP_CHARS);
     expect(reply.replies[0].text).toMatch(/^\u0002lost:/);
   });
 
   it('stays under LONG_TEXT per field when text ends in a flood of whitespace', () => {
-    const reply = decode(chat, 'text/event-stream', sse([{ choices: [{ index: 0, delta: { content: 'short answer' } }] }, ...pieces(' \n'.repeat(LONG_TEXT * 4), 5000).map((content) => ({ choices: [{ index: 0, delta: { content } }] }))]))!;
+    const reply = decode(
+      chat,
+      'text/event-stream',
+      sse([
+        { choices: [{ index: 0, delta: { content: 'short answer' } }] },
+        ...pieces(' \n'.repeat(LONG_TEXT * 4), 5000).map((content) => ({ choices: [{ index: 0, delta: { content } }] })),
+      ]),
+    )!;
     expect(reply.replies[0].text).toBe('short answer');
   });
 });

@@ -43,7 +43,9 @@ describe('OpenAI chat', () => {
     }
     expect(text.length).toBe(FIVE_MB);
 
-    const next = await openai.chat.completions.create({ model: 'gpt-4o', messages: [question, { role: 'assistant', content: text }, { role: 'user', content: 'Shorter please' }] }).withResponse();
+    const next = await openai.chat.completions
+      .create({ model: 'gpt-4o', messages: [question, { role: 'assistant', content: text }, { role: 'user', content: 'Shorter please' }] })
+      .withResponse();
     expect(next.response.headers.get('x-session-id')).toBe(session);
     expect(ruleOf(stack, next.response.headers.get('x-request-id'))).toBe('continued');
   });
@@ -52,7 +54,9 @@ describe('OpenAI chat', () => {
     stack = await startStack();
     const openai = client(stack);
     const question = { role: 'user' as const, content: 'Call the tool with a lot' };
-    const { data, response } = await openai.chat.completions.create({ model: 'gpt-4o', messages: [question], tools: [weatherTool], stream: true }, large(300_000)).withResponse();
+    const { data, response } = await openai.chat.completions
+      .create({ model: 'gpt-4o', messages: [question], tools: [weatherTool], stream: true }, large(300_000))
+      .withResponse();
     let id = '';
     let args = '';
     for await (const chunk of data) {
@@ -66,7 +70,11 @@ describe('OpenAI chat', () => {
     const next = await openai.chat.completions
       .create({
         model: 'gpt-4o',
-        messages: [question, { role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: 'lookup', arguments: reserialised } }] }, { role: 'tool', tool_call_id: id, content: 'done' }],
+        messages: [
+          question,
+          { role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: 'lookup', arguments: reserialised } }] },
+          { role: 'tool', tool_call_id: id, content: 'done' },
+        ],
       })
       .withResponse();
     expect(next.response.headers.get('x-session-id')).toBe(response.headers.get('x-session-id'));
@@ -84,18 +92,26 @@ describe('Anthropic messages', () => {
     let text = '';
     let session: string | null;
     if (stream) {
-      const { data, response } = await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [question], stream: true }, large(FIVE_MB)).withResponse();
+      const { data, response } = await anthropic.messages
+        .create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [question], stream: true }, large(FIVE_MB))
+        .withResponse();
       for await (const event of data) if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
       session = response.headers.get('x-session-id');
     } else {
-      const { data, response } = await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [question] }, large(FIVE_MB)).withResponse();
+      const { data, response } = await anthropic.messages
+        .create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [question] }, large(FIVE_MB))
+        .withResponse();
       text = data.content[0].type === 'text' ? data.content[0].text : '';
       session = response.headers.get('x-session-id');
     }
     expect(text.length).toBe(FIVE_MB);
 
     const next = await anthropic.messages
-      .create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [question, { role: 'assistant', content: [{ type: 'text', text }] }, { role: 'user', content: 'Shorter please' }] })
+      .create({
+        model: 'claude-haiku-4-5',
+        max_tokens: 10,
+        messages: [question, { role: 'assistant', content: [{ type: 'text', text }] }, { role: 'user', content: 'Shorter please' }],
+      })
       .withResponse();
     expect(next.response.headers.get('x-session-id')).toBe(session);
     expect(ruleOf(stack, next.response.headers.get('x-request-id'))).toBe('continued');
@@ -117,7 +133,11 @@ describe('Anthropic messages', () => {
         model: 'claude-haiku-4-5',
         max_tokens: 10,
         tools,
-        messages: [question, { role: 'assistant', content: message.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolUse.id, content: 'done' }] }],
+        messages: [
+          question,
+          { role: 'assistant', content: message.content },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolUse.id, content: 'done' }] },
+        ],
       })
       .withResponse();
     expect(next.response.headers.get('x-session-id')).toBe(session);

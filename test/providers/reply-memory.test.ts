@@ -36,7 +36,13 @@ const live = () => {
 };
 
 async function stream(s: Stack, path: string, bytes: number, onChunk: (received: number) => void): Promise<number> {
-  const body = { model: 'm', max_tokens: 10, stream: true, messages: [{ role: 'user', content: 'Everything, at length' }], stream_options: { include_usage: true } };
+  const body = {
+    model: 'm',
+    max_tokens: 10,
+    stream: true,
+    messages: [{ role: 'user', content: 'Everything, at length' }],
+    stream_options: { include_usage: true },
+  };
   const response = await fetch(`${s.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-sim-reply-bytes': String(bytes), 'x-sim-delta-bytes': '8000' },
@@ -53,36 +59,42 @@ async function stream(s: Stack, path: string, bytes: number, onChunk: (received:
 it.each([
   ['openai', '/v1/chat/completions'],
   ['anthropic', '/v1/messages'],
-] as const)('%s: a 100 MB streamed reply grows the gateway by less than 64 MB (traces and message log on)', async (type, path) => {
-  const directory = await mkdtemp(join(tmpdir(), 'cylestio-memory-'));
-  stack = await startStack({
-    type,
-    interceptors: [
-      { type: 'trace', enabled: true, config: { directory, max_body_size: MB } },
-      { type: 'message_logger', enabled: true, config: { log_file: join(directory, 'messages.jsonl'), max_body_size: MB } },
-    ],
-  });
-  await stream(stack, path, 1 * MB, () => undefined); // warm up: code paths compiled, buffers allocated
-  const baseLive = live();
-  const baseline = process.memoryUsage.rss();
-  let peak = baseline;
-  let peakLive = baseLive;
-  let next = 8 * MB;
-  const received = await stream(stack, path, 100 * MB, (at) => {
+] as const)(
+  '%s: a 100 MB streamed reply grows the gateway by less than 64 MB (traces and message log on)',
+  async (type, path) => {
+    const directory = await mkdtemp(join(tmpdir(), 'cylestio-memory-'));
+    stack = await startStack({
+      type,
+      interceptors: [
+        { type: 'trace', enabled: true, config: { directory, max_body_size: MB } },
+        { type: 'message_logger', enabled: true, config: { log_file: join(directory, 'messages.jsonl'), max_body_size: MB } },
+      ],
+    });
+    await stream(stack, path, 1 * MB, () => undefined); // warm up: code paths compiled, buffers allocated
+    const baseLive = live();
+    const baseline = process.memoryUsage.rss();
+    let peak = baseline;
+    let peakLive = baseLive;
+    let next = 8 * MB;
+    const received = await stream(stack, path, 100 * MB, (at) => {
+      peak = Math.max(peak, process.memoryUsage.rss());
+      if (at < next) return;
+      next += 8 * MB;
+      peakLive = Math.max(peakLive, live());
+    });
+    expect(received).toBeGreaterThan(100 * MB);
+    await stack.close(); // the trace and log line written
+    stack = undefined;
     peak = Math.max(peak, process.memoryUsage.rss());
-    if (at < next) return;
-    next += 8 * MB;
-    peakLive = Math.max(peakLive, live());
-  });
-  expect(received).toBeGreaterThan(100 * MB);
-  await stack.close(); // the trace and log line written
-  stack = undefined;
-  peak = Math.max(peak, process.memoryUsage.rss());
-  const mb = (bytes: number) => Math.round(bytes / MB);
-  console.log(`${type}: 100 MB streamed, RSS ${mb(baseline)} MB -> peak ${mb(peak)} MB (+${mb(peak - baseline)} MB); live +${mb(peakLive - baseLive)} MB at most`);
-  expect(peakLive - baseLive).toBeLessThan(BOUND);
-  expect(peak - baseline).toBeLessThan(BOUND);
-}, 180_000);
+    const mb = (bytes: number) => Math.round(bytes / MB);
+    console.log(
+      `${type}: 100 MB streamed, RSS ${mb(baseline)} MB -> peak ${mb(peak)} MB (+${mb(peak - baseline)} MB); live +${mb(peakLive - baseLive)} MB at most`,
+    );
+    expect(peakLive - baseLive).toBeLessThan(BOUND);
+    expect(peak - baseline).toBeLessThan(BOUND);
+  },
+  180_000,
+);
 
 it('a 100 MB JSON completion is read (and its session form computed) in the same bound', () => {
   // Decoder level: a simulator would have to build the body in memory, hiding the gateway's share.
@@ -101,7 +113,9 @@ it('a 100 MB JSON completion is read (and its session form computed) in the same
   decoder.onChunk(Buffer.from('"}}],"usage":{"prompt_tokens":1,"completion_tokens":2}}'));
   const reply = decoder.end()!;
   peak = Math.max(peak, process.memoryUsage.rss());
-  console.log(`JSON: 100 MB decoded, RSS ${Math.round(baseline / MB)} MB -> peak ${Math.round(peak / MB)} MB (+${Math.round((peak - baseline) / MB)} MB); live +${Math.round((peakLive - baseLive) / MB)} MB at most`);
+  console.log(
+    `JSON: 100 MB decoded, RSS ${Math.round(baseline / MB)} MB -> peak ${Math.round(peak / MB)} MB (+${Math.round((peak - baseline) / MB)} MB); live +${Math.round((peakLive - baseLive) / MB)} MB at most`,
+  );
   expect(reply.replies[0].text).toMatch(/^\u0002long:\d+:[0-9a-f]{64}$/);
   expect(reply.usage?.output_tokens).toBe(2);
   expect(peakLive - baseLive).toBeLessThan(BOUND);

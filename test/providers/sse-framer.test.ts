@@ -46,10 +46,26 @@ function cut(text: string, points: number[]): string[] {
 }
 
 const line = fc.oneof(
-  fc.constantFrom('data: {"a":1}', 'data:x', 'data', 'data:  two spaces', 'event: message_start', 'event:', 'event', ': comment', 'id: 7', 'retry: 10', 'datax: no', 'data: [DONE]', ''),
+  fc.constantFrom(
+    'data: {"a":1}',
+    'data:x',
+    'data',
+    'data:  two spaces',
+    'event: message_start',
+    'event:',
+    'event',
+    ': comment',
+    'id: 7',
+    'retry: 10',
+    'datax: no',
+    'data: [DONE]',
+    '',
+  ),
   fc.string({ maxLength: 12 }).map((s) => `data: ${s.replace(/[\r\n]/g, '')}`),
 );
-const stream = fc.tuple(fc.array(fc.tuple(line, fc.constantFrom('\n', '\r\n', '\r')), { maxLength: 30 }), fc.boolean()).map(([lines, closed]) => lines.map(([l, end]) => l + end).join('') + (closed ? '\n\n' : ''));
+const stream = fc
+  .tuple(fc.array(fc.tuple(line, fc.constantFrom('\n', '\r\n', '\r')), { maxLength: 30 }), fc.boolean())
+  .map(([lines, closed]) => lines.map(([l, end]) => l + end).join('') + (closed ? '\n\n' : ''));
 
 describe('SSE framer', () => {
   it('gives the events eventsource-parser gives, however the stream is cut and whatever the whole-parse limit', () => {

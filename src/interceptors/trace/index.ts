@@ -11,14 +11,22 @@ export const traceConfigSchema = z.strictObject({
   include_headers: z.boolean().default(true),
   include_body: z.boolean().default(true),
   /** Bytes of each body kept in a trace; longer bodies are cut and the record says so. */
-  max_body_size: z.coerce.number().int().positive().default(1024 * 1024),
+  max_body_size: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   include_raw_stream: z.boolean().default(false),
   /** Share of exchanges traced, 0–1. */
   sample_rate: z.coerce.number().min(0).max(1).default(1),
   /** Header names redacted besides the built-in secret ones. */
   redact_headers: z.array(z.string()).default([]),
   max_queue: z.coerce.number().int().positive().default(1000),
-  max_queue_bytes: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  max_queue_bytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
 });
 
 /** Trace file names sort by time and are unique per request: `<prefix>-<ISO time>-<request id>.json`. */
@@ -59,7 +67,13 @@ export const createTrace: InterceptorFactory = ({ config, redactHeaders }) => {
     maxBodyBytes: options.max_body_size,
     onResponse: trace,
     onError: trace,
-    figures: () => ({ traces_written: writer.written, traces_dropped: writer.dropped, traces_failed: writer.failed, traces_queued: writer.queued, traces_sampled_out: sampledOut }),
+    figures: () => ({
+      traces_written: writer.written,
+      traces_dropped: writer.dropped,
+      traces_failed: writer.failed,
+      traces_queued: writer.queued,
+      traces_sampled_out: sampledOut,
+    }),
     close: () => writer.flush(),
   };
 };

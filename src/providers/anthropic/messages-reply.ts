@@ -10,9 +10,7 @@ import type { CapturedReply, Usage } from '../types.js';
 export function anthropicUsage(usage: unknown, previous: Usage | null = null): Usage | null {
   const u = asObject(usage);
   if (!u) return previous;
-  const input =
-    asNumber(u.input_tokens) + asNumber(u.cache_creation_input_tokens) + asNumber(u.cache_read_input_tokens) ||
-    (previous?.input_tokens ?? 0);
+  const input = asNumber(u.input_tokens) + asNumber(u.cache_creation_input_tokens) + asNumber(u.cache_read_input_tokens) || (previous?.input_tokens ?? 0);
   const output = asNumber(u.output_tokens) || (previous?.output_tokens ?? 0);
   return { input_tokens: input, output_tokens: output, total_tokens: input + output };
 }
@@ -23,7 +21,7 @@ export function anthropicUsage(usage: unknown, previous: Usage | null = null): U
  */
 export function replyFromMessage(body: unknown): CapturedReply | null {
   const message = asObject(body);
-  if (!message || message.type !== 'message') return null;
+  if (message?.type !== 'message') return null;
   const builder = new CanonicalBuilder();
   for (const raw of asArray(message.content)) {
     const block = asObject(raw);
@@ -76,7 +74,14 @@ export function eventReassembler(budget: ReplyBudget): SseReassembler {
           const index = blockIndex(event.index);
           if (index === undefined) break;
           const block = asObject(event.content_block) ?? {};
-          const draft: BlockDraft = { type: String(block.type), text: new BoundedString(budget), id: block.id, name: block.name, input: block.input, partialJson: new BoundedString(budget, { json: true }) };
+          const draft: BlockDraft = {
+            type: String(block.type),
+            text: new BoundedString(budget),
+            id: block.id,
+            name: block.name,
+            input: block.input,
+            partialJson: new BoundedString(budget, { json: true }),
+          };
           draft.text.appendValue(block.text);
           blocks[index] = draft;
           break;

@@ -146,7 +146,9 @@ export function chunkReassembler(budget: ReplyBudget): SseReassembler {
             message: {
               role: 'assistant',
               content: shown(draft.content) || null,
-              ...(calls.length > 0 ? { tool_calls: calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: shown(call.args) } })) } : {}),
+              ...(calls.length > 0
+                ? { tool_calls: calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: shown(call.args) } })) }
+                : {}),
             },
             finish_reason: draft.finishReason,
           };
