@@ -6,7 +6,7 @@
  * providers build canonical messages, the session engine compares them: this module belongs to neither.
  */
 import { argumentsForm } from './long-json.js';
-import { textSegment } from './long-text.js';
+import { type LongText, textSegment } from './long-text.js';
 import { encodeCall, encodeImage, encodeResult, joinSegments } from './segments.js';
 
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
@@ -31,9 +31,9 @@ export interface Conversation {
 
 /** Accumulates one message's meaningful segments in order. */
 export class CanonicalBuilder {
-  private readonly segments: string[] = [];
+  private readonly segments: (string | LongText)[] = [];
 
-  /** A string, or a long one the reply side folded (long-text.ts); texts over 64 KB stand as a digest. */
+  /** A string, or a long one the reply side folded; an assistant's texts over 64 KB stand as a digest. */
   text(value: unknown): this {
     const segment = textSegment(value);
     if (segment) this.segments.push(segment);
@@ -56,7 +56,8 @@ export class CanonicalBuilder {
   }
 
   build(role: Role): CanonicalMessage {
-    return { role, text: joinSegments(this.segments), sketch: undefined };
+    const segments = this.segments.map((segment) => (typeof segment === 'string' ? segment : segment.segment(role === 'assistant')));
+    return { role, text: joinSegments(segments), sketch: undefined };
   }
 }
 

@@ -1,10 +1,12 @@
 /**
  * Long texts in the canonical form. The gateway keeps only a bounded part of a reply, yet the next request
- * echoes the whole reply and must canonicalise to the same message. So a text whose trimmed form is longer
- * than LONG_TEXT stands in the canonical form as `TOOL_MARK long:<length>:<sha256 hex>` (length in UTF-16
- * units, SHA-256 of its UTF-8): the request side computes it from the string it holds (`trimmedForm`), the
- * reply side as the text streams by (`TrimmedTextFold`), holding at most about 2 × LONG_TEXT characters.
- * The mark keeps the digest out of "spoken text" (paragraphs, topic words, reset phrases read text only).
+ * echoes the whole reply and must canonicalise to the same message. So an assistant text whose trimmed
+ * form is longer than LONG_TEXT stands in the canonical form as `TOOL_MARK long:<length>:<sha256 hex>`
+ * (length in UTF-16 units, SHA-256 of its UTF-8): the request side computes it from the string it holds
+ * (`trimmedForm`, `LongText`), the reply side as the text streams by (`TrimmedTextFold`), holding at most
+ * about 2 × LONG_TEXT characters. The mark keeps the digest out of "spoken text" (paragraphs, topic words,
+ * reset phrases read text only), so a reply that long is not quoted by a compaction summary or matched by
+ * the fuzzy rule. Other roles never need to match a reply: their long texts stay text.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { FoldedString } from './folded.js';
@@ -34,9 +36,30 @@ export function textSegmentOf(form: TrimmedForm): string | null {
   return form.text ? encodeText(form.text) : null;
 }
 
-/** The segment a text (a string, or a string the reply side folded) stands as; null when it is empty. */
-export function textSegment(value: unknown): string | null {
-  if (typeof value === 'string') return textSegmentOf(trimmedForm(value));
+/**
+ * A text over LONG_TEXT on the request side, whose segment depends on the message's role: in an assistant
+ * message (an echoed reply, which must match what the reply side folded) it is the digest form; in any
+ * other it stays the text itself, so the rules that read words (reset phrases, quoted summaries, topic
+ * words) still see a long user message, as they did before long forms.
+ */
+export class LongText {
+  constructor(private readonly trimmed: string) {}
+
+  segment(digest: boolean): string {
+    return digest ? longTextForm(this.trimmed.length, createHash('sha256').update(this.trimmed).digest('hex')) : encodeText(this.trimmed);
+  }
+}
+
+/**
+ * The segment a text stands as (null when it trims to nothing): a short string's trimmed text, a long
+ * string's LongText (its form chosen by role), or the form a reply side folded (replies are assistants).
+ */
+export function textSegment(value: unknown): string | LongText | null {
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (!text) return null;
+    return text.length > LONG_TEXT ? new LongText(text) : encodeText(text);
+  }
   if (value instanceof FoldedString) return textSegmentOf(value.textForm());
   return null;
 }

@@ -7,6 +7,8 @@ import { JsonTokenizer, type JsonSink } from '../../src/conversation/json-tokens
 import { argumentsForm, canonicalLength, JsonFold } from '../../src/conversation/long-json.js';
 import { LONG_TEXT, TrimmedTextFold, trimmedForm } from '../../src/conversation/long-text.js';
 import { stableJson } from '../../src/conversation/json-text.js';
+import { CanonicalBuilder } from '../../src/conversation/canonical.js';
+import { spokenText } from '../../src/conversation/segments.js';
 
 /** Cuts `text` at the given fractions, never inside a surrogate pair (the callers carry those over). */
 function cut(text: string, fractions: number[]): string[] {
@@ -37,6 +39,16 @@ const run = (unit: fc.Arbitrary<string>) =>
   fc.tuple(fc.array(unit, { maxLength: 6 }), fc.nat({ max: 3 })).map(([units, scale]) => units.join('').repeat([1, 10, 5000, 30000][scale]));
 
 describe('long texts', () => {
+  it('take the digest form in assistant messages only: a long user message keeps its words', () => {
+    const text = `${'context '.repeat(LONG_TEXT / 8)}\n\nPlease start over.`;
+    const user = new CanonicalBuilder().text(text).build('user');
+    expect(user.text).toBe(text);
+    expect(spokenText(user)).toContain('start over');
+    const assistant = new CanonicalBuilder().text(text).build('assistant');
+    expect(assistant.text).toBe(trimmedForm(text).text);
+    expect(spokenText(assistant)).toBe('');
+  });
+
   it('folds to trimmedForm(text) for short, long and whitespace-heavy texts, however they are cut', () => {
     const text = fc.array(fc.oneof(run(space), run(visible)), { maxLength: 8 }).map((runs) => runs.join(''));
     fc.assert(
