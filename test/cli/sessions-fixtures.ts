@@ -13,6 +13,8 @@ export type Wire = 'openai' | 'anthropic' | 'responses';
 
 export interface TraceSpec {
   session: string | null;
+  /** The tenant-scoped key of a client-named session (`name~tag`). */
+  sessionKey?: string;
   /** ISO time or epoch ms. */
   at: string | number;
   durationMs?: number;
@@ -92,6 +94,7 @@ export function exchangeRecord(spec: TraceSpec): ExchangeRecord {
     durationMs: spec.durationMs ?? 100,
     ttfbMs: failure ? null : 10,
     sessionId: spec.session,
+    sessionKey: spec.sessionKey ?? spec.session,
     isNewSession: spec.session === null ? null : false,
     sessionRule: spec.session === null ? null : 'continued',
     usage,

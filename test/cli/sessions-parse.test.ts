@@ -31,6 +31,13 @@ describe('trace summary: fast path', () => {
     }
   });
 
+  it('keeps two tenants that named their sessions alike apart (session_key)', () => {
+    const a = bothPaths(traceFile({ ...base, session: 'session-2', sessionKey: 'session-2~00000000000000aa' }).text);
+    const b = bothPaths(traceFile({ ...base, session: 'session-2', sessionKey: 'session-2~00000000000000bb' }).text);
+    expect([a.sessionId, b.sessionId]).toEqual(['session-2~00000000000000aa', 'session-2~00000000000000bb']);
+    expect(bothPaths(traceFile({ ...base, session: 'sess_generated' }).text).sessionId).toBe('sess_generated');
+  });
+
   it('reads failures, errors, no usage and no session', () => {
     expect(bothPaths(traceFile({ ...base, status: 502, failure: 'unreachable', responseBody: null, input: undefined, output: undefined }).text)).toMatchObject({ status: 502, failure: 'unreachable', inputTokens: 0, outputTokens: 0 });
     expect(bothPaths(traceFile({ ...base, status: 429 }).text)).toMatchObject({ status: 429, failure: null });

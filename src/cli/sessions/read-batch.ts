@@ -8,6 +8,11 @@ import { join } from 'node:path';
 import { summarizeTrace, type TraceSummary } from './trace-summary.js';
 
 /** A file that was skipped, and why. */
+/** A session asked for by its id, or a client-given name asked for without its tenant tag (`name~tag`). */
+function sameSession(found: string | null, wanted: string): boolean {
+  return found === wanted || (found !== null && found.startsWith(`${wanted}~`) && !wanted.includes('~'));
+}
+
 export interface Rejection {
   file: string;
   reason: string;
@@ -46,7 +51,7 @@ export function readBatch(names: string[], options: BatchOptions): BatchResult {
     }
     const result = summarizeTrace(name, bytes, options.fullParse);
     if (result.summary === undefined) rejected.push({ file: name, reason: result.reason });
-    else if (options.sessionId === undefined || result.summary.sessionId === options.sessionId) summaries.push(result.summary);
+    else if (options.sessionId === undefined || sameSession(result.summary.sessionId, options.sessionId)) summaries.push(result.summary);
   }
   return { files: names.length, summaries, rejected };
 }

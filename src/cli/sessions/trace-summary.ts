@@ -47,7 +47,8 @@ function summaryFromObject(file: string, value: unknown): SummaryResult {
   return {
     summary: {
       file,
-      sessionId: stringOrNull(value.session_id),
+      // Two tenants may name their sessions alike: the tenant-scoped key keeps them apart.
+      sessionId: stringOrNull(value.session_key) ?? stringOrNull(value.session_id),
       timestamp,
       model: stringOrNull(value.model),
       provider: stringOrNull(value.provider),
@@ -64,7 +65,7 @@ const REQUEST_KEY = Buffer.from(',"request":');
 const RESPONSE_STATUS = Buffer.from(',"response":{"status":');
 const DURATION_KEY = Buffer.from(',"duration_ms":');
 /** What may sit between the response status and duration_ms (trace-record.ts writes them in this order). */
-const RESPONSE_KEYS = new Set(['headers', 'body', 'raw_stream', 'raw_stream_truncated', 'body_truncated']);
+const RESPONSE_KEYS = new Set(['headers', 'body', 'raw_stream', 'raw_stream_truncated', 'body_truncated', 'body_bytes']);
 /** The keys the tail may hold; any other means a layout this parser does not know: full parse instead. */
 const TAIL_KEYS = new Set(['duration_ms', 'time_to_first_byte_ms', 'usage', 'session_usage', 'failure']);
 

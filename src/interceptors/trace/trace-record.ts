@@ -92,6 +92,8 @@ export function buildTrace(record: ExchangeRecord, shape: TraceShape): Record<st
     timestamp: record.timestamp,
     request_id: record.requestId,
     session_id: record.sessionId,
+    // A client-named session's identity across tenants (`name~tag`); absent when it is the session id itself.
+    ...(record.sessionKey && record.sessionKey !== record.sessionId ? { session_key: record.sessionKey } : {}),
     is_new_session: record.isNewSession,
     session_rule: record.sessionRule,
     provider: record.provider,
