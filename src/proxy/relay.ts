@@ -54,7 +54,8 @@ export function relay(ex: Exchange, options: RelayOptions, done: () => void): Re
       ex.status = code;
       ex.upstreamHeaders = headers;
       const contentType = String(headers['content-type'] ?? '');
-      if (ex.route?.decoder && code >= 200 && code < 300) decoder = ex.route.decoder(contentType);
+      // The reply's text is kept for records only as far as the largest record keeps bodies (0: none).
+      if (ex.route?.decoder && code >= 200 && code < 300) decoder = ex.route.decoder(contentType, { keepChars: options.captureLimit });
       if (options.captureLimit > 0) ex.capture = new BodyCapture(options.captureLimit);
       res.writeHead(code, clientResponseHeaders(headers, ex.responseHeaders));
       // Event streams: send the status line now, so clients see the stream open before the first token.
