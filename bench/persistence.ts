@@ -57,7 +57,13 @@ export async function run(): Promise<void> {
     const throughput = await measureAllThroughput(servers);
     await stopAllServers(); // the latency figures are taken on a machine without idle gateways around
     const latency = await measureAllLatency(servers);
-    const file = await writeResults('persistence', { section: 'persistence', date: new Date().toISOString(), environment: environmentInfo(), throughput, latency });
+    const file = await writeResults('persistence', {
+      section: 'persistence',
+      date: new Date().toISOString(),
+      environment: environmentInfo(),
+      throughput,
+      latency,
+    });
     console.log(`\nResults written to ${file}`);
   } finally {
     await stopAllServers();
@@ -106,7 +112,8 @@ async function measureAllThroughput(servers: Servers) {
   for (const stream of [false, true]) {
     const rps = BACKENDS.map(() => [] as number[]);
     const failed = BACKENDS.map(() => 0); // errors + timeouts + non-2xx, all rounds
-    for (const target of gateways) await measureThroughput({ url: target.url, requests: conversationRequests(stream), connections: 10, duration: 1, warmup: 0 });
+    for (const target of gateways)
+      await measureThroughput({ url: target.url, requests: conversationRequests(stream), connections: 10, duration: 1, warmup: 0 });
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, target] of gateways.entries()) {
         const result = await measureThroughput({ url: target.url, requests: conversationRequests(stream), connections: CONNECTIONS, duration, warmup: 0 });
@@ -115,12 +122,21 @@ async function measureAllThroughput(servers: Servers) {
       }
     }
     const memory = mean(rps[0]);
-    results[stream ? 'streaming' : 'JSON'] = Object.fromEntries(BACKENDS.map((backend, i) => [backend, { rps: mean(rps[i]), vs_memory: mean(rps[i]) / memory, failed: failed[i] }])) as Record<Backend, { rps: number; vs_memory: number; failed: number }>;
+    results[stream ? 'streaming' : 'JSON'] = Object.fromEntries(
+      BACKENDS.map((backend, i) => [backend, { rps: mean(rps[i]), vs_memory: mean(rps[i]) / memory, failed: failed[i] }]),
+    ) as Record<Backend, { rps: number; vs_memory: number; failed: number }>;
   }
 
   const figures = await Promise.all(gateways.map(gatewayFigures));
   printTable(
-    [{ header: 'backend' }, { header: 'JSON req/s', align: 'right' }, { header: 'vs memory', align: 'right' }, { header: 'stream req/s', align: 'right' }, { header: 'vs memory', align: 'right' }, { header: 'failed req', align: 'right' }],
+    [
+      { header: 'backend' },
+      { header: 'JSON req/s', align: 'right' },
+      { header: 'vs memory', align: 'right' },
+      { header: 'stream req/s', align: 'right' },
+      { header: 'vs memory', align: 'right' },
+      { header: 'failed req', align: 'right' },
+    ],
     BACKENDS.map((backend) => {
       const [json, sse] = [results.JSON[backend], results.streaming[backend]];
       return [backend, fmt(json.rps, 0), fmtPercent(json.vs_memory), fmt(sse.rps, 0), fmtPercent(sse.vs_memory), String(json.failed + sse.failed)];
@@ -128,16 +144,44 @@ async function measureAllThroughput(servers: Servers) {
   );
   // A lone gateway knows every conversation it serves, and first turns carry no reply to look up: it asks the
   // store only about continuations it does not know, so 0 lookups is expected; each reply is one save.
-  console.log('\nGateway counters after the load (continued = share of requests that continued a session; the rest are first turns; store ms = lookups and saves):');
+  console.log(
+    '\nGateway counters after the load (continued = share of requests that continued a session; the rest are first turns; store ms = lookups and saves):',
+  );
   printTable(
-    [{ header: 'backend' }, { header: 'continued', align: 'right' }, { header: 'lookups', align: 'right' }, { header: 'hits', align: 'right' }, { header: 'saves', align: 'right' }, { header: 'dropped', align: 'right' }, { header: 'errors', align: 'right' }, { header: 'fallbacks', align: 'right' }, { header: 'store ms p99', align: 'right' }],
+    [
+      { header: 'backend' },
+      { header: 'continued', align: 'right' },
+      { header: 'lookups', align: 'right' },
+      { header: 'hits', align: 'right' },
+      { header: 'saves', align: 'right' },
+      { header: 'dropped', align: 'right' },
+      { header: 'errors', align: 'right' },
+      { header: 'fallbacks', align: 'right' },
+      { header: 'store ms p99', align: 'right' },
+    ],
     BACKENDS.map((backend, i) => {
       const { persistence: p, continued, considered } = figures[i];
       const cell = (value: number | undefined) => (p ? String(value) : '-');
-      return [backend, fmtPercent(continued / considered), cell(p?.lookups), cell(p?.lookup_hits), cell(p?.saves), cell(p?.saves_dropped), cell(p?.errors), cell(p?.fallbacks), p ? fmt(p.latency_p99_ms, 2) : '-'];
+      return [
+        backend,
+        fmtPercent(continued / considered),
+        cell(p?.lookups),
+        cell(p?.lookup_hits),
+        cell(p?.saves),
+        cell(p?.saves_dropped),
+        cell(p?.errors),
+        cell(p?.fallbacks),
+        p ? fmt(p.latency_p99_ms, 2) : '-',
+      ];
     }),
   );
-  return { duration_s: duration, connections: CONNECTIONS, rounds: ROUNDS, results, gateways: Object.fromEntries(BACKENDS.map((backend, i) => [backend, figures[i]])) };
+  return {
+    duration_s: duration,
+    connections: CONNECTIONS,
+    rounds: ROUNDS,
+    results,
+    gateways: Object.fromEntries(BACKENDS.map((backend, i) => [backend, figures[i]])),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -257,14 +301,22 @@ async function measureLatency(backend: Backend, servers: Servers): Promise<Laten
         await store.save(write, Date.now());
         samples.save.push(micros(started));
       }
-      if (continued.store !== total || continued.local !== total) throw new Error(`${backend}: not every continuation was continued (store ${continued.store}, local ${continued.local} of ${total})`);
+      if (continued.store !== total || continued.local !== total)
+        throw new Error(`${backend}: not every continuation was continued (store ${continued.store}, local ${continued.local} of ${total})`);
       if (watched.writes.length > 0) throw new Error(`${backend}: ${watched.writes.length} writes during measurements`);
     } finally {
       await a.close();
       await b.close();
     }
     const summary = (values: number[]) => summarize(values.slice(WARMUP));
-    return { backend, local_hit: summary(samples.local), store_hit: summary(samples.store), save: summary(samples.save), continued, store_link: links[1].metrics() };
+    return {
+      backend,
+      local_hit: summary(samples.local),
+      store_hit: summary(samples.store),
+      save: summary(samples.save),
+      continued,
+      store_link: links[1].metrics(),
+    };
   } finally {
     await store.close();
   }
@@ -284,16 +336,38 @@ async function measureAllLatency(servers: Servers): Promise<LatencyResult[]> {
   console.log(`\nDetection latency per request (µs), in-process, ${CONVERSATIONS} conversations of 20 messages / ~10 KB after ${WARMUP} warm-up ones.`);
   console.log('local hit = engine that recorded the previous reply; store hit = another engine, one store round trip; save = store.save() awaited.');
   printTable(
-    ['backend', 'local p50', 'local p99', 'store hit p50', 'store hit p99', 'save p50', 'save p99', 'store hit / mem local p50'].map((header, i): Column => ({ header, align: i === 0 ? 'left' : 'right' })),
-    results.map((r) => [r.backend, fmt(r.local_hit.p50, 1), fmt(r.local_hit.p99, 1), fmt(r.store_hit.p50, 1), fmt(r.store_hit.p99, 1), fmt(r.save.p50, 1), fmt(r.save.p99, 1), `x${fmt(r.store_hit.p50 / baseline, 1)}`]),
+    ['backend', 'local p50', 'local p99', 'store hit p50', 'store hit p99', 'save p50', 'save p99', 'store hit / mem local p50'].map(
+      (header, i): Column => ({ header, align: i === 0 ? 'left' : 'right' }),
+    ),
+    results.map((r) => [
+      r.backend,
+      fmt(r.local_hit.p50, 1),
+      fmt(r.local_hit.p99, 1),
+      fmt(r.store_hit.p50, 1),
+      fmt(r.store_hit.p99, 1),
+      fmt(r.save.p50, 1),
+      fmt(r.save.p99, 1),
+      `x${fmt(r.store_hit.p50 / baseline, 1)}`,
+    ]),
   );
   console.log('\nCorrectness (continued / decided, warm-up included) and engine B store link counters:');
   printTable(
-    ['backend', 'local continued', 'store continued', 'lookups', 'hits', 'restored', 'errors', 'fallbacks'].map((header, i): Column => ({ header, align: i === 0 ? 'left' : 'right' })),
+    ['backend', 'local continued', 'store continued', 'lookups', 'hits', 'restored', 'errors', 'fallbacks'].map(
+      (header, i): Column => ({ header, align: i === 0 ? 'left' : 'right' }),
+    ),
     results.map((r) => {
       const total = String(CONVERSATIONS + WARMUP);
       const m = r.store_link;
-      return [r.backend, `${r.continued.local}/${total}`, `${r.continued.store}/${total}`, String(m.lookups), String(m.lookup_hits), String(m.restored), String(m.errors), String(m.fallbacks)];
+      return [
+        r.backend,
+        `${r.continued.local}/${total}`,
+        `${r.continued.store}/${total}`,
+        String(m.lookups),
+        String(m.lookup_hits),
+        String(m.restored),
+        String(m.errors),
+        String(m.fallbacks),
+      ];
     }),
   );
   return results;

@@ -8,14 +8,7 @@
 // continuations carrying the reply it received, 6 turns per conversation. For the gateway, the session
 // ids of the sequential run are checked against the conversations sent: one session per conversation.
 
-import {
-  CHAT_HEADERS,
-  CHAT_PATH,
-  CONVERSATION_TURNS,
-  ConversationClient,
-  conversationBodySizes,
-  conversationRequests,
-} from './lib/chat-request.js';
+import { CHAT_HEADERS, CHAT_PATH, CONVERSATION_TURNS, ConversationClient, conversationBodySizes, conversationRequests } from './lib/chat-request.js';
 import { startServer, startServers, type ServerProcess } from './lib/children.js';
 import { benchDuration, benchSequential } from './lib/env.js';
 import { environmentInfo, writeResults } from './lib/results.js';
@@ -222,7 +215,13 @@ async function measureAll(urls: Record<TargetName, string>, duration: number, se
       for (const target of TARGETS) {
         await sleep(SETTLE_MS);
         runs[target].push(
-          await measureThroughput({ url: urls[target], requests: conversationRequests(variant.stream), connections: CONNECTIONS, duration: perRound, warmup: round === 0 ? warmup : 0 }),
+          await measureThroughput({
+            url: urls[target],
+            requests: conversationRequests(variant.stream),
+            connections: CONNECTIONS,
+            duration: perRound,
+            warmup: round === 0 ? warmup : 0,
+          }),
         );
       }
     }
@@ -330,10 +329,7 @@ function headline(results: Results) {
       },
     ];
   });
-  const sessions = Object.fromEntries(VARIANTS.map((v) => [v.name, results[v.name].gateway.sessions])) as Record<
-    VariantName,
-    SessionCheck | undefined
-  >;
+  const sessions = Object.fromEntries(VARIANTS.map((v) => [v.name, results[v.name].gateway.sessions])) as Record<VariantName, SessionCheck | undefined>;
   return { perVariant, ttfb_stream_ms: ttfb, sessions, targets };
 }
 
@@ -350,10 +346,7 @@ function printHeadline(h: ReturnType<typeof headline>): void {
       overheadRows.push([variant.label, label, fmtDelta(d.p50, 3), fmtDelta(d.p99, 3)]);
     }
   }
-  printTable(
-    [{ header: 'variant' }, { header: 'pair' }, { header: 'p50', align: 'right' }, { header: 'p99', align: 'right' }],
-    overheadRows,
-  );
+  printTable([{ header: 'variant' }, { header: 'pair' }, { header: 'p50', align: 'right' }, { header: 'p99', align: 'right' }], overheadRows);
 
   console.log(`\nThroughput ratios (${CONNECTIONS} connections):`);
   printTable(

@@ -15,7 +15,10 @@ import { startRedis, type RedisServer } from '../test/helpers/redis-server.js';
 const CONNECTIONS = 50;
 const ROUNDS = 2;
 /** Every limit kind at once, high enough never to refuse: a session check, a token check, a client check. */
-const LIMITS = { per_session: { requests_per_minute: 1_000_000, tokens_per_hour: 1_000_000_000, max_requests: 1_000_000 }, per_client: { key: 'credential', requests_per_minute: 10_000_000 } };
+const LIMITS = {
+  per_session: { requests_per_minute: 1_000_000, tokens_per_hour: 1_000_000_000, max_requests: 1_000_000 },
+  per_client: { key: 'credential', requests_per_minute: 10_000_000 },
+};
 
 export async function run(): Promise<void> {
   const duration = Math.max(3, Math.round(benchDuration() / 2));
@@ -38,7 +41,8 @@ export async function run(): Promise<void> {
     for (const stream of [false, true]) {
       const rps: Record<string, number[]> = { none: [], memory: [], redis: [] };
       let refused = 0;
-      for (const target of targets) await measureThroughput({ url: target.url, requests: conversationRequests(stream), connections: 10, duration: 1, warmup: 0 });
+      for (const target of targets)
+        await measureThroughput({ url: target.url, requests: conversationRequests(stream), connections: 10, duration: 1, warmup: 0 });
       for (let round = 0; round < ROUNDS; round++) {
         for (const [i, target] of targets.entries()) {
           const result = await measureThroughput({ url: target.url, requests: conversationRequests(stream), connections: CONNECTIONS, duration, warmup: 0 });

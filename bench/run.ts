@@ -30,7 +30,7 @@ const SECTIONS: Section[] = [
   },
   {
     name: 'traces-cli',
-    description: 'cylestio-gateway sessions on 100,000 trace files vs the guide\'s jq pipeline (about 10 minutes)',
+    description: "cylestio-gateway sessions on 100,000 trace files vs the guide's jq pipeline (about 10 minutes)",
     load: () => import('./traces-cli.js'),
   },
   {

@@ -62,7 +62,9 @@ function measureSize(c: SizeCase): SizeResult {
     const setupBody = JSON.parse(`{"model":"gpt-4o","messages":[${sharedJson}${sharedJson ? ',' : ''}${JSON.stringify(question)}]}`);
     const setup = e.decideNow({ partition: PARTITION, conversation: chat.parse!(setupBody).conversation() });
     e.recordReply(setup, { replies: [assistantMessage(reply)] });
-    bodies.push(`{"model":"gpt-4o","messages":[${sharedJson}${sharedJson ? ',' : ''}${JSON.stringify(question)},${JSON.stringify({ role: 'assistant', content: reply })},{"role":"user","content":"next ${s}"}]}`);
+    bodies.push(
+      `{"model":"gpt-4o","messages":[${sharedJson}${sharedJson ? ',' : ''}${JSON.stringify(question)},${JSON.stringify({ role: 'assistant', content: reply })},{"role":"user","content":"next ${s}"}]}`,
+    );
     replies.push(`follow-up answer ${s}`);
   }
 
@@ -86,7 +88,13 @@ function measureSize(c: SizeCase): SizeResult {
   }
   e.close();
   if (rules.get('continued') !== c.sessions) throw new Error(`expected every request to continue its session, got ${JSON.stringify([...rules])}`);
-  return { label: c.label, body_bytes: bodies[0].length, parse: summarize(parse.slice(c.sessions / 10)), detect: summarize(detect.slice(c.sessions / 10)), record: summarize(record.slice(c.sessions / 10)) };
+  return {
+    label: c.label,
+    body_bytes: bodies[0].length,
+    parse: summarize(parse.slice(c.sessions / 10)),
+    detect: summarize(detect.slice(c.sessions / 10)),
+    record: summarize(record.slice(c.sessions / 10)),
+  };
 }
 
 /** Five turns (ten messages with the replies) of session `s`, driven through the engine. */
@@ -95,7 +103,10 @@ function converse(e: DetectionEngine, s: number, turns: number): CanonicalMessag
   for (let t = 0; t < turns; t++) {
     history.push(new CanonicalBuilder().text(`user ${s} turn ${t}: please look at item ${s * 7 + t}`).build('user'));
     const messages = history;
-    const decision = e.decideNow({ partition: PARTITION, conversation: { length: messages.length, role: (i) => messages[i].role, message: (i) => messages[i] } });
+    const decision = e.decideNow({
+      partition: PARTITION,
+      conversation: { length: messages.length, role: (i) => messages[i].role, message: (i) => messages[i] },
+    });
     const reply = assistantMessage(`assistant ${s} turn ${t}: item ${s * 7 + t} looks fine to me.`);
     e.recordReply(decision, { replies: [reply] });
     history.push(reply);
@@ -158,14 +169,39 @@ export async function run(): Promise<void> {
   const sizeResults = sizes.map(measureSize);
   console.log('Detection per request (µs): parse = JSON.parse of the body; detect = conversation + decide(); record = recordReply()');
   printTable(
-    [{ header: 'history' }, { header: 'body', align: 'right' }, { header: 'parse p50', align: 'right' }, { header: 'parse p99', align: 'right' }, { header: 'detect p50', align: 'right' }, { header: 'detect p99', align: 'right' }, { header: 'record p50', align: 'right' }, { header: 'record p99', align: 'right' }, { header: 'detect/parse p50', align: 'right' }],
-    sizeResults.map((r) => [r.label, `${Math.round(r.body_bytes / 1024)} KB`, fmt(r.parse.p50, 1), fmt(r.parse.p99, 1), fmt(r.detect.p50, 1), fmt(r.detect.p99, 1), fmt(r.record.p50, 1), fmt(r.record.p99, 1), `${fmt((r.detect.p50 / r.parse.p50) * 100, 1)} %`]),
+    [
+      { header: 'history' },
+      { header: 'body', align: 'right' },
+      { header: 'parse p50', align: 'right' },
+      { header: 'parse p99', align: 'right' },
+      { header: 'detect p50', align: 'right' },
+      { header: 'detect p99', align: 'right' },
+      { header: 'record p50', align: 'right' },
+      { header: 'record p99', align: 'right' },
+      { header: 'detect/parse p50', align: 'right' },
+    ],
+    sizeResults.map((r) => [
+      r.label,
+      `${Math.round(r.body_bytes / 1024)} KB`,
+      fmt(r.parse.p50, 1),
+      fmt(r.parse.p99, 1),
+      fmt(r.detect.p50, 1),
+      fmt(r.detect.p99, 1),
+      fmt(r.record.p50, 1),
+      fmt(r.record.p99, 1),
+      `${fmt((r.detect.p50 / r.parse.p50) * 100, 1)} %`,
+    ]),
   );
 
   const scale = [1_000, 10_000, 100_000].map(measureScale);
   console.log('\nLive sessions of 10 messages each: memory per session ((heap + typed arrays) delta / sessions) and decide() time for a continuation (µs)');
   printTable(
-    [{ header: 'live sessions', align: 'right' }, { header: 'bytes/session', align: 'right' }, { header: 'lookup p50', align: 'right' }, { header: 'lookup p99', align: 'right' }],
+    [
+      { header: 'live sessions', align: 'right' },
+      { header: 'bytes/session', align: 'right' },
+      { header: 'lookup p50', align: 'right' },
+      { header: 'lookup p99', align: 'right' },
+    ],
     scale.map((r) => [String(r.sessions), String(r.bytes_per_session), fmt(r.lookup.p50, 1), fmt(r.lookup.p99, 1)]),
   );
 
@@ -181,6 +217,12 @@ export async function run(): Promise<void> {
     [{ header: 'result' }, { header: 'target' }, { header: 'measured', align: 'right' }],
     targets.map(([target, measured, met]) => [met ? 'MET' : 'NOT MET', target, measured]),
   );
-  const file = await writeResults('sessions', { section: 'sessions', date: new Date().toISOString(), environment: environmentInfo(), sizes: sizeResults, scale });
+  const file = await writeResults('sessions', {
+    section: 'sessions',
+    date: new Date().toISOString(),
+    environment: environmentInfo(),
+    sizes: sizeResults,
+    scale,
+  });
   console.log(`\nResults written to ${file}`);
 }

@@ -31,7 +31,10 @@ const shape: TraceShape = { includeHeaders: true, includeBody: true, maxBodySize
 /** Deterministic pseudo-random numbers (the CLI's own mulberry32): the same directory on every run. */
 const random = mulberry32;
 
-const WORDS = 'the gateway session request reply token model stream trace latency user assistant budget cache index vector prompt tool result function schema answer question summary detail'.split(' ');
+const WORDS =
+  'the gateway session request reply token model stream trace latency user assistant budget cache index vector prompt tool result function schema answer question summary detail'.split(
+    ' ',
+  );
 function sentence(rand: () => number, words: number): string {
   return Array.from({ length: words }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' ');
 }
@@ -53,7 +56,15 @@ function requestHeaders(wire: Wire, length: number): Record<string, string> {
 }
 
 /** One exchange of a conversation at `turn`, as the relay would hand it to the trace interceptor. */
-function exchange(rand: () => number, wire: Wire, sessionId: string, turn: number, history: { user: string; reply: string }[], at: number, requestNo: number): ExchangeRecord {
+function exchange(
+  rand: () => number,
+  wire: Wire,
+  sessionId: string,
+  turn: number,
+  history: { user: string; reply: string }[],
+  at: number,
+  requestNo: number,
+): ExchangeRecord {
   const user = history[turn].user;
   const reply = history[turn].reply;
   const stream = rand() < 0.3;
@@ -70,21 +81,48 @@ function exchange(rand: () => number, wire: Wire, sessionId: string, turn: numbe
     for (let i = 0; i < turn; i++) messages.push({ role: 'user', content: history[i].user }, { role: 'assistant', content: history[i].reply });
     messages.push({ role: 'user', content: user });
     requestBody = { model, messages, ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) };
-    responseBody = { id: `chatcmpl-${requestNo}`, object: 'chat.completion', created: Math.floor(at / 1000), model, choices: [{ index: 0, message: { role: 'assistant', content: reply, refusal: null }, finish_reason: 'stop' }], usage: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens } };
+    responseBody = {
+      id: `chatcmpl-${requestNo}`,
+      object: 'chat.completion',
+      created: Math.floor(at / 1000),
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: reply, refusal: null }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
+    };
   } else if (wire === 'anthropic') {
     path = '/v1/messages';
     const messages: { role: string; content: unknown }[] = [];
-    for (let i = 0; i < turn; i++) messages.push({ role: 'user', content: history[i].user }, { role: 'assistant', content: [{ type: 'text', text: history[i].reply }] });
+    for (let i = 0; i < turn; i++)
+      messages.push({ role: 'user', content: history[i].user }, { role: 'assistant', content: [{ type: 'text', text: history[i].reply }] });
     messages.push({ role: 'user', content: [{ type: 'text', text: user }] });
     requestBody = { model, max_tokens: 1024, system: 'You are a helpful assistant for the gateway docs.', messages, ...(stream ? { stream: true } : {}) };
-    responseBody = { id: `msg_${requestNo}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: reply }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: outputTokens } };
+    responseBody = {
+      id: `msg_${requestNo}`,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [{ type: 'text', text: reply }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: inputTokens, output_tokens: outputTokens },
+    };
   } else {
     path = '/v1/responses';
     const input: { role: string; content: string }[] = [];
     for (let i = 0; i < turn; i++) input.push({ role: 'user', content: history[i].user }, { role: 'assistant', content: history[i].reply });
     input.push({ role: 'user', content: user });
     requestBody = { model, instructions: 'You are a helpful assistant for the gateway docs.', input, ...(stream ? { stream: true } : {}) };
-    responseBody = { id: `resp_${requestNo}`, object: 'response', created_at: Math.floor(at / 1000), status: 'completed', model, output: [{ id: `msg_${requestNo}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: reply }] }], usage: { input_tokens: inputTokens, output_tokens: outputTokens, total_tokens: inputTokens + outputTokens } };
+    responseBody = {
+      id: `resp_${requestNo}`,
+      object: 'response',
+      created_at: Math.floor(at / 1000),
+      status: 'completed',
+      model,
+      output: [
+        { id: `msg_${requestNo}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text: reply }] },
+      ],
+      usage: { input_tokens: inputTokens, output_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
+    };
   }
   const requestBuffer = Buffer.from(JSON.stringify(requestBody));
   const usage = failed ? null : { input_tokens: inputTokens, output_tokens: outputTokens, total_tokens: inputTokens + outputTokens };
@@ -142,7 +180,10 @@ export async function writeSyntheticTraces(directory: string, sessions: number, 
   for (let s = 0; s < sessions; s++) {
     const wire: Wire = s % 10 < 6 ? 'openai' : s % 10 < 9 ? 'anthropic' : 'responses';
     const sessionId = `sess_${s.toString(36).padStart(20, '0')}`;
-    const history = Array.from({ length: TURNS }, () => ({ user: sentence(rand, (10 + Math.floor(rand() * 30)) * scale), reply: sentence(rand, (20 + Math.floor(rand() * 50)) * scale) }));
+    const history = Array.from({ length: TURNS }, () => ({
+      user: sentence(rand, (10 + Math.floor(rand() * 30)) * scale),
+      reply: sentence(rand, (20 + Math.floor(rand() * 50)) * scale),
+    }));
     let at = start + Math.floor(rand() * 86_400_000);
     for (let turn = 0; turn < TURNS; turn++) {
       at += 1000 + Math.floor(rand() * 60_000);
@@ -215,9 +256,11 @@ async function measure(variants: Variant[], sessions: number, files: number, rou
     if (result.code !== 0) throw new Error(`${variant.label} failed (${result.code}): ${result.stderr}`);
     const counts = variant.counts(result.stdout);
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
-    if (counts.size !== sessions || total !== files) throw new Error(`${variant.label}: ${counts.size} sessions, ${total} requests; expected ${sessions}, ${files}`);
+    if (counts.size !== sessions || total !== files)
+      throw new Error(`${variant.label}: ${counts.size} sessions, ${total} requests; expected ${sessions}, ${files}`);
     reference ??= counts;
-    for (const [id, count] of counts) if (reference.get(id) !== count) throw new Error(`${variant.label}: session ${id} has ${count} requests, the first variant ${reference.get(id)}`);
+    for (const [id, count] of counts)
+      if (reference.get(id) !== count) throw new Error(`${variant.label}: session ${id} has ${count} requests, the first variant ${reference.get(id)}`);
   }
   const times = variants.map(() => [] as number[]);
   for (let round = 0; round < rounds; round++) {
@@ -246,7 +289,11 @@ function variants(directory: string, cliExtras: [string, string[]][]): Variant[]
   return [
     ...cliExtras.map(([label, extra]): Variant => ({ label, run: cli(extra), counts: countsFromCli })),
     // The guide's recipe, through find/xargs because 100,000 names overflow argv.
-    { label: 'jq -r .session_id | sort | uniq -c', run: () => timed('sh', ['-c', `find "${directory}" -name '*.json' -print0 | xargs -0 jq -r .session_id | sort | uniq -c`]), counts: countsFromJq },
+    {
+      label: 'jq -r .session_id | sort | uniq -c',
+      run: () => timed('sh', ['-c', `find "${directory}" -name '*.json' -print0 | xargs -0 jq -r .session_id | sort | uniq -c`]),
+      counts: countsFromJq,
+    },
   ];
 }
 
@@ -259,7 +306,9 @@ export async function run(): Promise<void> {
   try {
     const generatedAt = performance.now();
     const { files, bytes } = await writeSyntheticTraces(directory, SESSIONS);
-    console.log(`Generated ${files} trace files (${SESSIONS} sessions × ${TURNS} requests, ${fmt(bytes / files / 1024, 1)} KB mean, ${fmt(bytes / 2 ** 20, 0)} MB) in ${fmt((performance.now() - generatedAt) / 1000, 1)} s.\n`);
+    console.log(
+      `Generated ${files} trace files (${SESSIONS} sessions × ${TURNS} requests, ${fmt(bytes / files / 1024, 1)} KB mean, ${fmt(bytes / 2 ** 20, 0)} MB) in ${fmt((performance.now() - generatedAt) / 1000, 1)} s.\n`,
+    );
     const measured = await measure(
       variants(directory, [
         ['cylestio-gateway sessions --json', []],
@@ -272,7 +321,13 @@ export async function run(): Promise<void> {
     );
     report(measured, files, rounds);
     console.log('Wall time of the whole process (Node start included), warm page cache; every variant found the same sessions and counts.');
-    results.chat_sized = { files, bytes, sessions: SESSIONS, median_seconds: Object.fromEntries(measured.map((m) => [m.label, m.median])), seconds: Object.fromEntries(measured.map((m) => [m.label, m.seconds])) };
+    results.chat_sized = {
+      files,
+      bytes,
+      sessions: SESSIONS,
+      median_seconds: Object.fromEntries(measured.map((m) => [m.label, m.median])),
+      seconds: Object.fromEntries(measured.map((m) => [m.label, m.seconds])),
+    };
     results.speedup_vs_jq = measured[measured.length - 1].median / measured[0].median;
   } finally {
     await rm(directory, { recursive: true, force: true });
@@ -283,7 +338,9 @@ export async function run(): Promise<void> {
   directory = await mkdtemp(join(tmpdir(), 'cylestio-bench-sessions-cli-large-'));
   try {
     const { files, bytes } = await writeSyntheticTraces(directory, largeSessions, 25);
-    console.log(`\nLong contexts: ${files} trace files (${largeSessions} sessions × ${TURNS} requests, ${fmt(bytes / files / 1024, 0)} KB mean, ${fmt(bytes / 2 ** 20, 0)} MB).\n`);
+    console.log(
+      `\nLong contexts: ${files} trace files (${largeSessions} sessions × ${TURNS} requests, ${fmt(bytes / files / 1024, 0)} KB mean, ${fmt(bytes / 2 ** 20, 0)} MB).\n`,
+    );
     const measured = await measure(
       variants(directory, [
         ['cylestio-gateway sessions --json', []],
@@ -294,7 +351,13 @@ export async function run(): Promise<void> {
       rounds,
     );
     report(measured, files, rounds);
-    results.long_contexts = { files, bytes, sessions: largeSessions, median_seconds: Object.fromEntries(measured.map((m) => [m.label, m.median])), seconds: Object.fromEntries(measured.map((m) => [m.label, m.seconds])) };
+    results.long_contexts = {
+      files,
+      bytes,
+      sessions: largeSessions,
+      median_seconds: Object.fromEntries(measured.map((m) => [m.label, m.median])),
+      seconds: Object.fromEntries(measured.map((m) => [m.label, m.seconds])),
+    };
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

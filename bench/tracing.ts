@@ -29,9 +29,13 @@ export async function run(): Promise<void> {
     const results: Record<string, { off: number; on: number; ratio: number }> = {};
     for (const stream of [false, true]) {
       const rps = { off: [] as number[], on: [] as number[] };
-      for (const target of [plain, traced]) await measureThroughput({ url: target.url, requests: conversationRequests(stream), connections: 10, duration: 1, warmup: 0 });
+      for (const target of [plain, traced])
+        await measureThroughput({ url: target.url, requests: conversationRequests(stream), connections: 10, duration: 1, warmup: 0 });
       for (let round = 0; round < ROUNDS; round++) {
-        for (const [key, target] of [['off', plain], ['on', traced]] as const) {
+        for (const [key, target] of [
+          ['off', plain],
+          ['on', traced],
+        ] as const) {
           const result = await measureThroughput({ url: target.url, requests: conversationRequests(stream), connections: CONNECTIONS, duration, warmup: 0 });
           rps[key].push(result.rps);
         }
@@ -43,12 +47,26 @@ export async function run(): Promise<void> {
       results[label] = { off, on, ratio: on / off };
       rows.push([label, fmt(off, 0), fmt(on, 0), `${fmt((on / off) * 100, 1)} %`]);
     }
-    printTable([{ header: 'variant' }, { header: 'tracing off req/s', align: 'right' }, { header: 'tracing on req/s', align: 'right' }, { header: 'on / off', align: 'right' }], rows);
+    printTable(
+      [
+        { header: 'variant' },
+        { header: 'tracing off req/s', align: 'right' },
+        { header: 'tracing on req/s', align: 'right' },
+        { header: 'on / off', align: 'right' },
+      ],
+      rows,
+    );
     const files = (await readdir(directory)).filter((name) => name.endsWith('.json')).length;
     console.log(`\n${files} trace files written during the run.`);
     const worst = Math.min(...Object.values(results).map((r) => r.ratio));
     console.log(`Target: tracing costs at most 10 % of throughput: ${worst >= 0.9 ? 'MET' : 'NOT MET'} (worst ${fmt(worst * 100, 1)} %)`);
-    const file = await writeResults('tracing', { section: 'tracing', date: new Date().toISOString(), environment: environmentInfo(), results, trace_files: files });
+    const file = await writeResults('tracing', {
+      section: 'tracing',
+      date: new Date().toISOString(),
+      environment: environmentInfo(),
+      results,
+      trace_files: files,
+    });
     console.log(`Results written to ${file}`);
   } finally {
     await stopAllServers(); // the traced gateway flushes its queue as it stops; then its files can go

@@ -60,7 +60,11 @@ async function main(): Promise<void> {
   }
 
   // A client that names its own session keeps that name.
-  const named = await post(`${openai.url}/v1/chat/completions`, { model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }] }, { 'x-session-id': 'my-app-session-42' });
+  const named = await post(
+    `${openai.url}/v1/chat/completions`,
+    { model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }] },
+    { 'x-session-id': 'my-app-session-42' },
+  );
   show('openai named session', 1, named.status, named.session, named.json.choices[0].message.content);
 
   console.log(`\nthe provider received ${simulator.requests.length} requests; every one carried the gateway's configured key`);

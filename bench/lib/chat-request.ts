@@ -49,14 +49,10 @@ function userMessages(n: number): string[] {
       'and the sync client removed it everywhere. I am on the Pro plan. Can I get it back?',
     `Found it and restored it, thanks. But one spreadsheet inside, budget-${n}.xlsx, was overwritten last ` +
       'week with a broken version before I deleted it. Is the older version still there somewhere?',
-    `That worked, budget-${n}.xlsx is back. How do I stop the sync client from deleting files everywhere ` +
-      'when I delete them locally?',
-    `Great, thanks. Can I share the restored folder with an external accountant (accounts-${n}@example.com) ` +
-      'without giving edit rights?',
-    `Perfect. Is there a way to get an email at customer-${n}@example.com when someone deletes a file in a ` +
-      'shared folder?',
-    `Thanks a lot. Last question: how do I export the whole "Q3 reports" folder of account ${n} as a zip ` +
-      'for an offline backup?',
+    `That worked, budget-${n}.xlsx is back. How do I stop the sync client from deleting files everywhere when I delete them locally?`,
+    `Great, thanks. Can I share the restored folder with an external accountant (accounts-${n}@example.com) without giving edit rights?`,
+    `Perfect. Is there a way to get an email at customer-${n}@example.com when someone deletes a file in a shared folder?`,
+    `Thanks a lot. Last question: how do I export the whole "Q3 reports" folder of account ${n} as a zip for an offline backup?`,
   ];
 }
 if (userMessages(0).length !== CONVERSATION_TURNS) throw new Error('userMessages must give one message per turn');

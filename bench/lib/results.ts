@@ -30,6 +30,6 @@ export function environmentInfo(): EnvironmentInfo {
 export async function writeResults(section: string, data: unknown): Promise<string> {
   await mkdir(RESULTS_DIR, { recursive: true });
   const file = new URL(`${section}.json`, RESULTS_DIR);
-  await writeFile(file, JSON.stringify(data, null, 2) + '\n');
+  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
   return fileURLToPath(file);
 }

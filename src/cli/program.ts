@@ -7,7 +7,6 @@ import { version } from '../version.js';
 import { sessionsCommand } from './sessions/command.js';
 import { validateConfigCommand } from './validate.js';
 
-
 interface Flags {
   baseUrl?: string;
   type?: string;

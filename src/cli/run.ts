@@ -18,10 +18,7 @@ export async function runGateway(options: RunOptions): Promise<void> {
   }
   const gateway = await buildGateway(config, log);
   const address = await gateway.app.listen({ host: config.server.host, port: config.server.port });
-  log.info(
-    { address, provider: config.llm.type, base_url: config.llm.base_url, sessions: config.session.enabled },
-    'cylestio gateway listening',
-  );
+  log.info({ address, provider: config.llm.type, base_url: config.llm.base_url, sessions: config.session.enabled }, 'cylestio gateway listening');
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -12,16 +12,16 @@ export class ConfigError extends Error {
     readonly problems: ConfigProblem[],
     readonly source?: string,
   ) {
-    super(
-      `invalid configuration${source ? ` in ${source}` : ''}:\n` +
-        problems.map((p) => `  - ${p.path || '(root)'}: ${p.message}`).join('\n'),
-    );
+    super(`invalid configuration${source ? ` in ${source}` : ''}:\n${problems.map((p) => `  - ${p.path || '(root)'}: ${p.message}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }
 
 function joinPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.map((part) => (typeof part === 'number' ? `[${part}]` : String(part))).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((part) => (typeof part === 'number' ? `[${part}]` : String(part)))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 /** One problem per bad key: an unknown-keys issue names each key with its full path. */

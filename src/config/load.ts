@@ -94,8 +94,7 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Gatew
   const env = options.env ?? process.env;
   const fileLayer = options.file ? await readConfigFile(options.file, env) : {};
   const cli = cliLayer(options.cli ?? {});
-  const chosenType =
-    (cli.llm as Record<string, unknown> | undefined)?.type ?? (fileLayer.llm as Record<string, unknown> | undefined)?.type;
+  const chosenType = (cli.llm as Record<string, unknown> | undefined)?.type ?? (fileLayer.llm as Record<string, unknown> | undefined)?.type;
   const merged = mergeLayers(envLayer(env, chosenType), fileLayer, cli);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) throw new ConfigError(problemsFromZod(parsed.error), options.file);

@@ -17,7 +17,11 @@ export const serverSchema = z.strictObject({
   port: z.coerce.number().int().min(0).max(65535).default(3000),
   workers: z.coerce.number().int().min(1).default(1),
   /** Largest request body accepted, in bytes; larger bodies answer 413 without reaching the provider. */
-  max_body_size: z.coerce.number().int().positive().default(20 * 1024 * 1024),
+  max_body_size: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(20 * 1024 * 1024),
   /** When set, /config, /metrics, /sessions and /ui require `Authorization: Bearer <token>` (or the UI's cookie). */
   admin_token: z.string().min(1).optional(),
   /** Hours a web page sign-in (its cookie) stays valid; the gateway refuses older cookies. */

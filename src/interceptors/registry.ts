@@ -25,7 +25,8 @@ export function validateInterceptors(config: GatewayConfig): void {
     const at = `interceptors[${index}]`;
     if (entry.module) return [];
     const builtin = builtins[entry.type];
-    if (!builtin) return [{ path: `${at}.type`, message: `unknown interceptor "${entry.type}" (built in: ${Object.keys(builtins).join(', ')}; or give a module)` }];
+    if (!builtin)
+      return [{ path: `${at}.type`, message: `unknown interceptor "${entry.type}" (built in: ${Object.keys(builtins).join(', ')}; or give a module)` }];
     const parsed = builtin.schema.safeParse(entry.config);
     return parsed.success ? [] : problemsFromZod(parsed.error).map((p) => ({ path: `${at}.config${p.path ? `.${p.path}` : ''}`, message: p.message }));
   });

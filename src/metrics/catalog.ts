@@ -22,15 +22,28 @@ const def = (name: string, type: MetricType, help: string, labels: readonly stri
 
 /** Per-exchange metrics, counted by `observe()`. */
 export const EXCHANGE_METRICS = {
-  requests: def('cylestio_requests_total', 'counter', 'Finished proxied exchanges by outcome (status class, or "failed" when the exchange did not complete).', ['provider', 'operation', 'status_class']),
+  requests: def('cylestio_requests_total', 'counter', 'Finished proxied exchanges by outcome (status class, or "failed" when the exchange did not complete).', [
+    'provider',
+    'operation',
+    'status_class',
+  ]),
   tokens: def('cylestio_tokens_total', 'counter', 'Tokens reported in provider usage.', ['provider', 'direction']),
   duration: def('cylestio_request_duration_seconds', 'histogram', 'Time from request arrival to the last response byte.', ['provider', 'operation', 'stream']),
-  ttfb: def('cylestio_time_to_first_byte_seconds', 'histogram', 'Time from request arrival to the first response body byte.', ['provider', 'operation', 'stream']),
+  ttfb: def('cylestio_time_to_first_byte_seconds', 'histogram', 'Time from request arrival to the first response body byte.', [
+    'provider',
+    'operation',
+    'stream',
+  ]),
 } as const;
 
 /** The request path's own failures (a stage that threw, rejected or missed its deadline), read at scrape time. */
 export const PIPELINE_METRICS = {
-  gatewayErrors: def('cylestio_gateway_errors_total', 'counter', 'Requests the gateway failed to handle itself (answered 500 gateway_error), by the stage that failed.', ['stage']),
+  gatewayErrors: def(
+    'cylestio_gateway_errors_total',
+    'counter',
+    'Requests the gateway failed to handle itself (answered 500 gateway_error), by the stage that failed.',
+    ['stage'],
+  ),
   deadlinesMissed: def('cylestio_stage_deadlines_missed_total', 'counter', 'Stages that did not finish within server.timeouts.stage_seconds.'),
   sinkFailures: def('cylestio_sink_failures_total', 'counter', 'Finished-exchange consumers (log line, metrics, request rows) that threw.'),
   loginFailures: def('cylestio_admin_login_failures_total', 'counter', 'Wrong admin tokens given (sign-in form or Bearer on admin endpoints).'),
@@ -69,7 +82,10 @@ export const SESSION_METRICS = {
 /** The session store (`session.persistence`), by backend; empty families while persistence is off. */
 export const STORE_METRICS = {
   healthy: def('cylestio_session_store_healthy', 'gauge', '1 while the session store answers, 0 while sessions are decided locally.', ['backend']),
-  operations: def('cylestio_session_store_operations_total', 'counter', 'Session store calls by operation (lookup, lookup_hit, save, restored).', ['backend', 'operation']),
+  operations: def('cylestio_session_store_operations_total', 'counter', 'Session store calls by operation (lookup, lookup_hit, save, restored).', [
+    'backend',
+    'operation',
+  ]),
   errors: def('cylestio_session_store_errors_total', 'counter', 'Session store calls that failed or timed out.', ['backend']),
   fallbacks: def('cylestio_session_store_fallbacks_total', 'counter', 'Requests decided locally because the store could not answer.', ['backend']),
   dropped: def('cylestio_session_store_writes_dropped_total', 'counter', 'Session writes dropped because too many were in flight.', ['backend']),
@@ -88,7 +104,10 @@ const INTERCEPTOR_PREFIX = 'cylestio_interceptor_';
  * since a gauge named like a counter sample confuses OpenMetrics parsers.
  */
 export function interceptorMetricName(figure: string): string | null {
-  const cleaned = figure.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  const cleaned = figure
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
   if (cleaned === '' || cleaned === 'enabled') return null;
   const safe = /_(total|count|sum|bucket|created|info|gcount|gsum)$/.test(cleaned) ? `${cleaned}_value` : cleaned;
   return INTERCEPTOR_PREFIX + safe;

@@ -62,7 +62,10 @@ class Family {
   readonly type: MetricDef['type'];
   readonly aggregator = 'sum';
 
-  constructor(def: MetricDef, private readonly samples: () => Sample[]) {
+  constructor(
+    def: MetricDef,
+    private readonly samples: () => Sample[],
+  ) {
     this.name = def.name;
     this.help = def.help;
     this.type = def.type;
@@ -141,9 +144,18 @@ export class Exposition {
     }
 
     const pipeline = (pick: (p: PipelineFiguresView) => Sample[]) => () => (this.sources.pipeline ? pick(this.sources.pipeline) : []);
-    add(PIPELINE_METRICS.gatewayErrors, pipeline((p) => Object.entries(p.by_stage).map(([stage, value]) => ({ labels: { stage }, value }))));
-    add(PIPELINE_METRICS.deadlinesMissed, pipeline((p) => [{ labels: {}, value: p.deadlines_missed }]));
-    add(PIPELINE_METRICS.sinkFailures, pipeline((p) => [{ labels: {}, value: p.sink_failures }]));
+    add(
+      PIPELINE_METRICS.gatewayErrors,
+      pipeline((p) => Object.entries(p.by_stage).map(([stage, value]) => ({ labels: { stage }, value }))),
+    );
+    add(
+      PIPELINE_METRICS.deadlinesMissed,
+      pipeline((p) => [{ labels: {}, value: p.deadlines_missed }]),
+    );
+    add(
+      PIPELINE_METRICS.sinkFailures,
+      pipeline((p) => [{ labels: {}, value: p.sink_failures }]),
+    );
     add(PIPELINE_METRICS.loginFailures, () => (this.sources.admin ? [{ labels: {}, value: this.sources.admin.login_failures }] : []));
     add(PIPELINE_METRICS.loginLimited, () => (this.sources.admin ? [{ labels: {}, value: this.sources.admin.login_limited }] : []));
 
@@ -180,17 +192,43 @@ export class Exposition {
   private addStoreFamilies(add: (def: MetricDef, samples: () => Sample[]) => void): void {
     const store = (pick: (p: PersistenceMetrics) => Sample[]) => () => (this.sources.persistence ? pick(this.sources.persistence) : []);
     const S = STORE_METRICS;
-    add(S.healthy, store((p) => [{ labels: { backend: p.backend }, value: p.healthy ? 1 : 0 }]));
+    add(
+      S.healthy,
+      store((p) => [{ labels: { backend: p.backend }, value: p.healthy ? 1 : 0 }]),
+    );
     add(
       S.operations,
-      store((p) => (['lookups', 'lookup_hits', 'saves', 'restored'] as const).map((key) => ({ labels: { backend: p.backend, operation: key.replace(/s$/, '') }, value: p[key] }))),
+      store((p) =>
+        (['lookups', 'lookup_hits', 'saves', 'restored'] as const).map((key) => ({
+          labels: { backend: p.backend, operation: key.replace(/s$/, '') },
+          value: p[key],
+        })),
+      ),
     );
-    add(S.errors, store((p) => [{ labels: { backend: p.backend }, value: p.errors }]));
-    add(S.fallbacks, store((p) => [{ labels: { backend: p.backend }, value: p.fallbacks }]));
-    add(S.dropped, store((p) => [{ labels: { backend: p.backend }, value: p.saves_dropped }]));
-    add(S.latencyMean, store((p) => [{ labels: { backend: p.backend }, value: p.latency_ms / 1000 }]));
-    add(S.latencyP99, store((p) => [{ labels: { backend: p.backend }, value: p.latency_p99_ms / 1000 }]));
-    add(S.recordRows, store((p) => (p.record ? (['written', 'dropped', 'failed'] as const).map((outcome) => ({ labels: { outcome }, value: p.record![outcome] })) : [])));
+    add(
+      S.errors,
+      store((p) => [{ labels: { backend: p.backend }, value: p.errors }]),
+    );
+    add(
+      S.fallbacks,
+      store((p) => [{ labels: { backend: p.backend }, value: p.fallbacks }]),
+    );
+    add(
+      S.dropped,
+      store((p) => [{ labels: { backend: p.backend }, value: p.saves_dropped }]),
+    );
+    add(
+      S.latencyMean,
+      store((p) => [{ labels: { backend: p.backend }, value: p.latency_ms / 1000 }]),
+    );
+    add(
+      S.latencyP99,
+      store((p) => [{ labels: { backend: p.backend }, value: p.latency_p99_ms / 1000 }]),
+    );
+    add(
+      S.recordRows,
+      store((p) => (p.record ? (['written', 'dropped', 'failed'] as const).map((outcome) => ({ labels: { outcome }, value: p.record![outcome] })) : [])),
+    );
   }
 
   /**

@@ -13,11 +13,16 @@ export interface TranscriptMessage {
 /** One segment as people read it. */
 function readableSegment(segment: Segment): string {
   switch (segment.kind) {
-    case 'text': return segment.text;
-    case 'call': return `[tool call: ${segment.name}(${segment.args})]`;
-    case 'result': return `[tool result] ${segment.content}`;
-    case 'image': return '[image]';
-    case 'other': return segment.text;
+    case 'text':
+      return segment.text;
+    case 'call':
+      return `[tool call: ${segment.name}(${segment.args})]`;
+    case 'result':
+      return `[tool result] ${segment.content}`;
+    case 'image':
+      return '[image]';
+    case 'other':
+      return segment.text;
   }
 }
 

@@ -50,7 +50,13 @@ export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
 
   const stages: Stage[] = [
     routeStage(adapter.operations),
-    parseStage(credentialResolver(adapter, { configuredKey: config.llm.api_key || undefined, adminToken: config.server.admin_token, allowOrigins: config.server.cors.allow_origins })),
+    parseStage(
+      credentialResolver(adapter, {
+        configuredKey: config.llm.api_key || undefined,
+        adminToken: config.server.admin_token,
+        allowOrigins: config.server.cors.allow_origins,
+      }),
+    ),
   ];
   if (sessions) stages.push(decideSessionStage(sessions, config.session, config.llm.api_key || undefined, stageDeadlineMs, log));
   if (interceptors.hasRequestHooks) stages.push(requestHooksStage(interceptors, stageDeadlineMs));
@@ -78,7 +84,12 @@ export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
       reply.hijack();
       const ownHeaders: Record<string, string> = { ...corsHeaders, 'x-request-id': request.id, 'x-provider': adapter.name };
       const body = request.body instanceof Buffer ? request.body : null;
-      const ex = new Exchange({ id: request.id, method: request.method, path: request.url, headers: request.headers, body, ip: request.ip }, reply.raw, adapter, ownHeaders);
+      const ex = new Exchange(
+        { id: request.id, method: request.method, path: request.url, headers: request.headers, body, ip: request.ip },
+        reply.raw,
+        adapter,
+        ownHeaders,
+      );
       runner.start(ex);
     },
   };

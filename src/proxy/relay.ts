@@ -102,7 +102,10 @@ export function relay(ex: Exchange, options: RelayOptions, done: () => void): Re
         cut(ex, error);
         ex.note = `upstream failed mid-response: ${failure}`;
       } else {
-        const gatewayError = failure === 'timeout' ? errors.gatewayTimeout(options.timeoutSeconds) : errors.badGateway(failure === 'unreachable' ? 'connection_failed' : failure, attempts);
+        const gatewayError =
+          failure === 'timeout'
+            ? errors.gatewayTimeout(options.timeoutSeconds)
+            : errors.badGateway(failure === 'unreachable' ? 'connection_failed' : failure, attempts);
         answerError(ex, gatewayError);
         ex.note = `upstream ${failure}: ${(error as NodeJS.ErrnoException).code ?? error.message}`;
       }

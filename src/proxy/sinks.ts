@@ -67,7 +67,13 @@ export function timelineSink(timelines: SessionTimelines): Sink {
  * Finish: builds the record once and hands it to the interceptors' response hooks, then to every sink in
  * order. Each consumer is isolated: one that throws is logged and counted, and the others still run.
  */
-export function finisher(interceptors: InterceptorChain, sinks: Sink[], sessions: SessionEngine | null, figures: PipelineFigures, log: Logger): (ex: Exchange) => void {
+export function finisher(
+  interceptors: InterceptorChain,
+  sinks: Sink[],
+  sessions: SessionEngine | null,
+  figures: PipelineFigures,
+  log: Logger,
+): (ex: Exchange) => void {
   const hooks = !interceptors.empty;
   return (ex) => {
     const record = exchangeRecord(ex, sessions);

@@ -16,9 +16,7 @@ const FORBIDDEN = /[\\\u0000-\u001f\u007f]/;
 /** Methods a provider API uses; others (TRACE, PROPFIND, …) are refused rather than forwarded. */
 const FORWARDED_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
 
-export type Target =
-  | { ok: true; route: Operation | null; path: string }
-  | { ok: false; error: GatewayError };
+export type Target = { ok: true; route: Operation | null; path: string } | { ok: false; error: GatewayError };
 
 const invalid = (reason: string): Target => ({
   ok: false,
@@ -50,7 +48,15 @@ export function targetResolver(operations: Operation[]): (method: string, url: s
     if (known) return { ok: true, route: known, path: url };
 
     if (!FORWARDED_METHODS.has(method)) {
-      return { ok: false, error: { status: 405, type: 'invalid_request_error', code: 'method_not_allowed', message: `The gateway does not forward ${method.slice(0, 20)} requests` } };
+      return {
+        ok: false,
+        error: {
+          status: 405,
+          type: 'invalid_request_error',
+          code: 'method_not_allowed',
+          message: `The gateway does not forward ${method.slice(0, 20)} requests`,
+        },
+      };
     }
     if (pathPart.charCodeAt(0) !== 47 /* / */) return invalid('only origin-form targets (starting with "/") are accepted');
     if (FORBIDDEN.test(pathPart)) return invalid('backslashes and control characters are not allowed in the path');
@@ -59,7 +65,8 @@ export function targetResolver(operations: Operation[]): (method: string, url: s
     if (segments.some((segment) => segment === '.' || segment === '..')) return invalid('dot segments ("." and "..") are not allowed');
 
     const first = segments[0]?.split(';')[0].toLowerCase();
-    if (first !== undefined && ADMIN_NAMESPACES.has(first)) return { ok: false, error: errors.notFound(`${pathPart.slice(0, 200)} (the gateway's own endpoints have one spelling each, e.g. /metrics)`) };
+    if (first !== undefined && ADMIN_NAMESPACES.has(first))
+      return { ok: false, error: errors.notFound(`${pathPart.slice(0, 200)} (the gateway's own endpoints have one spelling each, e.g. /metrics)`) };
 
     const normalised = `/${segments.join('/')}`;
     const route = byPath.get(normalised.toLowerCase())?.find((operation) => operation.method === method) ?? null;

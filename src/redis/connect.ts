@@ -15,7 +15,8 @@ export function redisClient(connection: string, commandTimeoutMs: number): Redis
   const auth = { username: decodeURIComponent(url.username) || undefined, password: decodeURIComponent(url.password) || undefined };
   let client: RedisClient;
   if (url.protocol === 'redis-sentinel:') client = new Redis({ ...common, ...auth, sentinels: hosts(), name: url.pathname.slice(1) || 'mymaster' });
-  else if (url.protocol === 'redis-cluster:') client = new Cluster(hosts(), { lazyConnect: true, enableOfflineQueue: false, redisOptions: { ...common, ...auth } });
+  else if (url.protocol === 'redis-cluster:')
+    client = new Cluster(hosts(), { lazyConnect: true, enableOfflineQueue: false, redisOptions: { ...common, ...auth } });
   else client = new Redis(connection, common);
   client.on('error', () => {}); // failures surface on the commands, where callers count and log them
   return client;

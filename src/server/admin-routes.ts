@@ -53,12 +53,22 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   });
 }
 
-function registerProtected(app: FastifyInstance, { config, sessions, interceptors, metrics, persistence, pipeline }: AdminDeps, admin: () => AdminAuthFigures): void {
+function registerProtected(
+  app: FastifyInstance,
+  { config, sessions, interceptors, metrics, persistence, pipeline }: AdminDeps,
+  admin: () => AdminAuthFigures,
+): void {
   // Interceptor configs may hold credentials of their own, so only their type and state are shown.
   const redacted = { ...redactConfig(config), interceptors: config.interceptors.map(({ type, enabled }) => ({ type, enabled })) };
   app.get('/config', async () => redacted);
 
-  const sources = (): MetricsSources => ({ sessions: sessions?.metrics() ?? null, interceptors: interceptors.figures(), persistence: persistence?.metrics() ?? null, pipeline: pipeline.figures(), admin: admin() });
+  const sources = (): MetricsSources => ({
+    sessions: sessions?.metrics() ?? null,
+    interceptors: interceptors.figures(),
+    persistence: persistence?.metrics() ?? null,
+    pipeline: pipeline.figures(),
+    admin: admin(),
+  });
   // JSON (the guide's shape) by default; Prometheus or OpenMetrics text when the client asks for it.
   app.get('/metrics', async (request, reply) => {
     reply.header('vary', 'accept');

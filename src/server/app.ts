@@ -55,7 +55,9 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
   const interceptors = await buildInterceptorChain(config, log, options.now);
   // A store that cannot be opened fails the start, with the backend and address in the message.
   const persistence = config.session.enabled ? await openPersistence(config.session, log) : null;
-  const sessions: SessionEngine | null = config.session.enabled ? new DetectionEngine(config.session, { store: persistence?.link, secret: persistence?.secret }) : null;
+  const sessions: SessionEngine | null = config.session.enabled
+    ? new DetectionEngine(config.session, { store: persistence?.link, secret: persistence?.secret })
+    : null;
   const startedAt = new Date();
 
   const timeouts = config.server.timeouts;
@@ -117,7 +119,17 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
   const pipeline: ProxyPipeline = createProxyPipeline({ config, adapter, upstream, sessions, interceptors, metrics, persistence, timelines, log });
   const lifecycle = new ServerLifecycle(app.server);
   answerUnknownExpectations(app.server);
-  registerAdminRoutes(app, { config, startedAt, sessions, interceptors, metrics, persistence, timelines, pipeline: pipeline.figures, ready: () => lifecycle.ready });
+  registerAdminRoutes(app, {
+    config,
+    startedAt,
+    sessions,
+    interceptors,
+    metrics,
+    persistence,
+    timelines,
+    pipeline: pipeline.figures,
+    ready: () => lifecycle.ready,
+  });
 
   // One route for every proxied path: the pipeline's route stage resolves the operation (and refuses
   // targets that are not plain paths), so every spelling of a route is handled by the same rules.

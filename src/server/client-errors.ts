@@ -25,14 +25,21 @@ export function handleClientError(err: NodeJS.ErrnoException, socket: Socket): v
   if (socket.writable) {
     const error = clientError(err.code);
     const body = errorBody(error, newRequestId());
-    socket.write(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroySoon();
 }
 
 /** Fastify's own routing errors (a path that is not valid percent-encoding), in the standard shape. */
 export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const gatewayError: GatewayError = { status: 400, type: 'invalid_request_error', code: 'invalid_target', message: `The request target cannot be read: ${error.message}` };
+  const gatewayError: GatewayError = {
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'invalid_target',
+    message: `The request target cannot be read: ${error.message}`,
+  };
   void reply.code(400).type('application/json').header('x-request-id', request.id).send(errorBody(gatewayError, request.id));
 }
 

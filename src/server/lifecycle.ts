@@ -72,20 +72,23 @@ export class ServerLifecycle {
     this.server.closeIdleConnections = () => {};
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const stoppedAt = Date.now();
-    const sweep = setInterval(() => {
-      const now = Date.now();
-      for (const socket of this.sockets) {
-        if (this.busy.has(socket)) continue;
-        // Bytes arriving mean a request is on its way (its headers are not complete yet): not quiet.
-        if (socket.bytesRead !== this.bytesSeen.get(socket)) {
-          this.bytesSeen.set(socket, socket.bytesRead);
-          this.quietSince.set(socket, now);
-          continue;
+    const sweep = setInterval(
+      () => {
+        const now = Date.now();
+        for (const socket of this.sockets) {
+          if (this.busy.has(socket)) continue;
+          // Bytes arriving mean a request is on its way (its headers are not complete yet): not quiet.
+          if (socket.bytesRead !== this.bytesSeen.get(socket)) {
+            this.bytesSeen.set(socket, socket.bytesRead);
+            this.quietSince.set(socket, now);
+            continue;
+          }
+          const quiet = Math.max(this.quietSince.get(socket) ?? stoppedAt, stoppedAt);
+          if (now - quiet >= quietMs) socket.destroy();
         }
-        const quiet = Math.max(this.quietSince.get(socket) ?? stoppedAt, stoppedAt);
-        if (now - quiet >= quietMs) socket.destroy();
-      }
-    }, Math.min(100, quietMs)).unref();
+      },
+      Math.min(100, quietMs),
+    ).unref();
     try {
       await Promise.race([closed, sleep(timeoutMs)]);
     } finally {

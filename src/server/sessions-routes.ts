@@ -31,7 +31,10 @@ const TRACE_READ_LIMIT = 16 * 1024 * 1024;
  * off, bodies off or truncated, files removed).
  */
 async function conversationOf(requests: RequestRow[]): Promise<TranscriptMessage[] | null> {
-  const traced = requests.filter((entry) => entry.trace_file).slice(-3).reverse();
+  const traced = requests
+    .filter((entry) => entry.trace_file)
+    .slice(-3)
+    .reverse();
   for (const entry of traced) {
     const transcript = await readTranscript(entry.trace_file!);
     if (transcript) return transcript;
@@ -45,7 +48,11 @@ async function readTranscript(path: string): Promise<TranscriptMessage[] | undef
     try {
       const { size } = await file.stat();
       if (size > TRACE_READ_LIMIT) return undefined;
-      const trace = JSON.parse(await file.readFile('utf8')) as { provider?: string; request?: { path?: string; body?: unknown }; response?: { body?: unknown } };
+      const trace = JSON.parse(await file.readFile('utf8')) as {
+        provider?: string;
+        request?: { path?: string; body?: unknown };
+        response?: { body?: unknown };
+      };
       return transcriptOf(trace.provider ?? '', trace.request?.path ?? '', trace.request?.body, trace.response?.body);
     } finally {
       await file.close();
@@ -83,7 +90,10 @@ export function registerSessionsRoutes(scope: FastifyInstance, { sessions, timel
     const parsed = listQuery.safeParse(request.query);
     if (!parsed.success) {
       const problem = parsed.error.issues[0];
-      return reply.code(400).type('application/json').send(errorBody(errors.badQuery(`${problem.path.join('.') || 'query'}: ${problem.message}`), request.id));
+      return reply
+        .code(400)
+        .type('application/json')
+        .send(errorBody(errors.badQuery(`${problem.path.join('.') || 'query'}: ${problem.message}`), request.id));
     }
     const { active_within, ...query } = parsed.data;
     const { sessions: page, total } = await sessions.list({ ...query, activeWithinMs: active_within ? active_within * 1000 : undefined });
@@ -95,20 +105,36 @@ export function registerSessionsRoutes(scope: FastifyInstance, { sessions, timel
   scope.get<{ Params: { id: string } }>('/sessions/:id', async (request, reply) => {
     const { id } = request.params;
     const found = await sessions.find(id);
-    if (found.kind === 'ambiguous') return reply.code(409).type('application/json').send(errorBody(ambiguous(id, found.ids), request.id));
+    if (found.kind === 'ambiguous')
+      return reply
+        .code(409)
+        .type('application/json')
+        .send(errorBody(ambiguous(id, found.ids), request.id));
     const session = found.kind === 'one' ? found.session : null;
     const key = session?.id ?? id;
     const recorded = persistence?.recordedRequests;
     const requests = recorded ? await recorded(key, TIMELINE_LIMIT) : timelines.get(key).slice(-TIMELINE_LIMIT);
-    if (!session && requests.length === 0) return reply.code(404).type('application/json').send(errorBody(errors.notFound(`session ${id}`), request.id));
+    if (!session && requests.length === 0)
+      return reply
+        .code(404)
+        .type('application/json')
+        .send(errorBody(errors.notFound(`session ${id}`), request.id));
     return { session, requests, timeline_source: recorded ? 'postgres' : 'memory', conversation: await conversationOf(requests) };
   });
 
   scope.delete<{ Params: { id: string } }>('/sessions/:id', async (request, reply) => {
     const { id } = request.params;
     const ended = await sessions.endSession(id);
-    if (ended.kind === 'ambiguous') return reply.code(409).type('application/json').send(errorBody(ambiguous(id, ended.ids), request.id));
-    if (ended.kind === 'none') return reply.code(404).type('application/json').send(errorBody(errors.notFound(`live session ${id}`), request.id));
+    if (ended.kind === 'ambiguous')
+      return reply
+        .code(409)
+        .type('application/json')
+        .send(errorBody(ambiguous(id, ended.ids), request.id));
+    if (ended.kind === 'none')
+      return reply
+        .code(404)
+        .type('application/json')
+        .send(errorBody(errors.notFound(`live session ${id}`), request.id));
     timelines.forget(ended.session.id);
     return reply.code(204).send();
   });

@@ -52,17 +52,24 @@ function files(): Map<UiFile, Buffer> | Error {
 function send(reply: FastifyReply, name: UiFile): FastifyReply {
   const all = files();
   if (all instanceof Error) {
-    const error: GatewayError = { status: 500, type: 'server_error', code: 'ui_missing', message: `The web page's files are missing from ${fileURLToPath(UI_DIR)}: ${all.message}` };
+    const error: GatewayError = {
+      status: 500,
+      type: 'server_error',
+      code: 'ui_missing',
+      message: `The web page's files are missing from ${fileURLToPath(UI_DIR)}: ${all.message}`,
+    };
     return reply.code(500).type('application/json').send(errorBody(error, reply.request.id));
   }
-  return reply
-    .type(FILES[name])
-    // Revalidated on every load, so a gateway upgrade is never shown with an old script.
-    .header('cache-control', 'no-cache')
-    .header('content-security-policy', CSP)
-    .header('x-content-type-options', 'nosniff')
-    .header('referrer-policy', 'no-referrer')
-    .send(all.get(name));
+  return (
+    reply
+      .type(FILES[name])
+      // Revalidated on every load, so a gateway upgrade is never shown with an old script.
+      .header('cache-control', 'no-cache')
+      .header('content-security-policy', CSP)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .send(all.get(name))
+  );
 }
 
 /**
@@ -78,5 +85,10 @@ export function registerUiRoutes(scope: FastifyInstance): void {
   // Browsers ask every origin for /favicon.ico (the sign-in page names no icon): answered here, not by the provider.
   scope.get('/favicon.ico', async (_request, reply) => send(reply, 'favicon.svg'));
   // The page's namespace is the gateway's: a mistyped asset is a 404 here, never a request to the provider.
-  scope.get('/ui/*', async (request, reply) => reply.code(404).type('application/json').send(errorBody(errors.notFound(`page file ${request.url.split('?')[0]}`), request.id)));
+  scope.get('/ui/*', async (request, reply) =>
+    reply
+      .code(404)
+      .type('application/json')
+      .send(errorBody(errors.notFound(`page file ${request.url.split('?')[0]}`), request.id)),
+  );
 }

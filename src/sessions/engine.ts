@@ -11,7 +11,17 @@ import { pendingFor, recordReply, type Pending } from './recording.js';
 import { resetPhraseMatcher } from './reset-phrases.js';
 import { SessionIndex, type Session } from './session-index.js';
 import type { StoreLink } from './store/store-link.js';
-import type { RecordedReply, SessionDecision, SessionEngine, SessionLookup, SessionMetrics, SessionQuery, SessionRequest, SessionRule, SessionView } from './types.js';
+import type {
+  RecordedReply,
+  SessionDecision,
+  SessionEngine,
+  SessionLookup,
+  SessionMetrics,
+  SessionQuery,
+  SessionRequest,
+  SessionRule,
+  SessionView,
+} from './types.js';
 
 export type { EngineConfig } from './engine-parts.js';
 
@@ -41,10 +51,7 @@ export class DetectionEngine implements SessionEngine {
   private readonly sweeper: NodeJS.Timeout;
   private readonly store: StoreLink | null;
 
-  constructor(
-    config: EngineConfig,
-    options: EngineOptions = {},
-  ) {
+  constructor(config: EngineConfig, options: EngineOptions = {}) {
     const now = options.now ?? Date.now;
     // Enough recent replies to recognise every edit that drops fewer messages than a reset needs: going
     // back one reply drops two messages, so that reaches back ceil((min - 1) / 2) replies besides the
@@ -157,7 +164,8 @@ export class DetectionEngine implements SessionEngine {
 
   /** Creates the session a new verdict asked for, counts the decision, and leaves the reply its pending state. */
   private conclude(request: SessionRequest, verdict: Verdict, started: number): SessionDecision {
-    const session = verdict.session ?? (verdict.named ? this.create(verdict.named.id, verdict.rule, verdict.named.key) : this.generated(request.partition, verdict.rule));
+    const session =
+      verdict.session ?? (verdict.named ? this.create(verdict.named.id, verdict.rule, verdict.named.key) : this.generated(request.partition, verdict.rule));
     session.requests++;
     session.lastSeen = this.index.clock();
     const pending = pendingFor(this.parts, session, request.partition, request.conversation, verdict.lastPosition, verdict.firstNew);

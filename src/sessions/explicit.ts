@@ -12,7 +12,14 @@ export function explicitIdFinder(headerNames: string[]): (headers: Headers, body
   for (const name of headerNames) {
     const lower = name.toLowerCase();
     if (lower.includes('*')) {
-      order.push(new RegExp(`^${lower.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[a-z0-9-]+')}$`));
+      order.push(
+        new RegExp(
+          `^${lower
+            .split('*')
+            .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+            .join('[a-z0-9-]+')}$`,
+        ),
+      );
     } else {
       order.push(lower);
     }

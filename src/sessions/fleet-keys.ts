@@ -60,7 +60,8 @@ export function fleetKeysOf(parts: EngineParts, request: SessionRequest): string
   for (let i = 0; i < c.length && scanned < COMPACTION_SCAN; i++) {
     if (c.role(i) !== 'user') continue;
     scanned++;
-    for (const paragraph of paragraphs(spokenText(c.message(i)), PARAGRAPH_MIN, PARAGRAPH_LIMIT)) keys.paragraph(fingerprints.keyString(partition, 'paragraph', paragraph));
+    for (const paragraph of paragraphs(spokenText(c.message(i)), PARAGRAPH_MIN, PARAGRAPH_LIMIT))
+      keys.paragraph(fingerprints.keyString(partition, 'paragraph', paragraph));
   }
   return keys.keys;
 }

@@ -40,6 +40,9 @@ export function newRequestId(): string {
 
 /** Explicit names are kept readable but bounded and stripped of anything a log or header could trip on. */
 export function sanitiseExplicitId(value: string): string | undefined {
-  const cleaned = value.trim().replace(/[^A-Za-z0-9._:@-]/g, '_').slice(0, 128);
+  const cleaned = value
+    .trim()
+    .replace(/[^A-Za-z0-9._:@-]/g, '_')
+    .slice(0, 128);
   return cleaned === '' ? undefined : cleaned;
 }

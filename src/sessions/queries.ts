@@ -59,7 +59,10 @@ export class SessionQueries {
       for (const session of this.index.values()) views.push(this.view(session));
     }
     const matching = views.filter(
-      (v) => (!query.rule || v.rule === query.rule) && (!query.q || v.id.includes(query.q)) && (!query.activeWithinMs || now - Date.parse(v.last_seen) <= query.activeWithinMs),
+      (v) =>
+        (!query.rule || v.rule === query.rule) &&
+        (!query.q || v.id.includes(query.q)) &&
+        (!query.activeWithinMs || now - Date.parse(v.last_seen) <= query.activeWithinMs),
     );
     const key = sortKeys[query.sort];
     const direction = query.order === 'asc' ? 1 : -1;
@@ -101,7 +104,9 @@ export class SessionQueries {
   private async named(name: string): Promise<SessionView[]> {
     const views = new Map<string, SessionView>();
     for (const session of this.index.values()) if (session.id === name && session.key !== name) views.set(session.key, this.view(session));
-    if (this.store) for (const stored of await this.store.list(LIST_CAP)) if (stored.state.id === name && !views.has(stored.state.key)) views.set(stored.state.key, storedView(stored));
+    if (this.store)
+      for (const stored of await this.store.list(LIST_CAP))
+        if (stored.state.id === name && !views.has(stored.state.key)) views.set(stored.state.key, storedView(stored));
     return [...views.values()];
   }
 

@@ -65,7 +65,10 @@ export function recordReply(parts: EngineParts, pending: Pending, reply: Recorde
   const main = reply.replies[0];
   if (main) {
     const quoted = paragraphs(spokenText(main), PARAGRAPH_MIN, PARAGRAPH_LIMIT);
-    index.setParagraphs(session, quoted.map((p) => fingerprints.keyString(partition, 'paragraph', p)));
+    index.setParagraphs(
+      session,
+      quoted.map((p) => fingerprints.keyString(partition, 'paragraph', p)),
+    );
     if (config.fuzzy_matching) index.setLoose(session, (loose = fingerprints.key(partition, 'loose', looseForm(main))));
     session.sketch = (session.sketch + String.fromCharCode(...pending.added, sketchValue(main))).slice(-SKETCH_SIZE);
   }

@@ -19,7 +19,10 @@ export interface SessionRequestInput {
  * `credential_and_client`, or nothing with `none`: sessions never cross it. The explicit name comes from
  * the configured headers, then the body's `metadata.session_id`.
  */
-export function sessionRequestBuilder(config: Pick<SessionConfig, 'explicit_id_headers' | 'partition_by'>, configuredKey: string | undefined): (input: SessionRequestInput) => SessionRequest {
+export function sessionRequestBuilder(
+  config: Pick<SessionConfig, 'explicit_id_headers' | 'partition_by'>,
+  configuredKey: string | undefined,
+): (input: SessionRequestInput) => SessionRequest {
   const findExplicitId = explicitIdFinder(config.explicit_id_headers);
   const partitionBy = config.partition_by;
   return ({ headers, clientIp, clientCredential, parsed }) => {

@@ -7,7 +7,9 @@ import { fnv32, words } from './fingerprint.js';
  * whose content words barely overlap the session's is a change of subject.
  */
 const stopWords = new Set(
-  'about above after again also been before being below between both could does doing down during each from further have having here into itself just more most other over same should some such than that their them then there these they this those through under until very what when where which while will with would your yours please thanks thank okay'.split(' '),
+  'about above after again also been before being below between both could does doing down during each from further have having here into itself just more most other over same should some such than that their them then there these they this those through under until very what when where which while will with would your yours please thanks thank okay'.split(
+    ' ',
+  ),
 );
 
 /** Hashed content words (4+ letters, not stop words), de-duplicated, at most `limit`. */

@@ -98,10 +98,7 @@ export interface SessionQuery {
  * What an id given to the sessions API names: an admin identity names one session; a bare client-given
  * name names every live session of that name, one per partition that used it, and several are ambiguous.
  */
-export type SessionLookup =
-  | { kind: 'one'; session: SessionView }
-  | { kind: 'ambiguous'; ids: string[] }
-  | { kind: 'none' };
+export type SessionLookup = { kind: 'one'; session: SessionView } | { kind: 'ambiguous'; ids: string[] } | { kind: 'none' };
 
 /** The session engine the proxy talks to. */
 export interface SessionEngine {

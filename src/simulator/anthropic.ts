@@ -2,17 +2,7 @@
 // The SSE event names and order (message_start, content_block_start, ping, content_block_delta...,
 // content_block_stop, message_delta, message_stop) copy api.anthropic.com so the SDK's MessageStream works.
 
-import {
-  argumentsFromSchema,
-  contentText,
-  promptTokens,
-  randomId,
-  replyText,
-  splitForStream,
-  splitJson,
-  toolCallTokens,
-  wordCount,
-} from './replies.js';
+import { argumentsFromSchema, contentText, promptTokens, randomId, replyText, splitForStream, splitJson, toolCallTokens, wordCount } from './replies.js';
 import { largeArguments, largeArgumentsPieces, largeReplyTokens, largeText, largeTextPieces } from './large-reply.js';
 import { sendError, sendJson, sendSse, sendSseFrames, sseEvent, type SimContext } from './respond.js';
 
@@ -95,18 +85,26 @@ export function messages(ctx: SimContext): Promise<void> | void {
   const ev = (type: string, fields: Record<string, unknown> = {}) => sseEvent(type, { type, ...fields });
   // Anthropic reports a provisional output count at start and the real one in message_delta.
   const start = ev('message_start', {
-    message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, ...(noUsage ? {} : { usage: { input_tokens: inputTokens, output_tokens: 1 } }) },
+    message: {
+      id,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      ...(noUsage ? {} : { usage: { input_tokens: inputTokens, output_tokens: 1 } }),
+    },
   });
-  const end = [ev('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, ...(noUsage ? {} : { usage: { output_tokens: outputTokens } }) }), ev('message_stop')];
+  const end = [
+    ev('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, ...(noUsage ? {} : { usage: { output_tokens: outputTokens } }) }),
+    ev('message_stop'),
+  ];
   if (large > 0) {
     const pieces = tool ? largeArgumentsPieces(large, ctx.controls.deltaBytes) : largeTextPieces(`${text} `, large, ctx.controls.deltaBytes);
     return sendSseFrames(ctx, largeStream(ev, start, pieces, tool ? { id: toolId, name: tool.name } : null, end));
   }
-  const frames = [
-    start,
-    ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
-    ev('ping'),
-  ];
+  const frames = [start, ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }), ev('ping')];
   for (const piece of splitForStream(text)) {
     frames.push(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } }));
   }
@@ -149,7 +147,10 @@ type EventOf = (type: string, fields?: Record<string, unknown>) => string;
 /** A one-block reply (text, or a tool_use whose input comes from `pieces`), produced lazily. */
 function* largeStream(ev: EventOf, start: string, pieces: Iterable<string>, tool: { id: string; name: string } | null, end: string[]): Generator<string> {
   yield start;
-  yield ev('content_block_start', { index: 0, content_block: tool ? { type: 'tool_use', id: tool.id, name: tool.name, input: {} } : { type: 'text', text: '' } });
+  yield ev('content_block_start', {
+    index: 0,
+    content_block: tool ? { type: 'tool_use', id: tool.id, name: tool.name, input: {} } : { type: 'text', text: '' },
+  });
   for (const piece of pieces) {
     yield ev('content_block_delta', { index: 0, delta: tool ? { type: 'input_json_delta', partial_json: piece } : { type: 'text_delta', text: piece } });
   }

@@ -2,17 +2,7 @@
 // Field order and chunk sequence copy what api.openai.com emits so the official SDK's stream helpers
 // (ChatCompletionStream) accumulate it exactly as they would a real response.
 
-import {
-  argumentsFromSchema,
-  contentText,
-  promptTokens,
-  randomId,
-  replyText,
-  splitForStream,
-  splitJson,
-  toolCallTokens,
-  wordCount,
-} from './replies.js';
+import { argumentsFromSchema, contentText, promptTokens, randomId, replyText, splitForStream, splitJson, toolCallTokens, wordCount } from './replies.js';
 import { largeArguments, largeArgumentsPieces, largeReplyTokens, largeText, largeTextPieces } from './large-reply.js';
 import { nowSeconds, sendError, sendJson, sendSse, sendSseFrames, SSE_DONE, sseData, type SimContext } from './respond.js';
 
@@ -54,7 +44,8 @@ export function chatCompletions(ctx: SimContext): Promise<void> | void {
   const tool = toolToCall(body, messages[messages.length - 1]);
   // A large reply is built only for JSON answers; streams produce it piece by piece (see largeStream).
   const buildLarge = large > 0 && body.stream !== true;
-  const text = buildLarge && !tool ? largeText(`${replyText(lastUserText, assistantTurns)} `, large) : replyText(lastUserText, assistantTurns, ctx.controls.reply);
+  const text =
+    buildLarge && !tool ? largeText(`${replyText(lastUserText, assistantTurns)} `, large) : replyText(lastUserText, assistantTurns, ctx.controls.reply);
   const argsJson = !tool ? '' : buildLarge ? largeArguments(large) : JSON.stringify(argumentsFromSchema(tool.parameters));
   const n = large > 0 ? 1 : choiceCount(body.n);
   const callIds = Array.from({ length: n }, () => `call_${randomId(24)}`);
@@ -93,9 +84,7 @@ export function chatCompletions(ctx: SimContext): Promise<void> | void {
             chunk(index, {
               role: 'assistant',
               content: null,
-              tool_calls: [
-                { index: 0, id: callIds[index], type: 'function', function: { name: tool.name, arguments: '' } },
-              ],
+              tool_calls: [{ index: 0, id: callIds[index], type: 'function', function: { name: tool.name, arguments: '' } }],
               refusal: null,
             }),
           ),
@@ -150,9 +139,22 @@ export function chatCompletions(ctx: SimContext): Promise<void> | void {
 type ChunkOf = (index: number, delta: Record<string, unknown>, finish?: string | null) => unknown;
 
 /** The frames of a one-choice reply whose text (or tool arguments) comes from `pieces`, produced lazily. */
-function* largeStream(chunk: ChunkOf, pieces: Iterable<string>, tool: { id: string; name: string } | null, finishReason: string, usageChunk: unknown): Generator<string> {
+function* largeStream(
+  chunk: ChunkOf,
+  pieces: Iterable<string>,
+  tool: { id: string; name: string } | null,
+  finishReason: string,
+  usageChunk: unknown,
+): Generator<string> {
   if (tool) {
-    yield sseData(chunk(0, { role: 'assistant', content: null, tool_calls: [{ index: 0, id: tool.id, type: 'function', function: { name: tool.name, arguments: '' } }], refusal: null }));
+    yield sseData(
+      chunk(0, {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ index: 0, id: tool.id, type: 'function', function: { name: tool.name, arguments: '' } }],
+        refusal: null,
+      }),
+    );
     for (const piece of pieces) yield sseData(chunk(0, { tool_calls: [{ index: 0, function: { arguments: piece } }] }));
   } else {
     yield sseData(chunk(0, { role: 'assistant', content: '', refusal: null }));

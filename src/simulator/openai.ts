@@ -69,7 +69,10 @@ function toBase64(vector: number[]): string {
 export function embeddings(ctx: SimContext): void {
   const { body } = ctx;
   const inputs = asTexts(body.input);
-  if (!inputs) return sendError(ctx, 400, "'input' must be a non-empty string or array");
+  if (!inputs) {
+    sendError(ctx, 400, "'input' must be a non-empty string or array");
+    return;
+  }
   const base64 = body.encoding_format === 'base64';
   const tokens = promptTokens(ctx.rawBody);
   sendJson(ctx, 200, {

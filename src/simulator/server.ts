@@ -122,9 +122,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return sendError(
         ctx,
         400,
-        ctx.provider === 'anthropic'
-          ? 'There was an error parsing the body of your request.'
-          : 'We could not parse the JSON body of your request.',
+        ctx.provider === 'anthropic' ? 'There was an error parsing the body of your request.' : 'We could not parse the JSON body of your request.',
       );
     }
     await route.handle(ctx);

@@ -36,7 +36,11 @@ export function createLogger(config: LoggingConfig, options: { destination?: Nod
 
   const targets: TransportTargetOptions[] = [
     config.format === 'console'
-      ? { target: 'pino-pretty', level: config.level, options: { destination: 1, colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } }
+      ? {
+          target: 'pino-pretty',
+          level: config.level,
+          options: { destination: 1, colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+        }
       : { target: 'pino/file', level: config.level, options: { destination: 1 } },
   ];
   if (config.file) {

@@ -53,7 +53,7 @@ export function forward(target: UpstreamTarget, request: UpstreamRequest, sink: 
           dispatched = true;
           if (abortedReason) ctrl.abort(abortedReason);
         },
-        onResponseStart(ctrl, status, headers) {
+        onResponseStart(_ctrl, status, headers) {
           if (status < 200 && status !== 101) return; // 1xx informational: wait for the real answer
           started = true;
           sink.onStart(status, headers);

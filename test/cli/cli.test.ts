@@ -8,7 +8,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { runCli, spawnCli } from '../helpers/cli-process.js';
 
-
 const tempDir = () => mkdtemp(join(tmpdir(), 'cylestio-cli-'));
 
 describe('one-shot commands', () => {
@@ -20,7 +19,20 @@ describe('one-shot commands', () => {
 
   it('--help lists every flag', async () => {
     const { stdout } = await runCli(['--help']);
-    for (const flag of ['--base-url', '--type', '--api-key', '--port', '--host', '--config', '--generate-config', '--validate-config', '--log-level', '--log-format', '--log-file', '--version']) {
+    for (const flag of [
+      '--base-url',
+      '--type',
+      '--api-key',
+      '--port',
+      '--host',
+      '--config',
+      '--generate-config',
+      '--validate-config',
+      '--log-level',
+      '--log-format',
+      '--log-file',
+      '--version',
+    ]) {
       expect(stdout).toContain(flag);
     }
   });
@@ -61,7 +73,24 @@ describe('running the gateway', () => {
   it('serves, logs one JSON line per request with the session, and stops on SIGTERM', async () => {
     sim = await startSimulator();
     const logFile = join(await tempDir(), 'logs', 'gateway.log');
-    child = spawnCli(['--base-url', sim.url, '--type', 'openai', '--api-key', 'sk-cli-secret', '--port', '0', '--host', '127.0.0.1', '--log-format', 'json', '--log-level', 'DEBUG', '--log-file', logFile]);
+    child = spawnCli([
+      '--base-url',
+      sim.url,
+      '--type',
+      'openai',
+      '--api-key',
+      'sk-cli-secret',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--log-format',
+      'json',
+      '--log-level',
+      'DEBUG',
+      '--log-file',
+      logFile,
+    ]);
     const lines = createInterface({ input: child.stdout! });
     const logged: Record<string, any>[] = [];
     const waitFor = (predicate: (line: Record<string, any>) => boolean) =>

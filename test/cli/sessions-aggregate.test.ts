@@ -11,14 +11,36 @@ import type { TraceSummary } from '../../src/cli/sessions/trace-summary.js';
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
 function summary(overrides: Partial<TraceSummary>): TraceSummary {
-  return { file: 'f.json', sessionId: 'sess_a', timestamp: T0, model: 'gpt-4o', provider: 'openai', status: 200, failure: null, durationMs: 100, inputTokens: 0, outputTokens: 0, ...overrides };
+  return {
+    file: 'f.json',
+    sessionId: 'sess_a',
+    timestamp: T0,
+    model: 'gpt-4o',
+    provider: 'openai',
+    status: 200,
+    failure: null,
+    durationMs: 100,
+    inputTokens: 0,
+    outputTokens: 0,
+    ...overrides,
+  };
 }
 
 describe('SessionAggregator', () => {
   it('computes exact figures per session, in any order of files', () => {
     const summaries: TraceSummary[] = [];
     for (let i = 1; i <= 20; i++) {
-      summaries.push(summary({ timestamp: T0 + (i - 1) * 30_000, durationMs: i * 10, inputTokens: 100, outputTokens: 10, status: i === 5 ? 500 : 200, failure: i === 9 ? 'timeout' : null, model: i === 20 ? 'gpt-4o-mini' : 'gpt-4o' }));
+      summaries.push(
+        summary({
+          timestamp: T0 + (i - 1) * 30_000,
+          durationMs: i * 10,
+          inputTokens: 100,
+          outputTokens: 10,
+          status: i === 5 ? 500 : 200,
+          failure: i === 9 ? 'timeout' : null,
+          model: i === 20 ? 'gpt-4o-mini' : 'gpt-4o',
+        }),
+      );
     }
     summaries.push(summary({ sessionId: null, timestamp: T0 + 5, durationMs: null }));
     for (const order of [summaries, [...summaries].reverse()]) {
@@ -77,16 +99,39 @@ describe('percentile and sorting', () => {
   it('uses the nearest rank', () => {
     expect(percentile([], 95)).toBeNull();
     expect(percentile([7], 95)).toBe(7);
-    expect(percentile(Array.from({ length: 100 }, (_, i) => 100 - i), 95)).toBe(95);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => 100 - i),
+        95,
+      ),
+    ).toBe(95);
     expect(percentile([1, 2, 3, 4], 95)).toBe(4);
   });
 
   const row = (id: string, requests: number, mean: number | null, last: string): SessionRow => ({
-    session_id: id, requests, first: last, last, duration_ms: 0, mean_ms: mean, p95_ms: mean, p95_exact: true, input_tokens: 0, output_tokens: 0, total_tokens: 0, errors: 0, models: [],
+    session_id: id,
+    requests,
+    first: last,
+    last,
+    duration_ms: 0,
+    mean_ms: mean,
+    p95_ms: mean,
+    p95_exact: true,
+    input_tokens: 0,
+    output_tokens: 0,
+    total_tokens: 0,
+    errors: 0,
+    models: [],
   });
 
   it('sorts largest first, rows without a value last, ties by requests, recency, then id', () => {
-    const rows = [row('c', 1, 50, '2025-01-01T00:00:00Z'), row('a', 3, null, '2025-01-01T00:00:00Z'), row('b', 2, 50, '2025-01-02T00:00:00Z'), row('d', 2, 50, '2025-01-02T00:00:00Z'), row('e', 1, 80, '2025-01-01T00:00:00Z')];
+    const rows = [
+      row('c', 1, 50, '2025-01-01T00:00:00Z'),
+      row('a', 3, null, '2025-01-01T00:00:00Z'),
+      row('b', 2, 50, '2025-01-02T00:00:00Z'),
+      row('d', 2, 50, '2025-01-02T00:00:00Z'),
+      row('e', 1, 80, '2025-01-01T00:00:00Z'),
+    ];
     expect(sortRows(rows, 'mean').map((r) => r.session_id)).toEqual(['e', 'b', 'd', 'c', 'a']);
     expect(sortRows(rows, 'mean', true).map((r) => r.session_id)).toEqual(['b', 'd', 'c', 'e', 'a']);
     expect(sortRows(rows, 'requests').map((r) => r.session_id)).toEqual(['a', 'b', 'd', 'c', 'e']);
@@ -96,7 +141,16 @@ describe('percentile and sorting', () => {
 
 describe('formats', () => {
   it('formats durations and times', () => {
-    expect([null, 0, 36.46, 999.4, 1234, 42_500, 725_000, 11_220_000].map(formatDuration)).toEqual(['-', '0 ms', '36 ms', '999 ms', '1.23 s', '42.5 s', '12m 05s', '3h 07m']);
+    expect([null, 0, 36.46, 999.4, 1234, 42_500, 725_000, 11_220_000].map(formatDuration)).toEqual([
+      '-',
+      '0 ms',
+      '36 ms',
+      '999 ms',
+      '1.23 s',
+      '42.5 s',
+      '12m 05s',
+      '3h 07m',
+    ]);
     expect(formatTime('2025-06-01T08:00:43.869Z')).toBe('2025-06-01T08:00:43Z');
     expect(formatTime('2025-06-01T08:00:43.869Z', true)).toBe('2025-06-01T08:00:43.869Z');
   });
@@ -114,7 +168,10 @@ describe('formats', () => {
     { header: 'n', key: 'n', align: 'right', text: (r) => String(r.n), value: (r) => r.n },
     { header: 'tags', key: 'tags', text: (r) => r.tags.join(','), value: (r) => r.tags },
   ];
-  const rows: R[] = [{ name: 'plain', n: 5, tags: ['x', 'y'] }, { name: 'has "quote", comma', n: 123, tags: [] }];
+  const rows: R[] = [
+    { name: 'plain', n: 5, tags: ['x', 'y'] },
+    { name: 'has "quote", comma', n: 123, tags: [] },
+  ];
 
   it('renders aligned tables, quoted CSV and JSON', () => {
     expect(renderTable(columns, rows)).toBe('name                  n  tags\nplain                 5  x,y\nhas "quote", comma  123\n');
@@ -163,7 +220,11 @@ describe('Progress', () => {
     }
     progress.done(1000);
     expect(out.every((text) => !text.includes('\n'))).toBe(true);
-    expect(out.filter((text) => text.includes('reading traces'))).toEqual(['\r\x1b[Kreading traces: 600 files (2000 files/s)', '\r\x1b[Kreading traces: 800 files (2000 files/s)', '\r\x1b[Kreading traces: 1000 files (2000 files/s)']);
+    expect(out.filter((text) => text.includes('reading traces'))).toEqual([
+      '\r\x1b[Kreading traces: 600 files (2000 files/s)',
+      '\r\x1b[Kreading traces: 800 files (2000 files/s)',
+      '\r\x1b[Kreading traces: 1000 files (2000 files/s)',
+    ]);
     expect(out.at(-1)).toBe('\r\x1b[K');
   });
 });

@@ -85,7 +85,8 @@ async function expectedRows(directory: string): Promise<Map<string | null, Row>>
 /** CSV as the CLI writes it (fields quoted only when needed). */
 function parseCsv(text: string): Record<string, string>[] {
   const lines = text.trimEnd().split('\n');
-  const split = (line: string) => [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(?:,|$)/g)].map((m) => m[1].replace(/^"|"$/g, '').replace(/""/g, '"')).slice(0, line.split(',').length);
+  const split = (line: string) =>
+    [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(?:,|$)/g)].map((m) => m[1].replace(/^"|"$/g, '').replace(/""/g, '"')).slice(0, line.split(',').length);
   const header = split(lines[0]);
   return lines.slice(1).map((line) => Object.fromEntries(split(line).map((value, i) => [header[i], value])));
 }
@@ -94,7 +95,13 @@ let root: string;
 let realDir: string;
 let synthDir: string;
 let bigDir: string;
-const ids: Record<'chat' | 'responses' | 'anthropic' | 'limited' | 'unreachable', string> = { chat: '', responses: '', anthropic: '', limited: '', unreachable: '' };
+const ids: Record<'chat' | 'responses' | 'anthropic' | 'limited' | 'unreachable', string> = {
+  chat: '',
+  responses: '',
+  anthropic: '',
+  limited: '',
+  unreachable: '',
+};
 
 /** Real traffic through real gateways with the trace interceptor; the sessions are what the gateway decided. */
 async function realTraffic(directory: string): Promise<void> {
@@ -106,8 +113,18 @@ async function realTraffic(directory: string): Promise<void> {
     const first = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'system', content: 'Be brief.' }, q1] }).withResponse();
     ids.chat = first.response.headers.get('x-session-id')!;
     const history = [{ role: 'system' as const, content: 'Be brief.' }, q1, first.data.choices[0].message];
-    const second = await client.chat.completions.stream({ model: 'gpt-4o', messages: [...history, { role: 'user', content: 'And a trace?' }], stream_options: { include_usage: true } }).finalChatCompletion();
-    await client.chat.completions.create({ model: 'gpt-4o', messages: [...history, { role: 'user', content: 'And a trace?' }, second.choices[0].message, { role: 'user', content: [{ type: 'text', text: 'Thanks,\nbye' }] }] });
+    const second = await client.chat.completions
+      .stream({ model: 'gpt-4o', messages: [...history, { role: 'user', content: 'And a trace?' }], stream_options: { include_usage: true } })
+      .finalChatCompletion();
+    await client.chat.completions.create({
+      model: 'gpt-4o',
+      messages: [
+        ...history,
+        { role: 'user', content: 'And a trace?' },
+        second.choices[0].message,
+        { role: 'user', content: [{ type: 'text', text: 'Thanks,\nbye' }] },
+      ],
+    });
 
     const r1 = await client.responses.create({ model: 'gpt-4o', input: 'Responses API hello' }).withResponse();
     ids.responses = r1.response.headers.get('x-session-id')!;
@@ -130,14 +147,24 @@ async function realTraffic(directory: string): Promise<void> {
     const q1 = { role: 'user' as const, content: [{ type: 'text' as const, text: 'Anthropic hello' }] };
     const first = await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [q1] }).withResponse();
     ids.anthropic = first.response.headers.get('x-session-id')!;
-    await client.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [q1, { role: 'assistant', content: first.data.content }, { role: 'user', content: 'Stream the next one' }] }).finalMessage();
+    await client.messages
+      .stream({
+        model: 'claude-haiku-4-5',
+        max_tokens: 50,
+        messages: [q1, { role: 'assistant', content: first.data.content }, { role: 'user', content: 'Stream the next one' }],
+      })
+      .finalMessage();
   } finally {
     await anthropicStack.close();
   }
 
   const deadStack = await startStack({ baseUrl: 'http://127.0.0.1:9', interceptors });
   try {
-    const response = await fetch(`${deadStack.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Anyone there?' }] }) });
+    const response = await fetch(`${deadStack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Anyone there?' }] }),
+    });
     expect(response.status).toBe(502);
     ids.unreachable = response.headers.get('x-session-id')!;
   } finally {
@@ -151,7 +178,17 @@ const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 async function synthetic(directory: string): Promise<void> {
   const specs: TraceSpec[] = [];
   for (let i = 1; i <= 20; i++) {
-    specs.push({ session: 'sess_synth_a', at: T0 + (i - 1) * 30_000, durationMs: i * 10, input: 100, output: 10, user: `question ${i}`, status: i === 5 ? 500 : 200, failure: i === 9 ? 'timeout' : null, wire: i % 2 ? 'openai' : 'anthropic' });
+    specs.push({
+      session: 'sess_synth_a',
+      at: T0 + (i - 1) * 30_000,
+      durationMs: i * 10,
+      input: 100,
+      output: 10,
+      user: `question ${i}`,
+      status: i === 5 ? 500 : 200,
+      failure: i === 9 ? 'timeout' : null,
+      wire: i % 2 ? 'openai' : 'anthropic',
+    });
   }
   specs.push({ session: 'sess_synth_b', at: T0 + 3_600_000, durationMs: 1500, input: 40, output: 4, wire: 'responses' });
   specs.push({ session: 'sess_synth_b', at: T0 + 3_601_000, durationMs: 2500, input: 60, output: 6, wire: 'responses' });
@@ -181,7 +218,16 @@ async function synthetic(directory: string): Promise<void> {
 async function large(directory: string): Promise<void> {
   const specs: TraceSpec[] = [];
   for (let s = 0; s < 60; s++) {
-    for (let i = 0; i < 25; i++) specs.push({ session: `sess_big_${String(s).padStart(2, '0')}`, at: T0 + s * 1000 + i * 60_000, durationMs: 100 + ((s * 31 + i * 17) % 900) + 0.25, input: 10 + i, output: 5, wire: (['openai', 'anthropic', 'responses'] as const)[s % 3], status: (s + i) % 40 === 0 ? 503 : 200 });
+    for (let i = 0; i < 25; i++)
+      specs.push({
+        session: `sess_big_${String(s).padStart(2, '0')}`,
+        at: T0 + s * 1000 + i * 60_000,
+        durationMs: 100 + ((s * 31 + i * 17) % 900) + 0.25,
+        input: 10 + i,
+        output: 5,
+        wire: (['openai', 'anthropic', 'responses'] as const)[s % 3],
+        status: (s + i) % 40 === 0 ? 503 : 200,
+      });
   }
   await writeTraces(directory, specs);
 }
@@ -202,206 +248,302 @@ afterAll(async () => {
 });
 
 describe('sessions: the table', () => {
-  it('summarises real gateway traffic; table, JSON and CSV agree with the files', async () => {
-    const [table, json, csv] = await Promise.all([sessions(['--traces', realDir]), sessions(['--traces', realDir, '--json']), sessions(['--traces', realDir, '--csv'])]);
-    for (const run of [table, json, csv]) {
-      expect(run.code).toBe(0);
-      expect(run.stderr).toBe('');
-    }
-    const expected = await expectedRows(realDir);
-    expect(expected.size).toBe(5);
-    const rows: Row[] = JSON.parse(json.stdout);
-    expect(new Map(rows.map((row) => [row.session_id, row]))).toEqual(expected);
-    expect(rows.map((row) => row.requests)).toEqual([3, 2, 2, 1, 1]); // most active first
-    expect(expected.get(ids.chat)).toMatchObject({ requests: 3, errors: 0, models: ['gpt-4o'] });
-    expect(expected.get(ids.limited)).toMatchObject({ requests: 1, errors: 1, models: ['gpt-4o-mini'] });
-    expect(expected.get(ids.unreachable)).toMatchObject({ requests: 1, errors: 1, input_tokens: 0 });
-    expect(expected.get(ids.chat)!.input_tokens).toBeGreaterThan(0);
-
-    const csvRows = parseCsv(csv.stdout);
-    expect(csvRows.map((row) => [row.session_id, Number(row.requests), Number(row.mean_ms), Number(row.p95_ms), Number(row.input_tokens), Number(row.output_tokens), Number(row.errors), row.models])).toEqual(
-      rows.map((row) => [row.session_id, row.requests, row.mean_ms, row.p95_ms, row.input_tokens, row.output_tokens, row.errors, row.models.join(';')]),
-    );
-
-    const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^session\s+requests\s+first \(UTC\)\s+last \(UTC\)\s+duration\s+mean\s+p95\s+tokens in\s+tokens out\s+errors\s+models$/);
-    expect(lines).toHaveLength(6);
-    expect(lines[1]).toMatch(new RegExp(`^${ids.chat}\\s+3\\s+\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ`));
-    // Aligned: every row is as long as the header up to the models column.
-    const modelsAt = lines[0].indexOf('models');
-    for (const line of lines.slice(1)) expect(line[modelsAt - 1]).toBe(' ');
-  }, LONG);
-
-  it('gives exact figures on chosen traces, a "(no session)" row, and skips bad files with a report', async () => {
-    const [json, table] = await Promise.all([sessions(['--traces', synthDir, '--json']), sessions(['--traces', synthDir])]);
-    expect(json.code).toBe(0);
-    const rows: Row[] = JSON.parse(json.stdout);
-    expect(rows.map((row) => row.session_id)).toEqual(['sess_synth_a', 'sess_synth_b', null]);
-    expect(rows[0]).toEqual({
-      session_id: 'sess_synth_a', requests: 20, first: '2025-01-01T00:00:00.000Z', last: '2025-01-01T00:09:30.000Z', duration_ms: 570_000,
-      mean_ms: 105, p95_ms: 190, p95_exact: true, input_tokens: 2000, output_tokens: 200, total_tokens: 2200, errors: 2, models: ['claude-haiku-4-5', 'gpt-4o'],
-    });
-    expect(rows[1]).toMatchObject({ requests: 3, duration_ms: 2000, mean_ms: 2000, p95_ms: 2500, input_tokens: 100, output_tokens: 10, errors: 0 });
-    expect(rows[2]).toMatchObject({ session_id: null, requests: 2, mean_ms: 60, p95_ms: 70 });
-
-    for (const run of [json, table]) {
-      expect(run.stderr).toContain('warning: skipped 5 of 30 trace files');
-      for (const [file, reason] of [['malformed.json', 'invalid JSON'], ['truncated.json', 'truncated JSON'], ['empty.json', 'empty file'], ['package.json', 'not a trace record (no timestamp)'], ['list.json', 'not a trace record (not a JSON object)']]) {
-        expect(run.stderr).toContain(`  ${file}: ${reason}`);
+  it(
+    'summarises real gateway traffic; table, JSON and CSV agree with the files',
+    async () => {
+      const [table, json, csv] = await Promise.all([
+        sessions(['--traces', realDir]),
+        sessions(['--traces', realDir, '--json']),
+        sessions(['--traces', realDir, '--csv']),
+      ]);
+      for (const run of [table, json, csv]) {
+        expect(run.code).toBe(0);
+        expect(run.stderr).toBe('');
       }
-      for (const ignored of ['notes.txt', '.trace-x', '.hidden', 'archive.json']) expect(run.stderr).not.toContain(ignored);
-    }
-    expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^sess_synth_a\s+20\s+2025-01-01T00:00:00Z\s+2025-01-01T00:09:30Z\s+9m 30s\s+105 ms\s+190 ms\s+2000\s+200\s+2\s+claude-haiku-4-5,gpt-4o$/m);
-    expect(table.stdout).toMatch(/^\(no session\)\s+2\s/m);
-  }, LONG);
+      const expected = await expectedRows(realDir);
+      expect(expected.size).toBe(5);
+      const rows: Row[] = JSON.parse(json.stdout);
+      expect(new Map(rows.map((row) => [row.session_id, row]))).toEqual(expected);
+      expect(rows.map((row) => row.requests)).toEqual([3, 2, 2, 1, 1]); // most active first
+      expect(expected.get(ids.chat)).toMatchObject({ requests: 3, errors: 0, models: ['gpt-4o'] });
+      expect(expected.get(ids.limited)).toMatchObject({ requests: 1, errors: 1, models: ['gpt-4o-mini'] });
+      expect(expected.get(ids.unreachable)).toMatchObject({ requests: 1, errors: 1, input_tokens: 0 });
+      expect(expected.get(ids.chat)!.input_tokens).toBeGreaterThan(0);
 
-  it('sorts, reverses and cuts to the top N', async () => {
-    const [errors, reverse, top] = await Promise.all([
-      sessions(['--traces', synthDir, '--sort', 'errors', '--json']),
-      sessions(['--traces', synthDir, '--sort', 'mean', '--reverse', '--json']),
-      sessions(['--traces', realDir, '--top', '2', '--json']),
-    ]);
-    expect(JSON.parse(errors.stdout).map((row: Row) => row.session_id)).toEqual(['sess_synth_a', 'sess_synth_b', null]);
-    expect(JSON.parse(reverse.stdout).map((row: Row) => row.mean_ms)).toEqual([60, 105, 2000]);
-    expect(JSON.parse(top.stdout).map((row: Row) => row.requests)).toEqual([3, 2]);
-  }, LONG);
+      const csvRows = parseCsv(csv.stdout);
+      expect(
+        csvRows.map((row) => [
+          row.session_id,
+          Number(row.requests),
+          Number(row.mean_ms),
+          Number(row.p95_ms),
+          Number(row.input_tokens),
+          Number(row.output_tokens),
+          Number(row.errors),
+          row.models,
+        ]),
+      ).toEqual(
+        rows.map((row) => [row.session_id, row.requests, row.mean_ms, row.p95_ms, row.input_tokens, row.output_tokens, row.errors, row.models.join(';')]),
+      );
+
+      const lines = table.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^session\s+requests\s+first \(UTC\)\s+last \(UTC\)\s+duration\s+mean\s+p95\s+tokens in\s+tokens out\s+errors\s+models$/);
+      expect(lines).toHaveLength(6);
+      expect(lines[1]).toMatch(new RegExp(`^${ids.chat}\\s+3\\s+\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ`));
+      // Aligned: every row is as long as the header up to the models column.
+      const modelsAt = lines[0].indexOf('models');
+      for (const line of lines.slice(1)) expect(line[modelsAt - 1]).toBe(' ');
+    },
+    LONG,
+  );
+
+  it(
+    'gives exact figures on chosen traces, a "(no session)" row, and skips bad files with a report',
+    async () => {
+      const [json, table] = await Promise.all([sessions(['--traces', synthDir, '--json']), sessions(['--traces', synthDir])]);
+      expect(json.code).toBe(0);
+      const rows: Row[] = JSON.parse(json.stdout);
+      expect(rows.map((row) => row.session_id)).toEqual(['sess_synth_a', 'sess_synth_b', null]);
+      expect(rows[0]).toEqual({
+        session_id: 'sess_synth_a',
+        requests: 20,
+        first: '2025-01-01T00:00:00.000Z',
+        last: '2025-01-01T00:09:30.000Z',
+        duration_ms: 570_000,
+        mean_ms: 105,
+        p95_ms: 190,
+        p95_exact: true,
+        input_tokens: 2000,
+        output_tokens: 200,
+        total_tokens: 2200,
+        errors: 2,
+        models: ['claude-haiku-4-5', 'gpt-4o'],
+      });
+      expect(rows[1]).toMatchObject({ requests: 3, duration_ms: 2000, mean_ms: 2000, p95_ms: 2500, input_tokens: 100, output_tokens: 10, errors: 0 });
+      expect(rows[2]).toMatchObject({ session_id: null, requests: 2, mean_ms: 60, p95_ms: 70 });
+
+      for (const run of [json, table]) {
+        expect(run.stderr).toContain('warning: skipped 5 of 30 trace files');
+        for (const [file, reason] of [
+          ['malformed.json', 'invalid JSON'],
+          ['truncated.json', 'truncated JSON'],
+          ['empty.json', 'empty file'],
+          ['package.json', 'not a trace record (no timestamp)'],
+          ['list.json', 'not a trace record (not a JSON object)'],
+        ]) {
+          expect(run.stderr).toContain(`  ${file}: ${reason}`);
+        }
+        for (const ignored of ['notes.txt', '.trace-x', '.hidden', 'archive.json']) expect(run.stderr).not.toContain(ignored);
+      }
+      expect(table.code).toBe(0);
+      expect(table.stdout).toMatch(
+        /^sess_synth_a\s+20\s+2025-01-01T00:00:00Z\s+2025-01-01T00:09:30Z\s+9m 30s\s+105 ms\s+190 ms\s+2000\s+200\s+2\s+claude-haiku-4-5,gpt-4o$/m,
+      );
+      expect(table.stdout).toMatch(/^\(no session\)\s+2\s/m);
+    },
+    LONG,
+  );
+
+  it(
+    'sorts, reverses and cuts to the top N',
+    async () => {
+      const [errors, reverse, top] = await Promise.all([
+        sessions(['--traces', synthDir, '--sort', 'errors', '--json']),
+        sessions(['--traces', synthDir, '--sort', 'mean', '--reverse', '--json']),
+        sessions(['--traces', realDir, '--top', '2', '--json']),
+      ]);
+      expect(JSON.parse(errors.stdout).map((row: Row) => row.session_id)).toEqual(['sess_synth_a', 'sess_synth_b', null]);
+      expect(JSON.parse(reverse.stdout).map((row: Row) => row.mean_ms)).toEqual([60, 105, 2000]);
+      expect(JSON.parse(top.stdout).map((row: Row) => row.requests)).toEqual([3, 2]);
+    },
+    LONG,
+  );
 });
 
 describe("sessions: the guide's recipes", () => {
-  it('requests per session, as `jq -r .session_id | sort | uniq -c` counts them', async () => {
-    const [table, csv] = await Promise.all([sessions(['requests', '--traces', synthDir]), sessions(['requests', '--traces', realDir, '--csv'])]);
-    expect(table.stdout.split('\n').slice(0, 4)).toEqual(['requests  session', '      20  sess_synth_a', '       3  sess_synth_b', '       2  (no session)']);
-    const counts = Object.fromEntries(parseCsv(csv.stdout).map((row) => [row.session_id, Number(row.requests)]));
-    const expected = await expectedRows(realDir);
-    expect(counts).toEqual(Object.fromEntries([...expected].map(([id, row]) => [id, row.requests])));
-  }, LONG);
+  it(
+    'requests per session, as `jq -r .session_id | sort | uniq -c` counts them',
+    async () => {
+      const [table, csv] = await Promise.all([sessions(['requests', '--traces', synthDir]), sessions(['requests', '--traces', realDir, '--csv'])]);
+      expect(table.stdout.split('\n').slice(0, 4)).toEqual(['requests  session', '      20  sess_synth_a', '       3  sess_synth_b', '       2  (no session)']);
+      const counts = Object.fromEntries(parseCsv(csv.stdout).map((row) => [row.session_id, Number(row.requests)]));
+      const expected = await expectedRows(realDir);
+      expect(counts).toEqual(Object.fromEntries([...expected].map(([id, row]) => [id, row.requests])));
+    },
+    LONG,
+  );
 
-  it.skipIf(!existsSync('/usr/bin/jq'))('matches the jq recipe itself on real traces', async () => {
-    const jq = await new Promise<string>((resolve, reject) => {
-      const child = spawn('sh', ['-c', `jq -r .session_id "${realDir}"/*.json | sort | uniq -c`]);
-      let out = '';
-      child.stdout.on('data', (chunk) => (out += chunk));
-      child.on('error', reject);
-      child.on('close', () => resolve(out));
-    });
-    const fromJq = Object.fromEntries(jq.trim().split('\n').map((line) => line.trim().split(/\s+/)).map(([count, id]) => [id, Number(count)]));
-    const csv = await sessions(['requests', '--traces', realDir, '--csv']);
-    expect(Object.fromEntries(parseCsv(csv.stdout).map((row) => [row.session_id, Number(row.requests)]))).toEqual(fromJq);
-  }, LONG);
+  it.skipIf(!existsSync('/usr/bin/jq'))(
+    'matches the jq recipe itself on real traces',
+    async () => {
+      const jq = await new Promise<string>((resolve, reject) => {
+        const child = spawn('sh', ['-c', `jq -r .session_id "${realDir}"/*.json | sort | uniq -c`]);
+        let out = '';
+        child.stdout.on('data', (chunk) => (out += chunk));
+        child.on('error', reject);
+        child.on('close', () => resolve(out));
+      });
+      const fromJq = Object.fromEntries(
+        jq
+          .trim()
+          .split('\n')
+          .map((line) => line.trim().split(/\s+/))
+          .map(([count, id]) => [id, Number(count)]),
+      );
+      const csv = await sessions(['requests', '--traces', realDir, '--csv']);
+      expect(Object.fromEntries(parseCsv(csv.stdout).map((row) => [row.session_id, Number(row.requests)]))).toEqual(fromJq);
+    },
+    LONG,
+  );
 
-  it('mean response time, most active sessions and session duration', async () => {
-    const [mean, active, duration] = await Promise.all([
-      sessions(['mean-time', '--traces', synthDir, '--json']),
-      sessions(['most-active', '--traces', synthDir, '--top', '1']),
-      sessions(['duration', '--traces', synthDir, '--csv']),
-    ]);
-    expect(JSON.parse(mean.stdout)).toEqual([
-      { session_id: 'sess_synth_b', requests: 3, mean_ms: 2000, p95_ms: 2500, p95_exact: true },
-      { session_id: 'sess_synth_a', requests: 20, mean_ms: 105, p95_ms: 190, p95_exact: true },
-      { session_id: null, requests: 2, mean_ms: 60, p95_ms: 70, p95_exact: true },
-    ]);
-    expect(active.stdout).toBe('session       requests  tokens  first (UTC)           last (UTC)\nsess_synth_a        20    2200  2025-01-01T00:00:00Z  2025-01-01T00:09:30Z\n');
-    expect(duration.stdout).toBe(
-      'session_id,requests,first,last,duration_ms\n' +
-        'sess_synth_a,20,2025-01-01T00:00:00.000Z,2025-01-01T00:09:30.000Z,570000\n' +
-        'sess_synth_b,3,2025-01-01T01:00:00.000Z,2025-01-01T01:00:02.000Z,2000\n' +
-        ',2,2025-01-01T00:00:00.010Z,2025-01-01T00:00:00.020Z,10\n',
-    );
-  }, LONG);
+  it(
+    'mean response time, most active sessions and session duration',
+    async () => {
+      const [mean, active, duration] = await Promise.all([
+        sessions(['mean-time', '--traces', synthDir, '--json']),
+        sessions(['most-active', '--traces', synthDir, '--top', '1']),
+        sessions(['duration', '--traces', synthDir, '--csv']),
+      ]);
+      expect(JSON.parse(mean.stdout)).toEqual([
+        { session_id: 'sess_synth_b', requests: 3, mean_ms: 2000, p95_ms: 2500, p95_exact: true },
+        { session_id: 'sess_synth_a', requests: 20, mean_ms: 105, p95_ms: 190, p95_exact: true },
+        { session_id: null, requests: 2, mean_ms: 60, p95_ms: 70, p95_exact: true },
+      ]);
+      expect(active.stdout).toBe(
+        'session       requests  tokens  first (UTC)           last (UTC)\nsess_synth_a        20    2200  2025-01-01T00:00:00Z  2025-01-01T00:09:30Z\n',
+      );
+      expect(duration.stdout).toBe(
+        'session_id,requests,first,last,duration_ms\n' +
+          'sess_synth_a,20,2025-01-01T00:00:00.000Z,2025-01-01T00:09:30.000Z,570000\n' +
+          'sess_synth_b,3,2025-01-01T01:00:00.000Z,2025-01-01T01:00:02.000Z,2000\n' +
+          ',2,2025-01-01T00:00:00.010Z,2025-01-01T00:00:00.020Z,10\n',
+      );
+    },
+    LONG,
+  );
 });
 
 describe('sessions show', () => {
-  it("prints a session's requests in order: time, status, duration, tokens, user message and reply", async () => {
-    const [chat, cut, json] = await Promise.all([
-      sessions(['show', ids.chat, '--traces', realDir]),
-      sessions(['show', ids.chat, '--traces', realDir, '--width', '12']),
-      sessions(['--traces', realDir, 'show', ids.chat, '--json']),
-    ]);
-    expect(chat.code).toBe(0);
-    const lines = chat.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(new RegExp(`^session ${ids.chat}: 3 requests, \\S+ → \\S+ \\(.+\\), mean .+, tokens \\d+ in / \\d+ out, 0 errors$`));
-    expect(lines[2]).toMatch(/^#\s+time \(UTC\)\s+status\s+duration\s+tokens in\/out\s+model$/);
-    expect(lines.slice(3)).toEqual([
-      expect.stringMatching(/^1\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+200\s+\d+ ms\s+\d+\/\d+\s+gpt-4o$/),
-      '   user:  What is a session?',
-      '   reply: Reply to: What is a session?',
-      expect.stringMatching(/^2\s+\S+\s+200\s/),
-      '   user:  And a trace?',
-      '   reply: Reply to: And a trace? (turn 2)',
-      expect.stringMatching(/^3\s+\S+\s+200\s/),
-      '   user:  Thanks, bye',
-      '   reply: Reply to: Thanks,\nbye (turn 3)'.replace('\n', ' '),
-    ]);
-    expect(cut.stdout).toContain('   user:  What is a s…\n   reply: Reply to: W…\n');
-    const rows = JSON.parse(json.stdout);
-    expect(rows.map((row: Record<string, unknown>) => row.user_message)).toEqual(['What is a session?', 'And a trace?', 'Thanks,\nbye']);
-    expect(rows[0]).toMatchObject({ n: 1, status: 200, failure: null, model: 'gpt-4o', reply: 'Reply to: What is a session?' });
-    expect(rows[0].file).toBe(`trace-${rows[0].timestamp}-${rows[0].request_id}.json`);
-    const expected = (await expectedRows(realDir)).get(ids.chat)!;
-    expect(rows.reduce((sum: number, row: { input_tokens: number }) => sum + row.input_tokens, 0)).toBe(expected.input_tokens);
-  }, LONG);
+  it(
+    "prints a session's requests in order: time, status, duration, tokens, user message and reply",
+    async () => {
+      const [chat, cut, json] = await Promise.all([
+        sessions(['show', ids.chat, '--traces', realDir]),
+        sessions(['show', ids.chat, '--traces', realDir, '--width', '12']),
+        sessions(['--traces', realDir, 'show', ids.chat, '--json']),
+      ]);
+      expect(chat.code).toBe(0);
+      const lines = chat.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(new RegExp(`^session ${ids.chat}: 3 requests, \\S+ → \\S+ \\(.+\\), mean .+, tokens \\d+ in / \\d+ out, 0 errors$`));
+      expect(lines[2]).toMatch(/^#\s+time \(UTC\)\s+status\s+duration\s+tokens in\/out\s+model$/);
+      expect(lines.slice(3)).toEqual([
+        expect.stringMatching(/^1\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+200\s+\d+ ms\s+\d+\/\d+\s+gpt-4o$/),
+        '   user:  What is a session?',
+        '   reply: Reply to: What is a session?',
+        expect.stringMatching(/^2\s+\S+\s+200\s/),
+        '   user:  And a trace?',
+        '   reply: Reply to: And a trace? (turn 2)',
+        expect.stringMatching(/^3\s+\S+\s+200\s/),
+        '   user:  Thanks, bye',
+        '   reply: Reply to: Thanks,\nbye (turn 3)'.replace('\n', ' '),
+      ]);
+      expect(cut.stdout).toContain('   user:  What is a s…\n   reply: Reply to: W…\n');
+      const rows = JSON.parse(json.stdout);
+      expect(rows.map((row: Record<string, unknown>) => row.user_message)).toEqual(['What is a session?', 'And a trace?', 'Thanks,\nbye']);
+      expect(rows[0]).toMatchObject({ n: 1, status: 200, failure: null, model: 'gpt-4o', reply: 'Reply to: What is a session?' });
+      expect(rows[0].file).toBe(`trace-${rows[0].timestamp}-${rows[0].request_id}.json`);
+      const expected = (await expectedRows(realDir)).get(ids.chat)!;
+      expect(rows.reduce((sum: number, row: { input_tokens: number }) => sum + row.input_tokens, 0)).toBe(expected.input_tokens);
+    },
+    LONG,
+  );
 
-  it('reads Anthropic, Responses, error and failed exchanges', async () => {
-    const [anthropic, responses, limited, unreachable] = await Promise.all([ids.anthropic, ids.responses, ids.limited, ids.unreachable].map((id) => sessions(['show', id, '--traces', realDir])));
-    expect(anthropic.stdout).toContain('   user:  Anthropic hello\n   reply: Reply to: Anthropic hello\n');
-    expect(anthropic.stdout).toContain('   user:  Stream the next one\n   reply: Reply to: Stream the next one (turn 2)\n');
-    expect(responses.stdout).toContain('   user:  Responses API hello\n   reply: Reply to: Responses API hello\n');
-    expect(responses.stdout).toContain('   user:  Responses API again\n');
-    expect(limited.stdout).toMatch(/^1\s+\S+\s+429\s/m);
-    expect(limited.stdout).toContain('   reply: [error] Rate limit reached');
-    expect(limited.stdout).toContain(', 1 error\n');
-    expect(unreachable.stdout).toMatch(/^1\s+\S+\s+502 unreachable\s/m);
-    expect(unreachable.stdout).toContain('   user:  Anyone there?\n   reply: [failed: unreachable]\n');
-  }, LONG);
+  it(
+    'reads Anthropic, Responses, error and failed exchanges',
+    async () => {
+      const [anthropic, responses, limited, unreachable] = await Promise.all(
+        [ids.anthropic, ids.responses, ids.limited, ids.unreachable].map((id) => sessions(['show', id, '--traces', realDir])),
+      );
+      expect(anthropic.stdout).toContain('   user:  Anthropic hello\n   reply: Reply to: Anthropic hello\n');
+      expect(anthropic.stdout).toContain('   user:  Stream the next one\n   reply: Reply to: Stream the next one (turn 2)\n');
+      expect(responses.stdout).toContain('   user:  Responses API hello\n   reply: Reply to: Responses API hello\n');
+      expect(responses.stdout).toContain('   user:  Responses API again\n');
+      expect(limited.stdout).toMatch(/^1\s+\S+\s+429\s/m);
+      expect(limited.stdout).toContain('   reply: [error] Rate limit reached');
+      expect(limited.stdout).toContain(', 1 error\n');
+      expect(unreachable.stdout).toMatch(/^1\s+\S+\s+502 unreachable\s/m);
+      expect(unreachable.stdout).toContain('   user:  Anyone there?\n   reply: [failed: unreachable]\n');
+    },
+    LONG,
+  );
 
-  it('fails clearly on an unknown session', async () => {
-    const run = await sessions(['show', 'sess_nope', '--traces', realDir]);
-    expect(run.code).toBe(1);
-    expect(run.stdout).toBe('');
-    expect(run.stderr).toContain(`no trace of session sess_nope in ${realDir}`);
-  }, LONG);
+  it(
+    'fails clearly on an unknown session',
+    async () => {
+      const run = await sessions(['show', 'sess_nope', '--traces', realDir]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain(`no trace of session sess_nope in ${realDir}`);
+    },
+    LONG,
+  );
 });
 
 describe('sessions: large directories and errors', () => {
-  it('reads with worker threads like the main thread, with progress on stderr only', async () => {
-    const [workers, inline, full] = await Promise.all([
-      sessions(['--traces', bigDir, '--json', '--threads', '2', '--progress-every', '500']),
-      sessions(['--traces', bigDir, '--json', '--threads', '0', '--no-progress']),
-      sessions(['--traces', bigDir, '--json', '--threads', '0', '--full-parse', '--progress-every', '100000']),
-    ]);
-    for (const run of [workers, inline, full]) expect(run.code).toBe(0);
-    expect(workers.stdout).toBe(inline.stdout);
-    expect(full.stdout).toBe(inline.stdout);
-    const rows: Row[] = JSON.parse(workers.stdout);
-    expect(rows).toHaveLength(60);
-    expect(new Map(rows.map((row) => [row.session_id, row]))).toEqual(await expectedRows(bigDir));
-    const progress = workers.stderr.trimEnd().split('\n');
-    expect(progress.length).toBeGreaterThanOrEqual(3);
-    for (const line of progress.slice(0, -1)) expect(line).toMatch(/^reading traces: \d+ files \(\d+ files\/s\)$/);
-    expect(progress.at(-1)).toMatch(/^read 1500 files in \d+\.\d s$/);
-    expect(workers.stdout).not.toContain('reading');
-    expect(inline.stderr).toBe('');
-    expect(full.stderr).toBe('');
-  }, LONG);
+  it(
+    'reads with worker threads like the main thread, with progress on stderr only',
+    async () => {
+      const [workers, inline, full] = await Promise.all([
+        sessions(['--traces', bigDir, '--json', '--threads', '2', '--progress-every', '500']),
+        sessions(['--traces', bigDir, '--json', '--threads', '0', '--no-progress']),
+        sessions(['--traces', bigDir, '--json', '--threads', '0', '--full-parse', '--progress-every', '100000']),
+      ]);
+      for (const run of [workers, inline, full]) expect(run.code).toBe(0);
+      expect(workers.stdout).toBe(inline.stdout);
+      expect(full.stdout).toBe(inline.stdout);
+      const rows: Row[] = JSON.parse(workers.stdout);
+      expect(rows).toHaveLength(60);
+      expect(new Map(rows.map((row) => [row.session_id, row]))).toEqual(await expectedRows(bigDir));
+      const progress = workers.stderr.trimEnd().split('\n');
+      expect(progress.length).toBeGreaterThanOrEqual(3);
+      for (const line of progress.slice(0, -1)) expect(line).toMatch(/^reading traces: \d+ files \(\d+ files\/s\)$/);
+      expect(progress.at(-1)).toMatch(/^read 1500 files in \d+\.\d s$/);
+      expect(workers.stdout).not.toContain('reading');
+      expect(inline.stderr).toBe('');
+      expect(full.stderr).toBe('');
+    },
+    LONG,
+  );
 
-  it('exits 1 with a clear error when the directory is missing, 0 with nothing when it is empty', async () => {
-    const empty = join(root, 'empty');
-    await mkdir(empty);
-    const [missing, table, json] = await Promise.all([sessions(['--traces', join(root, 'nope')]), sessions(['--traces', empty]), sessions(['--traces', empty, '--json'])]);
-    expect(missing.code).toBe(1);
-    expect(missing.stdout).toBe('');
-    expect(missing.stderr).toContain(`trace directory ${join(root, 'nope')} does not exist`);
-    expect(table).toMatchObject({ code: 0, stdout: '' });
-    expect(table.stderr).toContain(`no trace files (*.json) in ${empty}`);
-    expect(json).toMatchObject({ code: 0, stdout: '[]\n' });
-  }, LONG);
+  it(
+    'exits 1 with a clear error when the directory is missing, 0 with nothing when it is empty',
+    async () => {
+      const empty = join(root, 'empty');
+      await mkdir(empty);
+      const [missing, table, json] = await Promise.all([
+        sessions(['--traces', join(root, 'nope')]),
+        sessions(['--traces', empty]),
+        sessions(['--traces', empty, '--json']),
+      ]);
+      expect(missing.code).toBe(1);
+      expect(missing.stdout).toBe('');
+      expect(missing.stderr).toContain(`trace directory ${join(root, 'nope')} does not exist`);
+      expect(table).toMatchObject({ code: 0, stdout: '' });
+      expect(table.stderr).toContain(`no trace files (*.json) in ${empty}`);
+      expect(json).toMatchObject({ code: 0, stdout: '[]\n' });
+    },
+    LONG,
+  );
 
-  it('defaults to ./traces', async () => {
-    const cwd = join(root, 'cwd');
-    await mkdir(join(cwd, 'traces'), { recursive: true });
-    await writeTraces(join(cwd, 'traces'), [{ session: 'sess_here', at: T0, durationMs: 5 }]);
-    const run = await runCli(['sessions', 'requests'], { cwd });
-    expect(run).toMatchObject({ code: 0, stdout: 'requests  session\n       1  sess_here\n' });
-  }, LONG);
+  it(
+    'defaults to ./traces',
+    async () => {
+      const cwd = join(root, 'cwd');
+      await mkdir(join(cwd, 'traces'), { recursive: true });
+      await writeTraces(join(cwd, 'traces'), [{ session: 'sess_here', at: T0, durationMs: 5 }]);
+      const run = await runCli(['sessions', 'requests'], { cwd });
+      expect(run).toMatchObject({ code: 0, stdout: 'requests  session\n       1  sess_here\n' });
+    },
+    LONG,
+  );
 });

@@ -53,19 +53,53 @@ function bodies(spec: TraceSpec): { request: unknown; response: unknown } {
   const usage = { input_tokens: spec.input ?? 0, output_tokens: spec.output ?? 0 };
   if (wire === 'anthropic') {
     return {
-      request: { model, max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'text', text: 'earlier' }] }, { role: 'assistant', content: 'before' }, { role: 'user', content: [{ type: 'text', text: user }] }], ...spec.requestExtra },
+      request: {
+        model,
+        max_tokens: 100,
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: 'earlier' }] },
+          { role: 'assistant', content: 'before' },
+          { role: 'user', content: [{ type: 'text', text: user }] },
+        ],
+        ...spec.requestExtra,
+      },
       response: { id: 'msg_1', type: 'message', role: 'assistant', model, content: [{ type: 'text', text: reply }], stop_reason: 'end_turn', usage },
     };
   }
   if (wire === 'responses') {
     return {
       request: { model, input: [{ role: 'user', content: user }], ...spec.requestExtra },
-      response: { id: 'resp_1', object: 'response', status: 'completed', model, output: [{ type: 'reasoning', summary: [] }, { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: reply }] }], usage },
+      response: {
+        id: 'resp_1',
+        object: 'response',
+        status: 'completed',
+        model,
+        output: [
+          { type: 'reasoning', summary: [] },
+          { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: reply }] },
+        ],
+        usage,
+      },
     };
   }
   return {
-    request: { model, messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'earlier' }, { role: 'assistant', content: 'before' }, { role: 'user', content: user }], ...spec.requestExtra },
-    response: { id: 'chatcmpl-1', object: 'chat.completion', model, choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }], usage: { prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens } },
+    request: {
+      model,
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'earlier' },
+        { role: 'assistant', content: 'before' },
+        { role: 'user', content: user },
+      ],
+      ...spec.requestExtra,
+    },
+    response: {
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens },
+    },
   };
 }
 
@@ -77,7 +111,8 @@ export function exchangeRecord(spec: TraceSpec): ExchangeRecord {
   const failure = spec.failure ?? null;
   const { request, response } = bodies(spec);
   const requestBody = Buffer.from(JSON.stringify(request));
-  const responseBody = spec.responseBody !== undefined ? spec.responseBody : status >= 400 ? { error: { message: `Simulated error ${status}.`, type: 'server_error' } } : response;
+  const responseBody =
+    spec.responseBody !== undefined ? spec.responseBody : status >= 400 ? { error: { message: `Simulated error ${status}.`, type: 'server_error' } } : response;
   const hasUsage = spec.input !== undefined || spec.output !== undefined;
   const usage = hasUsage ? { input_tokens: spec.input ?? 0, output_tokens: spec.output ?? 0, total_tokens: (spec.input ?? 0) + (spec.output ?? 0) } : null;
   const path = wire === 'anthropic' ? '/v1/messages' : wire === 'responses' ? '/v1/responses' : '/v1/chat/completions';

@@ -26,7 +26,15 @@ describe('trace summary: fast path', () => {
     for (const wire of ['openai', 'anthropic', 'responses'] as const) {
       for (const stream of [false, true]) {
         const summary = bothPaths(traceFile({ ...base, wire, stream }).text);
-        expect(summary).toMatchObject({ sessionId: 'sess_a', timestamp: Date.parse(base.at as string), status: 200, failure: null, durationMs: 123.45, inputTokens: 30, outputTokens: 7 });
+        expect(summary).toMatchObject({
+          sessionId: 'sess_a',
+          timestamp: Date.parse(base.at as string),
+          status: 200,
+          failure: null,
+          durationMs: 123.45,
+          inputTokens: 30,
+          outputTokens: 7,
+        });
       }
     }
   });
@@ -39,13 +47,23 @@ describe('trace summary: fast path', () => {
   });
 
   it('reads failures, errors, no usage and no session', () => {
-    expect(bothPaths(traceFile({ ...base, status: 502, failure: 'unreachable', responseBody: null, input: undefined, output: undefined }).text)).toMatchObject({ status: 502, failure: 'unreachable', inputTokens: 0, outputTokens: 0 });
+    expect(bothPaths(traceFile({ ...base, status: 502, failure: 'unreachable', responseBody: null, input: undefined, output: undefined }).text)).toMatchObject({
+      status: 502,
+      failure: 'unreachable',
+      inputTokens: 0,
+      outputTokens: 0,
+    });
     expect(bothPaths(traceFile({ ...base, status: 429 }).text)).toMatchObject({ status: 429, failure: null });
     expect(bothPaths(traceFile({ ...base, session: null }).text).sessionId).toBeNull();
   });
 
   it('reads every trace shape: no headers, no bodies, raw stream kept, bodies truncated', () => {
-    for (const shape of [traceShape({ includeHeaders: false }), traceShape({ includeBody: false }), traceShape({ includeRawStream: true }), traceShape({ maxBodySize: 40 })]) {
+    for (const shape of [
+      traceShape({ includeHeaders: false }),
+      traceShape({ includeBody: false }),
+      traceShape({ includeRawStream: true }),
+      traceShape({ maxBodySize: 40 }),
+    ]) {
       expect(bothPaths(traceFile({ ...base, stream: true }, shape).text)).toMatchObject({ status: 200, durationMs: 123.45, inputTokens: 30 });
     }
   });
@@ -56,7 +74,12 @@ describe('trace summary: fast path', () => {
       // Unescaped look-alikes: request metadata with a response/status object and a duration_ms key, and a
       // response body holding the same, plus strings with escaped quotes and trailing backslashes.
       requestExtra: { metadata: { a: 1, duration_ms: 1 }, response: { status: 999 }, note: 'quote " and \\', path: 'C:\\dir\\' },
-      responseBody: { id: 'x', choices: [{ message: { role: 'assistant', content: '},"response":{"status":555,' } }], extra: { a: 1, duration_ms: 5, response: { status: 777, headers: {}, body: null } }, usage: { prompt_tokens: 1 } },
+      responseBody: {
+        id: 'x',
+        choices: [{ message: { role: 'assistant', content: '},"response":{"status":555,' } }],
+        extra: { a: 1, duration_ms: 5, response: { status: 777, headers: {}, body: null } },
+        usage: { prompt_tokens: 1 },
+      },
     }).text;
     expect(text).toContain(',"response":{"status":999');
     expect(text).toContain(',"response":{"status":777');
@@ -86,7 +109,7 @@ describe('trace summary: fast path', () => {
     expect(summarizeTrace('f', buf(full.slice(0, full.length / 2))).reason).toBe('truncated JSON');
     expect(summarizeTrace('f', buf(full.slice(0, -1))).reason).toBe('truncated JSON');
     expect(summarizeTrace('f', buf('{not json}')).reason).toBe('invalid JSON');
-    expect(summarizeTrace('f', buf(full + 'x')).reason).toBe('invalid JSON');
+    expect(summarizeTrace('f', buf(`${full}x`)).reason).toBe('invalid JSON');
     expect(summarizeTrace('f', buf('[1,2]')).reason).toBe('not a trace record (not a JSON object)');
     expect(summarizeTrace('f', buf('{"name":"package"}')).reason).toBe('not a trace record (no timestamp)');
     expect(summarizeTrace('f', buf('{"timestamp":"yesterday","response":{}}')).reason).toBe('not a trace record (no timestamp)');
@@ -95,7 +118,18 @@ describe('trace summary: fast path', () => {
 
   it('keeps optional fields optional: no session, usage or duration', () => {
     const summary = summarizeTrace('f', buf('{"timestamp":"2025-01-01T00:00:00Z","response":{"status":200}}')).summary;
-    expect(summary).toEqual({ file: 'f', sessionId: null, timestamp: Date.parse('2025-01-01T00:00:00Z'), model: null, provider: null, status: 200, failure: null, durationMs: null, inputTokens: 0, outputTokens: 0 });
+    expect(summary).toEqual({
+      file: 'f',
+      sessionId: null,
+      timestamp: Date.parse('2025-01-01T00:00:00Z'),
+      model: null,
+      provider: null,
+      status: 200,
+      failure: null,
+      durationMs: null,
+      inputTokens: 0,
+      outputTokens: 0,
+    });
   });
 });
 
@@ -125,21 +159,93 @@ describe('user message and reply', () => {
   const messages = (body: unknown, reply: unknown = {}) => exchange('anthropic', '/v1/messages', body, reply);
   const responses = (body: unknown, reply: unknown = {}) => exchange('openai', '/v1/responses', body, reply);
 
-  it('takes the last user message of each request format, through the provider\'s own parser', () => {
-    expect(chat({ messages: [{ role: 'user', content: 'one' }, { role: 'assistant', content: 'r' }, { role: 'user', content: 'two' }] }).user).toBe('two');
-    expect(chat({ messages: [{ role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image_url', image_url: { url: 'x' } }] }] }).user).toBe('look\n[image]');
-    expect(messages({ messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'text', text: '42' }] }, { type: 'text', text: 'and?' }] }] }).user).toBe('[tool result] 42\nand?');
+  it("takes the last user message of each request format, through the provider's own parser", () => {
+    expect(
+      chat({
+        messages: [
+          { role: 'user', content: 'one' },
+          { role: 'assistant', content: 'r' },
+          { role: 'user', content: 'two' },
+        ],
+      }).user,
+    ).toBe('two');
+    expect(
+      chat({
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'look' },
+              { type: 'image_url', image_url: { url: 'x' } },
+            ],
+          },
+        ],
+      }).user,
+    ).toBe('look\n[image]');
+    expect(
+      messages({
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'tool_result', tool_use_id: 't', content: [{ type: 'text', text: '42' }] },
+              { type: 'text', text: 'and?' },
+            ],
+          },
+        ],
+      }).user,
+    ).toBe('[tool result] 42\nand?');
     expect(responses({ input: 'just text' }).user).toBe('just text');
-    expect(responses({ input: [{ role: 'user', content: [{ type: 'input_text', text: 'hi' }] }, { type: 'function_call_output', call_id: 'c', output: 'x' }] }).user).toBe('hi');
+    expect(
+      responses({
+        input: [
+          { role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
+          { type: 'function_call_output', call_id: 'c', output: 'x' },
+        ],
+      }).user,
+    ).toBe('hi');
     expect(chat({ messages: [{ role: 'system', content: 's' }] }).user).toBe('-');
     expect(exchange('openai', '/v1/embeddings', { input: 'not a conversation' }, {}).user).toBe('-');
   });
 
   it('reads the reply of each response format, naming tool calls and errors', () => {
-    expect(chat({ messages: [] }, { choices: [{ message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'lookup', arguments: '{}' } }] } }] }).reply).toBe('[tool call: lookup({})]');
+    expect(
+      chat(
+        { messages: [] },
+        {
+          choices: [
+            { message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'lookup', arguments: '{}' } }] } },
+          ],
+        },
+      ).reply,
+    ).toBe('[tool call: lookup({})]');
     expect(chat({ messages: [] }, { choices: [{ message: { role: 'assistant', content: 'Hi' } }] }).reply).toBe('Hi');
-    expect(messages({ messages: [] }, { type: 'message', role: 'assistant', content: [{ type: 'thinking', thinking: 'hmm' }, { type: 'text', text: 'Answer' }, { type: 'tool_use', id: 't1', name: 'calc', input: {} }] }).reply).toBe('Answer\n[tool call: calc({})]');
-    expect(responses({ input: 'x' }, { object: 'response', output: [{ type: 'reasoning', summary: [] }, { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Done' }] }] }).reply).toBe('Done');
+    expect(
+      messages(
+        { messages: [] },
+        {
+          type: 'message',
+          role: 'assistant',
+          content: [
+            { type: 'thinking', thinking: 'hmm' },
+            { type: 'text', text: 'Answer' },
+            { type: 'tool_use', id: 't1', name: 'calc', input: {} },
+          ],
+        },
+      ).reply,
+    ).toBe('Answer\n[tool call: calc({})]');
+    expect(
+      responses(
+        { input: 'x' },
+        {
+          object: 'response',
+          output: [
+            { type: 'reasoning', summary: [] },
+            { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Done' }] },
+          ],
+        },
+      ).reply,
+    ).toBe('Done');
     expect(chat({ messages: [] }, { error: { message: 'Rate limit reached', type: 'requests' } }).reply).toBe('[error] Rate limit reached');
     expect(messages({ messages: [] }, { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }).reply).toBe('[error] Overloaded');
     expect(exchange('openai', '/v1/embeddings', {}, { data: [] }).reply).toBe('-');

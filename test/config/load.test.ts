@@ -24,7 +24,9 @@ describe('resolveConfig', () => {
   });
 
   it('expands ${VAR} and ${VAR:-default} in values', async () => {
-    const file = await configFile('llm:\n  api_key: "${MY_KEY}"\n  base_url: "${MY_URL:-http://127.0.0.1:9999}"\nlogging:\n  file: "${LOG_DIR:-logs}/gw.log"\n');
+    const file = await configFile(
+      'llm:\n  api_key: "${MY_KEY}"\n  base_url: "${MY_URL:-http://127.0.0.1:9999}"\nlogging:\n  file: "${LOG_DIR:-logs}/gw.log"\n',
+    );
     const config = await resolveConfig({ file, env: { MY_KEY: 'sk-from-env', LOG_DIR: '/tmp/x' } });
     expect(config.llm.api_key).toBe('sk-from-env');
     expect(config.llm.base_url).toBe('http://127.0.0.1:9999');
@@ -46,7 +48,10 @@ describe('resolveConfig', () => {
   });
 
   it('takes the key from ANTHROPIC_API_KEY for the anthropic type', async () => {
-    const config = await resolveConfig({ env: { OPENAI_API_KEY: 'sk-openai', ANTHROPIC_API_KEY: 'sk-ant' }, cli: { type: 'anthropic', baseUrl: 'https://api.anthropic.com' } });
+    const config = await resolveConfig({
+      env: { OPENAI_API_KEY: 'sk-openai', ANTHROPIC_API_KEY: 'sk-ant' },
+      cli: { type: 'anthropic', baseUrl: 'https://api.anthropic.com' },
+    });
     expect(config.llm.api_key).toBe('sk-ant');
   });
 
@@ -57,7 +62,9 @@ describe('resolveConfig', () => {
   });
 
   it('reports every bad key with its path', async () => {
-    const file = await configFile('server:\n  port: nope\n  colour: blue\nsession:\n  fuzzy_threshold: 3\n  persistence:\n    backend: mongo\nlogging:\n  format: xml\nextra: 1\n');
+    const file = await configFile(
+      'server:\n  port: nope\n  colour: blue\nsession:\n  fuzzy_threshold: 3\n  persistence:\n    backend: mongo\nlogging:\n  format: xml\nextra: 1\n',
+    );
     const error = await resolveConfig({ file, env: {} }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ConfigError);
     const paths = (error as ConfigError).problems.map((p) => p.path).sort();

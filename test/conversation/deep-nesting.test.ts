@@ -37,17 +37,32 @@ describe('JSON text of any depth', () => {
 
 describe(`requests nested ${DEPTH} levels deep canonicalise`, () => {
   it('OpenAI chat: a tool result given as structured content', () => {
-    const body = { model: 'm', messages: [{ role: 'user', content: 'hi' }, { role: 'tool', tool_call_id: 'c1', content: deep() }] };
+    const body = {
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'tool', tool_call_id: 'c1', content: deep() },
+      ],
+    };
     expect(canonicalTexts(op(openAiAdapter, 'chat.completions'), body)[1]).toContain(deepText);
   });
 
   it('OpenAI chat: tool-call arguments given as an object', () => {
-    const body = { model: 'm', messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: deep() } }] }] };
+    const body = {
+      model: 'm',
+      messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: deep() } }] }],
+    };
     expect(canonicalTexts(op(openAiAdapter, 'chat.completions'), body)[0]).toContain(deepArgs);
   });
 
   it('OpenAI Responses: function_call_output given as structured output', () => {
-    const body = { model: 'm', input: [{ role: 'user', content: 'hi' }, { type: 'function_call_output', call_id: 'c1', output: deep() }] };
+    const body = {
+      model: 'm',
+      input: [
+        { role: 'user', content: 'hi' },
+        { type: 'function_call_output', call_id: 'c1', output: deep() },
+      ],
+    };
     expect(canonicalTexts(op(openAiAdapter, 'responses'), body)[1]).toContain(deepText);
   });
 

@@ -117,7 +117,8 @@ export class GatewayClient {
   async send(messages: Msg[], options: SendOptions): Promise<Sent> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.reply !== undefined) headers['x-sim-reply'] = encodeURIComponent(options.reply);
-    const { reply, response } = this.format === 'openai' ? await this.sendOpenAi(messages, options, headers) : await this.sendAnthropic(messages, options, headers);
+    const { reply, response } =
+      this.format === 'openai' ? await this.sendOpenAi(messages, options, headers) : await this.sendAnthropic(messages, options, headers);
     const requestId = response.headers.get('x-request-id') ?? '';
     const decision = decisionLogs(this.stack).find((line) => line.request_id === requestId);
     return {
@@ -132,14 +133,19 @@ export class GatewayClient {
   private async sendOpenAi(messages: Msg[], options: SendOptions, headers: Record<string, string>) {
     const body = {
       model: 'gpt-4o',
-      messages: [...(options.system !== undefined ? [{ role: 'system', content: options.system }] : []), ...messages] as unknown as OpenAI.ChatCompletionMessageParam[],
+      messages: [
+        ...(options.system !== undefined ? [{ role: 'system', content: options.system }] : []),
+        ...messages,
+      ] as unknown as OpenAI.ChatCompletionMessageParam[],
       ...(options.tools ? { tools: [openAiTool] } : {}),
       ...(options.metadata ? { metadata: options.metadata } : {}),
     };
     if (!options.stream) {
       const { data, response } = await this.openai.chat.completions.create(body, { headers }).withResponse();
       const message = data.choices[0].message;
-      const toolCalls = (message.tool_calls ?? []).flatMap((call) => (call.type === 'function' ? [{ id: call.id, name: call.function.name, args: call.function.arguments }] : []));
+      const toolCalls = (message.tool_calls ?? []).flatMap((call) =>
+        call.type === 'function' ? [{ id: call.id, name: call.function.name, args: call.function.arguments }] : [],
+      );
       return { response, reply: { text: message.content ?? '', toolCalls, returned: message as unknown as Msg } };
     }
     const { data: stream, response } = await this.openai.chat.completions.create({ ...body, stream: true }, { headers }).withResponse();
@@ -194,7 +200,10 @@ export class GatewayClient {
         }
       }
     }
-    const text = blocks.filter((b) => b.type === 'text').map((b) => b.text as string).join('');
+    const text = blocks
+      .filter((b) => b.type === 'text')
+      .map((b) => b.text as string)
+      .join('');
     const toolCalls = blocks.filter((b) => b.type === 'tool_use').map((b) => ({ id: b.id as string, name: b.name as string, args: JSON.stringify(b.input) }));
     return { response, reply: { text, toolCalls, returned: { role: 'assistant', content: blocks } } };
   }
@@ -211,7 +220,8 @@ export function echoOf(format: Format, reply: Reply, echo: Echo, alter: (text: s
   if (echo === 'returned' && text === reply.text) return reply.returned;
   if (format === 'openai') {
     const message: Msg = { role: 'assistant', content: text === '' ? null : echo === 'parts' ? [{ type: 'text', text }] : text };
-    if (reply.toolCalls.length > 0) message.tool_calls = reply.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } }));
+    if (reply.toolCalls.length > 0)
+      message.tool_calls = reply.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } }));
     return message;
   }
   const toolBlocks = reply.toolCalls.map((c) => ({ type: 'tool_use', id: c.id, name: c.name, input: JSON.parse(c.args) }));

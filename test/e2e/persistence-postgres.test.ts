@@ -48,14 +48,22 @@ describe('postgres record', () => {
       expect((await timeline()).timeline_source).toBe('postgres');
       await closeStacks(); // a clean stop flushes the record
 
-      const [session] = await rows<{ id: string; requests: string; input_tokens: string; output_tokens: string; rule: string }>(url, `SELECT id, requests, input_tokens, output_tokens, rule FROM ${schema}.sessions`);
+      const [session] = await rows<{ id: string; requests: string; input_tokens: string; output_tokens: string; rule: string }>(
+        url,
+        `SELECT id, requests, input_tokens, output_tokens, rule FROM ${schema}.sessions`,
+      );
       expect(session).toMatchObject({ id: sessionId, requests: '3', rule: 'first' });
       expect(Number(session.output_tokens)).toBeGreaterThan(0);
-      const requests = await rows<{ request_id: string; model: string; status: number; duration_ms: number; input_tokens: number; stream: boolean; rule: string; trace_file: string }>(
-        url,
-        `SELECT * FROM ${schema}.session_requests WHERE session_id = $1 ORDER BY time`,
-        [sessionId],
-      );
+      const requests = await rows<{
+        request_id: string;
+        model: string;
+        status: number;
+        duration_ms: number;
+        input_tokens: number;
+        stream: boolean;
+        rule: string;
+        trace_file: string;
+      }>(url, `SELECT * FROM ${schema}.session_requests WHERE session_id = $1 ORDER BY time`, [sessionId]);
       expect(requests.map((r) => r.request_id)).toEqual(chat.turns.map((t) => t.requestId));
       expect(requests.map((r) => r.rule)).toEqual(['first', 'continued', 'continued']);
       for (const request of requests) {
@@ -69,8 +77,13 @@ describe('postgres record', () => {
 
   it('refuses to start when Postgres is down, saying which address failed and never the password', async () => {
     const port = await freePort();
-    const config = configSchema.parse({ session: { persistence: { enabled: true, backend: 'postgres', connection: `postgres://gw:s3cretpw@127.0.0.1:${port}/db` } } });
-    const failure = await buildGateway(config, pino({ level: 'silent' })).then(() => null, (err: Error) => err);
+    const config = configSchema.parse({
+      session: { persistence: { enabled: true, backend: 'postgres', connection: `postgres://gw:s3cretpw@127.0.0.1:${port}/db` } },
+    });
+    const failure = await buildGateway(config, pino({ level: 'silent' })).then(
+      () => null,
+      (err: Error) => err,
+    );
     expect(failure?.message).toMatch(new RegExp(`session persistence \\(postgres\\) could not start: postgres at 127\\.0\\.0\\.1:${port} is unreachable`));
     expect(failure?.message).not.toContain('s3cretpw');
   });

@@ -89,7 +89,7 @@ describe('two gateways sharing one Redis', () => {
     const { Redis } = await import('ioredis');
     const admin = new Redis(url);
     // Writes are sent as the reply ends: once all six are in, three sessions remain for the whole fleet.
-    await expect.poll(async () => (await admin.zcard(`{${prefix}}recent`)), { timeout: 5000 }).toBe(3);
+    await expect.poll(async () => await admin.zcard(`{${prefix}}recent`), { timeout: 5000 }).toBe(3);
     admin.disconnect();
   });
 });
@@ -102,7 +102,9 @@ describe('a Redis that fails', () => {
     const chat = new Conversation(client, { stream: false });
     await chat.say('before the outage', { reply: 'reply one' });
     await redis.stop();
-    const during = await Promise.all(Array.from({ length: 10 }, (_, i) => new Conversation(client, { stream: i % 2 === 1 }).say(`during ${i}`, { reply: `r${i}` })));
+    const during = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => new Conversation(client, { stream: i % 2 === 1 }).say(`during ${i}`, { reply: `r${i}` })),
+    );
     expect(during.every((sent) => sent.sessionId)).toBe(true);
     await chat.say('during the outage', { reply: 'reply two' }); // this gateway knows the conversation itself
     expect(new Set(chat.sessionIds).size).toBe(1);

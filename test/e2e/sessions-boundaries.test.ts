@@ -8,7 +8,8 @@ afterEach(closeStacks);
 /** A 50 KB project description, as coding agents put in front of every first message. */
 const PREAMBLE = Array.from(
   { length: 360 },
-  (_, i) => `Module ${i}: src/module-${i}/index.ts exports the service for feature ${i}; it depends on module ${(i * 7) % 360} and is tested in test/module-${i}.test.ts.`,
+  (_, i) =>
+    `Module ${i}: src/module-${i}/index.ts exports the service for feature ${i}; it depends on module ${(i * 7) % 360} and is tested in test/module-${i}.test.ts.`,
 ).join('\n\n');
 
 for (const { format, stream, label } of MATRIX) {

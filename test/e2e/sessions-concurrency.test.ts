@@ -73,7 +73,14 @@ describe('concurrent conversations', () => {
     await Promise.all(chats.map((chat, i) => chat.say(`Hello from ${i}`)));
     await Promise.all(chats.map((chat, i) => chat.say(`Question ${i}`)));
     // The same third request twice at once, for every conversation.
-    const pairs = await Promise.all(chats.map((chat, i) => Promise.all([chat.sendRaw([...chat.history, { role: 'user', content: `Again ${i}` }]), chat.sendRaw([...chat.history, { role: 'user', content: `Again ${i}` }])])));
+    const pairs = await Promise.all(
+      chats.map((chat, i) =>
+        Promise.all([
+          chat.sendRaw([...chat.history, { role: 'user', content: `Again ${i}` }]),
+          chat.sendRaw([...chat.history, { role: 'user', content: `Again ${i}` }]),
+        ]),
+      ),
+    );
     pairs.forEach(([a, b], i) => {
       expect([a.sessionId, b.sessionId]).toEqual([chats[i].sessionIds[0], chats[i].sessionIds[0]]);
       expect(a.isNew || b.isNew).toBe(false);

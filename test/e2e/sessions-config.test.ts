@@ -98,7 +98,10 @@ for (const { format, stream, label } of MATRIX) {
       const { stack, chat } = await setup({ context_break: { enabled: true, threshold: 0.2 } });
       const c = chat();
       const session = (await c.say('Explain photosynthesis: chlorophyll, sunlight, glucose, plants, leaves, carbon dioxide, oxygen')).sessionId;
-      expect(await c.say('How do plants turn sunlight and carbon dioxide into glucose inside leaves?')).toMatchObject({ sessionId: session, rule: 'continued' });
+      expect(await c.say('How do plants turn sunlight and carbon dioxide into glucose inside leaves?')).toMatchObject({
+        sessionId: session,
+        rule: 'continued',
+      });
       const change = await c.say('Recommend thriller novels about submarines, spies, espionage and cold war intrigue');
       expect(change).toMatchObject({ rule: 'context_break', isNew: true });
       expect(await c.say('Which thriller novels about submarines are best for espionage fans?')).toMatchObject({ sessionId: change.sessionId });
@@ -106,4 +109,3 @@ for (const { format, stream, label } of MATRIX) {
     });
   });
 }
-

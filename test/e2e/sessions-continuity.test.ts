@@ -34,8 +34,16 @@ for (const { format, stream, label } of MATRIX) {
       expect(echoed).toHaveLength(3);
       const text = 'Reply to: Explain TCP slow start';
       const shapes = {
-        openai: { returned: { role: 'assistant', content: text, refusal: null, annotations: [] }, plain: { role: 'assistant', content: text }, parts: { role: 'assistant', content: [{ type: 'text', text }] } },
-        anthropic: { returned: { role: 'assistant', content: [{ type: 'text', text }] }, plain: { role: 'assistant', content: text }, parts: { role: 'assistant', content: [{ type: 'text', text }] } },
+        openai: {
+          returned: { role: 'assistant', content: text, refusal: null, annotations: [] },
+          plain: { role: 'assistant', content: text },
+          parts: { role: 'assistant', content: [{ type: 'text', text }] },
+        },
+        anthropic: {
+          returned: { role: 'assistant', content: [{ type: 'text', text }] },
+          plain: { role: 'assistant', content: text },
+          parts: { role: 'assistant', content: [{ type: 'text', text }] },
+        },
       };
       expect(echoed[0]).toEqual(shapes[format][echo]);
     });
@@ -67,7 +75,10 @@ for (const { format, stream, label } of MATRIX) {
       expect(chat.rules).toEqual(['first', 'continued', 'continued', 'continued', 'continued']);
       // The provider really received tool results.
       const last = env.stack.sim.requests.at(-1)!.body as { messages: { role: string; content: unknown }[] };
-      const results = format === 'openai' ? last.messages.filter((m) => m.role === 'tool') : last.messages.filter((m) => Array.isArray(m.content) && (m.content as { type: string }[])[0]?.type === 'tool_result');
+      const results =
+        format === 'openai'
+          ? last.messages.filter((m) => m.role === 'tool')
+          : last.messages.filter((m) => Array.isArray(m.content) && (m.content as { type: string }[])[0]?.type === 'tool_result');
       expect(results).toHaveLength(2);
     });
 
@@ -124,7 +135,9 @@ for (const { format, stream, label } of MATRIX) {
       const summarised = await chat.say('Summarise our conversation so far, please.', { reply: summary });
       expect(summarised.reply.text).toBe(summary);
       // The client throws the old turns away and starts a fresh history that quotes the summary.
-      chat.replaceHistory([userMessage(`This conversation continues an earlier one. Its summary:\n\n${summary}\n\nLet us continue: reservations as a separate table?`)]);
+      chat.replaceHistory([
+        userMessage(`This conversation continues an earlier one. Its summary:\n\n${summary}\n\nLet us continue: reservations as a separate table?`),
+      ]);
       expect(await chat.exchange()).toMatchObject({ sessionId: session, rule: 'continued', isNew: false });
       expect(await chat.say('Good. Write the CREATE TABLE statement.')).toMatchObject({ sessionId: session, rule: 'continued' });
       expect(chat.sessionIds).toEqual(Array(5).fill(session));

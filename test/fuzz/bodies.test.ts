@@ -49,7 +49,11 @@ describe.each<WireFormat>(['openai', 'anthropic'])('%s gateway: request bodies',
   it('answers deep nesting in messages, tool results, tool-call arguments, tool_use input, function_call_output', { timeout: TEST_TIMEOUT_MS }, async () => {
     const property = fc.asyncProperty(
       routeIndex.chain((r) => fc.tuple(fc.constant(r), fc.constantFrom(...Object.keys(routes[r].deep)))),
-      fc.oneof({ weight: 1, arbitrary: fc.integer({ min: 1, max: 64 }) }, { weight: 3, arbitrary: fc.integer({ min: 64, max: 5000 }) }, { weight: 1, arbitrary: fc.integer({ min: 5000, max: 20_000 }) }),
+      fc.oneof(
+        { weight: 1, arbitrary: fc.integer({ min: 1, max: 64 }) },
+        { weight: 3, arbitrary: fc.integer({ min: 64, max: 5000 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 5000, max: 20_000 }) },
+      ),
       fc.constantFrom<NestShape>('array', 'object', 'mixed', 'content_blocks'),
       fc.constantFrom('"x"', '1', 'null', '{"type":"text","text":"deep"}', '[]'),
       fc.boolean(),
@@ -64,10 +68,7 @@ describe.each<WireFormat>(['openai', 'anthropic'])('%s gateway: request bodies',
   });
 
   it('answers huge strings, lone surrogates, invalid UTF-8 and odd keys in any text field', { timeout: TEST_TIMEOUT_MS }, async () => {
-    type Text =
-      | { kind: 'huge'; unit: string; bytes: number }
-      | { kind: 'nasty'; text: string }
-      | { kind: 'raw_bytes'; bytes: number[] };
+    type Text = { kind: 'huge'; unit: string; bytes: number } | { kind: 'nasty'; text: string } | { kind: 'raw_bytes'; bytes: number[] };
     const text: fc.Arbitrary<Text> = fc.oneof(
       fc.record({
         kind: fc.constant('huge' as const),
@@ -82,7 +83,10 @@ describe.each<WireFormat>(['openai', 'anthropic'])('%s gateway: request bodies',
       fc.record({
         kind: fc.constant('raw_bytes' as const),
         // Bytes that are not UTF-8: lone continuation bytes, overlongs, encoded surrogates (CESU), 0xFF.
-        bytes: fc.array(fc.oneof(fc.constantFrom(0x80, 0xbf, 0xc0, 0xc1, 0xed, 0xa0, 0xf5, 0xff, 0xfe), fc.integer({ min: 0x20, max: 0xff })), { minLength: 1, maxLength: 32 }),
+        bytes: fc.array(fc.oneof(fc.constantFrom(0x80, 0xbf, 0xc0, 0xc1, 0xed, 0xa0, 0xf5, 0xff, 0xfe), fc.integer({ min: 0x20, max: 0xff })), {
+          minLength: 1,
+          maxLength: 32,
+        }),
       }),
     );
     const property = fc.asyncProperty(
@@ -93,7 +97,11 @@ describe.each<WireFormat>(['openai', 'anthropic'])('%s gateway: request bodies',
       async ([r, place], value, stream, asKey) => {
         const route = routes[r];
         const raw =
-          value.kind === 'huge' ? value.unit.repeat(Math.ceil(value.bytes / Buffer.byteLength(JSON.stringify(value.unit).slice(1, -1)))) : value.kind === 'nasty' ? value.text : Buffer.from(value.bytes.filter((b) => b !== 0x22 && b !== 0x5c));
+          value.kind === 'huge'
+            ? value.unit.repeat(Math.ceil(value.bytes / Buffer.byteLength(JSON.stringify(value.unit).slice(1, -1))))
+            : value.kind === 'nasty'
+              ? value.text
+              : Buffer.from(value.bytes.filter((b) => b !== 0x22 && b !== 0x5c));
         const body = bodyWithString(route, STRING_PLACES[route.path][place], raw, stream, asKey);
         const answer = await send(fleet, gateway(), { method: 'POST', path: route.path, headers: JSON_HEADERS, body });
         checkAnswer(answer);
@@ -103,18 +111,13 @@ describe.each<WireFormat>(['openai', 'anthropic'])('%s gateway: request bodies',
   });
 
   it('answers a body over server.max_body_size with a 413 the client can read (sent whole, as SDKs do)', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const property = fc.asyncProperty(
-      routeIndex,
-      fc.integer({ min: 1, max: 1024 * 1024 }),
-      fc.boolean(),
-      async (r, over, stream) => {
-        const route = routes[r];
-        const body = bodyWithString(route, STRING_PLACES[route.path][Object.keys(STRING_PLACES[route.path])[0]], 'a'.repeat(MAX_BODY_SIZE + over), stream, false);
-        const answer = await send(fleet, gateway(), { method: 'POST', path: route.path, headers: JSON_HEADERS, body });
-        checkAnswer(answer);
-        expect(answer.status, `a ${body.length}-byte body, over server.max_body_size`).toBe(413);
-      },
-    );
+    const property = fc.asyncProperty(routeIndex, fc.integer({ min: 1, max: 1024 * 1024 }), fc.boolean(), async (r, over, stream) => {
+      const route = routes[r];
+      const body = bodyWithString(route, STRING_PLACES[route.path][Object.keys(STRING_PLACES[route.path])[0]], 'a'.repeat(MAX_BODY_SIZE + over), stream, false);
+      const answer = await send(fleet, gateway(), { method: 'POST', path: route.path, headers: JSON_HEADERS, body });
+      checkAnswer(answer);
+      expect(answer.status, `a ${body.length}-byte body, over server.max_body_size`).toBe(413);
+    });
     await assertProperty(fleet, gateway(), property, 4);
   });
 
@@ -122,7 +125,32 @@ describe.each<WireFormat>(['openai', 'anthropic'])('%s gateway: request bodies',
     const valid = (r: number) => JSON.stringify(routes[r].body());
     const rawBody = (r: number): fc.Arbitrary<Buffer> =>
       fc.oneof(
-        fc.constantFrom('', ' ', '\n', 'null', 'true', '0', '-0', '1e999', '"messages"', '[]', '[{}]', '{', '}', '{}', '{"messages":', '{"a":1,}', "{'a':1}", 'NaN', '{"messages": [', '\u0000', '{"a":"\\ud800"}', '{"a":"\\u00"}').map((s) => Buffer.from(s)),
+        fc
+          .constantFrom(
+            '',
+            ' ',
+            '\n',
+            'null',
+            'true',
+            '0',
+            '-0',
+            '1e999',
+            '"messages"',
+            '[]',
+            '[{}]',
+            '{',
+            '}',
+            '{}',
+            '{"messages":',
+            '{"a":1,}',
+            "{'a':1}",
+            'NaN',
+            '{"messages": [',
+            '\u0000',
+            '{"a":"\\ud800"}',
+            '{"a":"\\u00"}',
+          )
+          .map((s) => Buffer.from(s)),
         // A valid body cut anywhere.
         fc.nat().map((cut) => Buffer.from(valid(r).slice(0, cut % valid(r).length))),
         // A valid body with one byte changed.
@@ -132,24 +160,34 @@ describe.each<WireFormat>(['openai', 'anthropic'])('%s gateway: request bodies',
           return bytes;
         }),
         // A byte-order mark, trailing garbage, two bodies, duplicate and prototype keys.
-        fc.constantFrom(
-          `\ufeff${valid(r)}`,
-          `${valid(r)}garbage`,
-          `${valid(r)}${valid(r)}`,
-          `{"messages":1,${valid(r).slice(1)}`,
-          `{"__proto__":{"stream":true,"messages":[]},${valid(r).slice(1)}`,
-          `{"constructor":{"prototype":{"polluted":1}},${valid(r).slice(1)}`,
-          `{"stream":true,"stream":"yes",${valid(r).slice(1)}`,
-          valid(r).replace('"model"', '"model\\u0000"'),
-          valid(r).replace(/:/g, ' : '),
-        ).map((s) => Buffer.from(s)),
+        fc
+          .constantFrom(
+            `\ufeff${valid(r)}`,
+            `${valid(r)}garbage`,
+            `${valid(r)}${valid(r)}`,
+            `{"messages":1,${valid(r).slice(1)}`,
+            `{"__proto__":{"stream":true,"messages":[]},${valid(r).slice(1)}`,
+            `{"constructor":{"prototype":{"polluted":1}},${valid(r).slice(1)}`,
+            `{"stream":true,"stream":"yes",${valid(r).slice(1)}`,
+            valid(r).replace('"model"', '"model\\u0000"'),
+            valid(r).replace(/:/g, ' : '),
+          )
+          .map((s) => Buffer.from(s)),
         fc.uint8Array({ maxLength: 512 }).map((bytes) => Buffer.from(bytes)),
       );
     const property = fc.asyncProperty(
       routeIndex.chain((r) => fc.tuple(fc.constant(r), rawBody(r))),
       fc.constantFrom<string | undefined>(
-        'application/json', undefined, 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x',
-        'application/json; charset=utf-16', 'application/octet-stream', 'APPLICATION/JSON', '', 'application/json, text/html',
+        'application/json',
+        undefined,
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/json; charset=utf-16',
+        'application/octet-stream',
+        'APPLICATION/JSON',
+        '',
+        'application/json, text/html',
       ),
       fc.constantFrom<string | undefined>(undefined, 'gzip', 'identity', 'br, gzip'),
       async ([r, body], contentType, contentEncoding) => {
@@ -175,7 +213,15 @@ describe.each<WireFormat>(['openai', 'anthropic'])('%s gateway: request bodies',
   });
 
   it('answers valid conversations (any text, tool loops, streamed or not) with 200 and a complete body or stream', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const words = fc.string({ unit: fc.oneof({ weight: 5, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }) }, { weight: 1, arbitrary: nastyChar }, { weight: 1, arbitrary: loneSurrogate }), minLength: 1, maxLength: 60 });
+    const words = fc.string({
+      unit: fc.oneof(
+        { weight: 5, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }) },
+        { weight: 1, arbitrary: nastyChar },
+        { weight: 1, arbitrary: loneSurrogate },
+      ),
+      minLength: 1,
+      maxLength: 60,
+    });
     const property = fc.asyncProperty(
       fc.array(words, { minLength: 1, maxLength: 7 }),
       fc.boolean(),
@@ -190,7 +236,11 @@ describe.each<WireFormat>(['openai', 'anthropic'])('%s gateway: request bodies',
           const messages: Array<Record<string, unknown>> = turns.map((content, i) => ({ role: roles[i], content }));
           if (toolLoop) {
             messages.push(
-              { role: 'assistant', content: null, tool_calls: [{ id: 'call_x', type: 'function', function: { name: 'lookup', arguments: JSON.stringify({ q: turns[0] }) } }] },
+              {
+                role: 'assistant',
+                content: null,
+                tool_calls: [{ id: 'call_x', type: 'function', function: { name: 'lookup', arguments: JSON.stringify({ q: turns[0] }) } }],
+              },
               { role: 'tool', tool_call_id: 'call_x', content: turns[0] },
             );
           }

@@ -25,7 +25,7 @@ function envInt(name: string): number | undefined {
 }
 
 /** One seed per test file unless FUZZ_SEED pins it; fast-check prints it (and the path) with every failure. */
-export const SEED = envInt('FUZZ_SEED') ?? (randomBytes(4).readInt32LE(0) | 0);
+export const SEED = envInt('FUZZ_SEED') ?? randomBytes(4).readInt32LE(0) | 0;
 /** A request must be answered completely (status, headers, whole body or stream) within this. */
 export const REQUEST_TIMEOUT_MS = envInt('FUZZ_TIMEOUT_MS') ?? 5000;
 /** Wall time one property may take, shrinking included (fast-check then reports the smallest case so far). */
@@ -460,9 +460,11 @@ function standardShapeProblem(answer: Answer): string | null {
   const error = json.error;
   if (!error || typeof error !== 'object' || Array.isArray(error)) return 'no `error` object';
   if (typeof error.message !== 'string' || error.message === '') return '`error.message` is not a non-empty string';
-  if (typeof error.type !== 'string' || !GATEWAY_ERROR_TYPES.has(error.type)) return `\`error.type\` ${JSON.stringify(error.type)} is not one of the gateway's types`;
+  if (typeof error.type !== 'string' || !GATEWAY_ERROR_TYPES.has(error.type))
+    return `\`error.type\` ${JSON.stringify(error.type)} is not one of the gateway's types`;
   if (typeof error.code !== 'string' || error.code === '') return '`error.code` is not a non-empty string';
-  if (!('details' in error) || (error.details !== null && (typeof error.details !== 'object' || Array.isArray(error.details)))) return '`error.details` is missing (must be an object or null)';
+  if (!('details' in error) || (error.details !== null && (typeof error.details !== 'object' || Array.isArray(error.details))))
+    return '`error.details` is missing (must be an object or null)';
   if (typeof json.timestamp !== 'string' || Number.isNaN(Date.parse(json.timestamp))) return '`timestamp` is not an ISO time';
   if (typeof json.request_id !== 'string' || !json.request_id.startsWith('req_')) return '`request_id` is not a req_ id';
   const headerId = answer.headers['x-request-id'];
@@ -474,7 +476,8 @@ function standardShapeProblem(answer: Answer): string | null {
 function streamProblem(body: Buffer): string | null {
   const text = body.toString('utf8');
   if (!/\r?\n\r?\n$/.test(text)) return 'the event stream does not end at an event boundary';
-  if (!/data: \[DONE\]|event: message_stop|event: response\.(completed|failed|incomplete)/.test(text)) return 'the event stream has no final event ([DONE], message_stop, response.completed)';
+  if (!/data: \[DONE\]|event: message_stop|event: response\.(completed|failed|incomplete)/.test(text))
+    return 'the event stream has no final event ([DONE], message_stop, response.completed)';
   return null;
 }
 
@@ -485,7 +488,9 @@ function adminContent(answer: Answer): string | null {
   if (/<html/i.test(text) && !/id="login"/.test(text)) return 'a web page other than the sign-in page';
   const json = parseJson(answer.body);
   if (json && typeof json === 'object' && !Array.isArray(json)) {
-    const keys = ['llm', 'server', 'interceptors', 'sessions', 'requests', 'performance', 'persistence', 'session', 'timeline', 'conversation'].filter((key) => key in json);
+    const keys = ['llm', 'server', 'interceptors', 'sessions', 'requests', 'performance', 'persistence', 'session', 'timeline', 'conversation'].filter(
+      (key) => key in json,
+    );
     if (keys.length > 0) return `JSON with ${keys.join(', ')}`;
   }
   return null;
@@ -506,7 +511,10 @@ export function checkAnswer(answer: Answer, extra: { admin?: boolean } = {}): vo
   // No secret, anywhere.
   const headerText = JSON.stringify(answer.headers);
   const bodyText = answer.body.toString('latin1');
-  for (const [name, secret] of [['llm.api_key', API_KEY], ['server.admin_token', ADMIN_TOKEN]] as const) {
+  for (const [name, secret] of [
+    ['llm.api_key', API_KEY],
+    ['server.admin_token', ADMIN_TOKEN],
+  ] as const) {
     if (headerText.includes(secret)) fail(`${name} leaked in a response header`);
     if (bodyText.includes(secret)) fail(`${name} leaked in the response body`);
   }
@@ -555,7 +563,9 @@ export function checkRaw(outcome: RawOutcome, what: string, options: { mayClose?
   }
   if (outcome.kind === 'closed') {
     if (options.mayClose && outcome.received.length === 0) return;
-    throw new Error(`${what}: connection closed without a complete answer after ${Math.round(outcome.elapsedMs)} ms (received ${preview(outcome.received, 300)})`);
+    throw new Error(
+      `${what}: connection closed without a complete answer after ${Math.round(outcome.elapsedMs)} ms (received ${preview(outcome.received, 300)})`,
+    );
   }
   for (const answer of outcome.answers) checkAnswer(answer);
 }
@@ -563,7 +573,8 @@ export function checkRaw(outcome: RawOutcome, what: string, options: { mayClose?
 /** Why the gateway is not healthy (process gone, or a plain valid chat request not answered 200), or null. */
 export async function healthProblem(fleet: FuzzFleet, gateway: FuzzGateway): Promise<string | null> {
   const child = gateway.process.child;
-  if (child.exitCode !== null || child.signalCode !== null) return `the ${gateway.type} gateway process exited (code ${child.exitCode}, signal ${child.signalCode})`;
+  if (child.exitCode !== null || child.signalCode !== null)
+    return `the ${gateway.type} gateway process exited (code ${child.exitCode}, signal ${child.signalCode})`;
   try {
     const answer = await send(fleet, gateway, {
       method: 'POST',

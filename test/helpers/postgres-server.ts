@@ -58,7 +58,24 @@ async function launch(): Promise<PostgresServer> {
     // SIGQUIT (immediate shutdown) when this process dies: the postmaster takes its backends down with it.
     const child = spawnTethered(
       path.join(bin, 'postgres'),
-      ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+      [
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-h',
+        '127.0.0.1',
+        '-k',
+        dir,
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=200',
+      ],
       { ...runAs, stdio: ['ignore', logFd, logFd] },
       'SIGQUIT',
     );
@@ -153,7 +170,10 @@ function binDir(): string {
     candidates.push(...versions.map((version) => path.join(root, version, 'bin')));
   }
   const found = candidates.find((dir) => existsSync(path.join(dir, 'initdb')) && existsSync(path.join(dir, 'postgres')));
-  if (!found) throw new Error(`PostgreSQL server binaries not found (looked in ${candidates.join(', ') || 'pg_config and /usr/lib/postgresql'}); set CYLESTIO_TEST_POSTGRES_URL`);
+  if (!found)
+    throw new Error(
+      `PostgreSQL server binaries not found (looked in ${candidates.join(', ') || 'pg_config and /usr/lib/postgresql'}); set CYLESTIO_TEST_POSTGRES_URL`,
+    );
   return found;
 }
 

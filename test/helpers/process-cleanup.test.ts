@@ -45,7 +45,9 @@ function expectEveryKindStarted(report: Report): void {
 
 /** Whatever of the run still runs: its session, and the servers it named (in case one left the session). */
 function survivors(session: number, report: Report): Proc[] {
-  const named = Object.entries(report.servers).filter(([, pid]) => isAlive(pid)).map(([cmd, pid]) => ({ pid, cmd }));
+  const named = Object.entries(report.servers)
+    .filter(([, pid]) => isAlive(pid))
+    .map(([cmd, pid]) => ({ pid, cmd }));
   return [...processesOfSession(session), ...named];
 }
 

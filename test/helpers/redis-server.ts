@@ -1,4 +1,4 @@
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { Redis } from 'ioredis';
@@ -40,7 +40,12 @@ async function launch(): Promise<RedisServer> {
   const start = async () => {
     mkdirSync(dir, { recursive: true }); // stop() removed it
     // SIGKILL when the parent dies: nothing of a test Redis is worth a graceful shutdown.
-    child = spawnTethered('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }, 'SIGKILL');
+    child = spawnTethered(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      { stdio: 'ignore' },
+      'SIGKILL',
+    );
     child.on('error', () => {}); // no redis-server installed: ready() below reports it
     child.unref();
     await ready(url, child);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
-import { ConfigError } from '../../src/config/errors.js';
+import type { ConfigError } from '../../src/config/errors.js';
 import { validateInterceptors } from '../../src/interceptors/registry.js';
 import { rejection, startStack, type Stack } from '../helpers/stack.js';
 
@@ -22,7 +22,9 @@ describe('custom interceptors', () => {
   it('loads a module that answers a request itself; the provider is never called', async () => {
     stack = await startStack({ interceptors: [{ type: 'custom', module: example, config: { words: ['forbidden'] } }] });
     const client = new OpenAI({ apiKey: 'sk-x', baseURL: `${stack.url}/v1`, maxRetries: 0 });
-    const error = await rejection<InstanceType<typeof OpenAI.APIError>>(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'a FORBIDDEN topic' }] }));
+    const error = await rejection<InstanceType<typeof OpenAI.APIError>>(
+      client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'a FORBIDDEN topic' }] }),
+    );
     expect(error.status).toBe(400);
     expect(error.message).toContain('blocked word: forbidden');
     expect(error.headers?.get('x-request-id')).toMatch(/^req_/);
@@ -58,14 +60,33 @@ describe('message_logger', () => {
     const file = join(await mkdtemp(join(tmpdir(), 'cylestio-messages-')), 'logs', 'messages.jsonl');
     stack = await startStack({ interceptors: [{ type: 'message_logger', config: { log_file: file } }] });
     const client = new OpenAI({ apiKey: 'sk-x', baseURL: `${stack.url}/v1`, maxRetries: 0 });
-    const first = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'one' }] }).withResponse();
-    const stream = client.chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'user', content: 'one' }, first.data.choices[0].message, { role: 'user', content: 'two' }] });
+    const first = await client.chat.completions
+      .create({
+        model: 'gpt-4o',
+        messages: [
+          { role: 'system', content: 'sys' },
+          { role: 'user', content: 'one' },
+        ],
+      })
+      .withResponse();
+    const stream = client.chat.completions.stream({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'one' }, first.data.choices[0].message, { role: 'user', content: 'two' }],
+    });
     await stream.finalChatCompletion();
     await stack.close();
     stack = undefined;
-    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    const lines = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ session_id: first.response.headers.get('x-session-id'), messages: [{ role: 'system' }, { role: 'user', content: 'one' }], model: 'gpt-4o', status: 200 });
+    expect(lines[0]).toMatchObject({
+      session_id: first.response.headers.get('x-session-id'),
+      messages: [{ role: 'system' }, { role: 'user', content: 'one' }],
+      model: 'gpt-4o',
+      status: 200,
+    });
     expect(lines[0].reply.choices[0].message.content).toBe('Reply to: one');
     expect(lines[1]).toMatchObject({ session_id: lines[0].session_id, messages: [{ role: 'user', content: 'two' }], stream: true });
     expect(lines[1].reply.choices[0].message.content).toBe('Reply to: two (turn 2)');

@@ -16,14 +16,30 @@ it('answers grep, jq and awk recipes from the guide', async () => {
   const client = new OpenAI({ apiKey: 'sk-x', baseURL: `${stack.url}/v1`, maxRetries: 0 });
   const first = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'one' }] }).withResponse();
   const session = first.response.headers.get('x-session-id')!;
-  await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'one' }, first.data.choices[0].message, { role: 'user', content: 'two' }] });
+  await client.chat.completions.create({
+    model: 'gpt-4o',
+    messages: [{ role: 'user', content: 'one' }, first.data.choices[0].message, { role: 'user', content: 'two' }],
+  });
   await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'elsewhere' }] });
   await stack.close();
 
   expect(await sh(dir, `grep -l "${session}" traces/*.json | wc -l`)).toBe('2');
   const counts = await sh(dir, `jq -r '.session_id' traces/*.json | sort | uniq -c | sort -nr`);
-  expect(counts.split('\n').map((line) => line.trim().split(/\s+/))).toEqual([['2', session], ['1', expect.stringMatching(/^sess_/)]]);
-  const means = await sh(dir, `jq -r '[.session_id, .response.duration_ms] | @tsv' traces/*.json | awk '{sum[$1]+=$2; count[$1]++} END {for (s in sum) print s, sum[s]/count[s]}'`);
+  expect(counts.split('\n').map((line) => line.trim().split(/\s+/))).toEqual([
+    ['2', session],
+    ['1', expect.stringMatching(/^sess_/)],
+  ]);
+  const means = await sh(
+    dir,
+    `jq -r '[.session_id, .response.duration_ms] | @tsv' traces/*.json | awk '{sum[$1]+=$2; count[$1]++} END {for (s in sum) print s, sum[s]/count[s]}'`,
+  );
   expect(means.split('\n')).toHaveLength(2);
-  expect(Number(means.split('\n').find((line) => line.startsWith(session))!.split(' ')[1])).toBeGreaterThan(0);
+  expect(
+    Number(
+      means
+        .split('\n')
+        .find((line) => line.startsWith(session))!
+        .split(' ')[1],
+    ),
+  ).toBeGreaterThan(0);
 });

@@ -22,7 +22,15 @@ it('flushes every trace of the requests in flight when stopped with SIGTERM', as
     if (++arrived === IN_FLIGHT) allArrived();
     void released.then(() => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: `answer ${arrived}` }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }));
+      res.end(
+        JSON.stringify({
+          id: 'c',
+          object: 'chat.completion',
+          model: 'gpt-4o',
+          choices: [{ index: 0, message: { role: 'assistant', content: `answer ${arrived}` }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+        }),
+      );
     });
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -39,11 +47,15 @@ it('flushes every trace of the requests in flight when stopped with SIGTERM', as
     const address = await new Promise<string>((resolve) => {
       createInterface({ input: child.stdout! }).on('line', (line) => {
         const parsed = JSON.parse(line);
-        if (parsed.msg === "cylestio gateway listening") resolve(parsed.address);
+        if (parsed.msg === 'cylestio gateway listening') resolve(parsed.address);
       });
     });
     const responses = Array.from({ length: IN_FLIGHT }, (_, i) =>
-      fetch(`${address}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: `q${i}` }] }) }),
+      fetch(`${address}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: `q${i}` }] }),
+      }),
     );
     await everyoneIn;
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));

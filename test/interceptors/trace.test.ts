@@ -34,7 +34,11 @@ describe('trace interceptor', () => {
     const client = new OpenAI({ apiKey: 'sk-client-secret-123', baseURL: `${s.url}/v1`, maxRetries: 0 });
     const first = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello traces' }] }).withResponse();
     const session = first.response.headers.get('x-session-id');
-    const stream = client.chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello traces' }, first.data.choices[0].message, { role: 'user', content: 'Stream now' }], stream_options: { include_usage: true } });
+    const stream = client.chat.completions.stream({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'Hello traces' }, first.data.choices[0].message, { role: 'user', content: 'Stream now' }],
+      stream_options: { include_usage: true },
+    });
     await stream.finalChatCompletion();
 
     const traces = await tracesAfterClose(directory);
@@ -62,7 +66,12 @@ describe('trace interceptor', () => {
 
   it('reassembles Anthropic streams, keeps raw events on request, and redacts x-api-key and extra headers', async () => {
     const { stack: s, directory } = await traceStack({ include_raw_stream: true, redact_headers: ['x-team-token'] }, 'anthropic');
-    const client = new Anthropic({ apiKey: 'sk-ant-very-secret', baseURL: s.url, maxRetries: 0, defaultHeaders: { 'x-team-token': 'team-secret', cookie: 'a=b' } });
+    const client = new Anthropic({
+      apiKey: 'sk-ant-very-secret',
+      baseURL: s.url,
+      maxRetries: 0,
+      defaultHeaders: { 'x-team-token': 'team-secret', cookie: 'a=b' },
+    });
     await client.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'Stream please' }] }).finalMessage();
     const [trace] = await tracesAfterClose(directory);
     expect(trace.response.body).toMatchObject({ type: 'message', role: 'assistant', content: [{ type: 'text', text: 'Reply to: Stream please' }] });
@@ -101,7 +110,9 @@ describe('trace interceptor', () => {
     const { stack: s, directory } = await traceStack({ max_queue: 1 });
     const client = new OpenAI({ apiKey: 'sk-x', baseURL: `${s.url}/v1`, maxRetries: 0 });
     // Many exchanges finishing together: the single queue slot overflows.
-    await Promise.all(Array.from({ length: 30 }, (_, i) => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: `q${i}` }] })));
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: `q${i}` }] })),
+    );
     const traces = await tracesAfterClose(directory);
     const figures = s.gateway.interceptors.figures().trace as Record<string, number>; // after the flush
     // Whether any overflowed depends on disk speed; every exchange is either on disk or counted.
@@ -113,7 +124,10 @@ describe('trace interceptor', () => {
     const { stack: s, directory } = await traceStack();
     const client = new OpenAI({ apiKey: 'sk-x', baseURL: `${s.url}/v1`, maxRetries: 0 });
     const a = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'A' }] }).withResponse();
-    await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'A' }, a.data.choices[0].message, { role: 'user', content: 'A2' }] });
+    await client.chat.completions.create({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'A' }, a.data.choices[0].message, { role: 'user', content: 'A2' }],
+    });
     await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'B' }] });
     const traces = await tracesAfterClose(directory);
     const perSession = new Map<string, number>();

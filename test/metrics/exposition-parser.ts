@@ -26,7 +26,13 @@ const TYPES: Record<Format, string[]> = {
 /** Sample-name suffixes each family type allows, per format. */
 const SUFFIXES: Record<Format, Record<string, string[]>> = {
   prometheus: { counter: [''], gauge: [''], untyped: [''], histogram: ['_bucket', '_sum', '_count'], summary: ['', '_sum', '_count'] },
-  openmetrics: { counter: ['_total', '_created'], gauge: [''], unknown: [''], histogram: ['_bucket', '_sum', '_count', '_created'], summary: ['', '_sum', '_count', '_created'] },
+  openmetrics: {
+    counter: ['_total', '_created'],
+    gauge: [''],
+    unknown: [''],
+    histogram: ['_bucket', '_sum', '_count', '_created'],
+    summary: ['', '_sum', '_count', '_created'],
+  },
 };
 
 function parseValue(token: string, where: string): number {
@@ -135,7 +141,12 @@ export function parseExposition(text: string, format: Format): Map<string, Parse
 
 /** Buckets ascend by `le`, counts never drop, `+Inf` is there and equals `_count`. */
 function checkHistogram(f: ParsedFamily): void {
-  const seriesKey = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).filter(([k]) => k !== 'le').sort());
+  const seriesKey = (labels: Record<string, string>) =>
+    JSON.stringify(
+      Object.entries(labels)
+        .filter(([k]) => k !== 'le')
+        .sort(),
+    );
   const buckets = new Map<string, Array<[number, number]>>();
   for (const s of f.samples.filter((x) => x.name === `${f.name}_bucket`)) {
     if (!('le' in s.labels)) throw new Error(`${f.name}: bucket without le`);
@@ -148,6 +159,7 @@ function checkHistogram(f: ParsedFamily): void {
       if (i > 0 && (le <= list[i - 1][0] || count < list[i - 1][1])) throw new Error(`${f.name}${key}: buckets out of order`);
     });
     const count = f.samples.find((s) => s.name === `${f.name}_count` && seriesKey(s.labels) === key);
-    if (list.at(-1)?.[0] !== Number.POSITIVE_INFINITY || count?.value !== list.at(-1)?.[1]) throw new Error(`${f.name}${key}: +Inf bucket missing or not equal to _count`);
+    if (list.at(-1)?.[0] !== Number.POSITIVE_INFINITY || count?.value !== list.at(-1)?.[1])
+      throw new Error(`${f.name}${key}: +Inf bucket missing or not equal to _count`);
   }
 }

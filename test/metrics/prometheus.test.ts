@@ -22,12 +22,16 @@ async function registryValues(metrics: GatewayMetrics, s: MetricsSources): Promi
   return out;
 }
 const key = (name: string, labels: Record<string, string | number>) =>
-  `${name}{${Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(',')}}`;
+  `${name}{${Object.entries(labels)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',')}}`;
 const parsedValues = (families: Map<string, ParsedFamily>) =>
   new Map([...families.values()].flatMap((f) => f.samples.map((s) => [key(s.name, s.labels), s.value] as const)));
 
 /** The exposition grammar, line by line: `name{label="value",...} value`, or a `#` line, or empty. */
-const SAMPLE_LINE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\})? (-?[0-9.e+-]+|[+-]Inf|NaN)$/;
+const SAMPLE_LINE =
+  /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\})? (-?[0-9.e+-]+|[+-]Inf|NaN)$/;
 
 function traffic(metrics: GatewayMetrics): void {
   metrics.observe(exchange({ durationMs: 3, ttfbMs: 2 }));
@@ -57,7 +61,8 @@ describe('GatewayMetrics.prometheus', () => {
     const metrics = setup();
     traffic(metrics);
     const v = await registryValues(metrics, sources());
-    const requests = (provider: string, operation: string, status_class: string) => v.get(key('cylestio_requests_total', { provider, operation, status_class }));
+    const requests = (provider: string, operation: string, status_class: string) =>
+      v.get(key('cylestio_requests_total', { provider, operation, status_class }));
     expect(requests('openai', 'chat.completions', '2xx')).toBe(4);
     expect(requests('openai', 'chat.completions', '4xx')).toBe(1);
     expect(requests('openai', 'chat.completions', 'failed')).toBe(1);
@@ -121,8 +126,14 @@ describe('GatewayMetrics.prometheus', () => {
   it('turns numeric interceptor figures into one family each, following what the sources report', async () => {
     const metrics = setup();
     let families = parseExposition(await metrics.prometheus(sources()), 'prometheus');
-    expect(families.get('cylestio_interceptor_enabled')?.samples.map((s) => [s.labels.type, s.value])).toEqual([['printer', 1], ['trace', 1], ['message_logger', 0]]);
-    expect(families.get('cylestio_interceptor_traces_written')?.samples).toEqual([{ name: 'cylestio_interceptor_traces_written', labels: { type: 'trace' }, value: 7 }]);
+    expect(families.get('cylestio_interceptor_enabled')?.samples.map((s) => [s.labels.type, s.value])).toEqual([
+      ['printer', 1],
+      ['trace', 1],
+      ['message_logger', 0],
+    ]);
+    expect(families.get('cylestio_interceptor_traces_written')?.samples).toEqual([
+      { name: 'cylestio_interceptor_traces_written', labels: { type: 'trace' }, value: 7 },
+    ]);
     expect(families.get('cylestio_interceptor_traces_dropped')?.samples[0].value).toBe(1);
     expect(families.get('cylestio_interceptor_logs_written')?.samples[0]).toMatchObject({ labels: { type: 'message_logger' }, value: 0 });
 
@@ -135,7 +146,16 @@ describe('GatewayMetrics.prometheus', () => {
   it('never uses a per-request value as a label: series stay bounded whatever the traffic', async () => {
     const metrics = setup();
     for (let i = 0; i < 500; i++) {
-      metrics.observe(exchange({ provider: i % 7 === 0 ? `sess_${i}` : 'openai', operation: i % 5 === 0 ? `req_${i}` : i % 3 === 0 ? null : 'chat.completions', path: `/v1/x/${i}`, model: `model-${i}`, status: 100 + (i % 500), stream: i % 2 === 0 }));
+      metrics.observe(
+        exchange({
+          provider: i % 7 === 0 ? `sess_${i}` : 'openai',
+          operation: i % 5 === 0 ? `req_${i}` : i % 3 === 0 ? null : 'chat.completions',
+          path: `/v1/x/${i}`,
+          model: `model-${i}`,
+          status: 100 + (i % 500),
+          stream: i % 2 === 0,
+        }),
+      );
     }
     const families = parseExposition(await metrics.prometheus(sources()), 'prometheus');
     const values = new Set([...families.values()].flatMap((f) => f.samples.flatMap((s) => Object.values(s.labels))));

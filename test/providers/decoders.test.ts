@@ -16,7 +16,8 @@ function decodeInPieces(operation: Operation, contentType: string, text: string,
 }
 
 const sse = (events: unknown[], named = false) =>
-  events.map((event) => `${named ? `event: ${(event as { type: string }).type}\n` : ''}data: ${JSON.stringify(event)}\n\n`).join('') + (named ? '' : 'data: [DONE]\n\n');
+  events.map((event) => `${named ? `event: ${(event as { type: string }).type}\n` : ''}data: ${JSON.stringify(event)}\n\n`).join('') +
+  (named ? '' : 'data: [DONE]\n\n');
 
 describe('OpenAI chat', () => {
   const chat = op(openAiAdapter, 'chat.completions');
@@ -24,15 +25,32 @@ describe('OpenAI chat', () => {
     id: 'c',
     object: 'chat.completion',
     model: 'gpt-4o',
-    choices: [{ index: 0, message: { role: 'assistant', content: 'Héllo wörld 👋', refusal: null, annotations: [], tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] } }],
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: 'Héllo wörld 👋',
+          refusal: null,
+          annotations: [],
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }],
+        },
+      },
+    ],
     usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 },
   };
   const chunks = [
     { object: 'chat.completion.chunk', model: 'gpt-4o', choices: [{ index: 0, delta: { role: 'assistant', content: 'Héllo ' } }] },
     { object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'wörld 👋' } }] },
-    { object: 'chat.completion.chunk', choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: '' } }] } }] },
+    {
+      object: 'chat.completion.chunk',
+      choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: '' } }] } }],
+    },
     { object: 'chat.completion.chunk', choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"a":' } }] } }] },
-    { object: 'chat.completion.chunk', choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '1}' } }] }, finish_reason: 'tool_calls' }] },
+    {
+      object: 'chat.completion.chunk',
+      choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '1}' } }] }, finish_reason: 'tool_calls' }],
+    },
     { object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } },
   ];
 
@@ -49,12 +67,15 @@ describe('OpenAI chat', () => {
     const captured = decodeInPieces(chat, 'application/json', JSON.stringify(json), 100)!.replies[0];
     const echoed = chat.parse!({
       messages: [{ role: 'assistant', content: [{ type: 'text', text: '  Héllo wörld 👋\n' }], tool_calls: json.choices[0].message.tool_calls }],
-    }).conversation().message(0);
+    })
+      .conversation()
+      .message(0);
     expect(echoed).toEqual(captured);
   });
 
   it('reads plain text deltas without a full parse, exactly as JSON.parse would, and declines anything else', () => {
-    const chunk = (delta: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: null }], ...extra });
+    const chunk = (delta: unknown, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: null }], ...extra });
     for (const text of ['plain', ' with "quotes" and \\ backslash', 'unicode ✓ 👋 \u0000 \n new\nline', '"index":1 inside text', '']) {
       expect(plainTextDelta(chunk({ content: text }))).toBe(text);
     }
@@ -63,12 +84,26 @@ describe('OpenAI chat', () => {
     expect(plainTextDelta(chunk({ tool_calls: [{ index: 0, function: { arguments: '{}' } }] }))).toBeUndefined();
     expect(plainTextDelta(chunk({ content: 'x' }, { usage: { prompt_tokens: 1 } }))).toBeUndefined();
     expect(plainTextDelta(JSON.stringify({ choices: [{ index: 1, delta: { content: 'second choice' } }] }))).toBeUndefined();
-    expect(plainTextDelta(JSON.stringify({ choices: [{ index: 0, delta: { content: 'a' } }, { index: 1, delta: { content: 'b' } }] }))).toBeUndefined();
+    expect(
+      plainTextDelta(
+        JSON.stringify({
+          choices: [
+            { index: 0, delta: { content: 'a' } },
+            { index: 1, delta: { content: 'b' } },
+          ],
+        }),
+      ),
+    ).toBeUndefined();
   });
 
   it('reassembles n choices and tool calls from streams that mix fast and parsed chunks', () => {
     const events = [
-      { choices: [{ index: 0, delta: { role: 'assistant', content: '' } }, { index: 1, delta: { role: 'assistant', content: '' } }] },
+      {
+        choices: [
+          { index: 0, delta: { role: 'assistant', content: '' } },
+          { index: 1, delta: { role: 'assistant', content: '' } },
+        ],
+      },
       { choices: [{ index: 0, delta: { content: 'Red "and" ' } }] },
       { choices: [{ index: 1, delta: { content: 'Blue' } }] },
       { choices: [{ index: 0, delta: { content: 'more ✓' } }] },
@@ -78,7 +113,13 @@ describe('OpenAI chat', () => {
   });
 
   it('leaves system and developer messages out of the conversation', () => {
-    const conversation = chat.parse!({ messages: [{ role: 'developer', content: 'rules' }, { role: 'system', content: 's' }, { role: 'user', content: 'hi' }] }).conversation();
+    const conversation = chat.parse!({
+      messages: [
+        { role: 'developer', content: 'rules' },
+        { role: 'system', content: 's' },
+        { role: 'user', content: 'hi' },
+      ],
+    }).conversation();
     expect(conversation.length).toBe(1);
     expect(conversation.message(0)).toEqual({ role: 'user', text: 'hi' });
   });
@@ -122,13 +163,17 @@ describe('Anthropic messages', () => {
     // The echo without the thinking block and with cache_control markers is the same message.
     const echoed = messages.parse!({
       messages: [{ role: 'assistant', content: [{ type: 'text', text: 'Let me check.', cache_control: { type: 'ephemeral' } }, json.content[2]] }],
-    }).conversation().message(0);
+    })
+      .conversation()
+      .message(0);
     expect(echoed).toEqual(fromJson!.replies[0]);
   });
 
   it('reads string content and text blocks alike', () => {
     const a = messages.parse!({ messages: [{ role: 'user', content: 'Be kind.' }] }).conversation();
-    const b = messages.parse!({ messages: [{ role: 'user', content: [{ type: 'text', text: 'Be kind.', cache_control: { type: 'ephemeral' } }] }] }).conversation();
+    const b = messages.parse!({
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Be kind.', cache_control: { type: 'ephemeral' } }] }],
+    }).conversation();
     expect(a.message(0)).toEqual(b.message(0));
   });
 });

@@ -55,9 +55,17 @@ describe('cross-origin requests and the configured key', () => {
   it('applies to the Anthropic wire format (x-api-key) alike', async () => {
     stack = await startStack({ type: 'anthropic' });
     const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
-    const refused = await fetch(`${stack.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body });
+    const refused = await fetch(`${stack.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body,
+    });
     expect(refused.status).toBe(401);
-    const own = await fetch(`${stack.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example', 'x-api-key': 'sk-ant-own' }, body });
+    const own = await fetch(`${stack.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example', 'x-api-key': 'sk-ant-own' },
+      body,
+    });
     expect(own.status).toBe(200);
     expect(stack.sim.requests.map((r) => r.headers['x-api-key'])).toEqual(['sk-ant-own']);
   });

@@ -33,11 +33,19 @@ async function startWith(source: string, server: Record<string, unknown> = {}): 
 }
 
 async function pipelineFigures(s: Stack) {
-  return ((await (await fetch(`${s.url}/metrics`)).json()) as { pipeline: { gateway_errors: number; by_stage: Record<string, number>; deadlines_missed: number; sink_failures: number } }).pipeline;
+  return (
+    (await (await fetch(`${s.url}/metrics`)).json()) as {
+      pipeline: { gateway_errors: number; by_stage: Record<string, number>; deadlines_missed: number; sink_failures: number };
+    }
+  ).pipeline;
 }
 
 function expectGatewayError(body: Record<string, unknown>, stage: string) {
-  expect(body).toMatchObject({ error: { type: 'server_error', code: 'gateway_error', message: expect.any(String), details: { stage } }, request_id: expect.any(String), timestamp: expect.any(String) });
+  expect(body).toMatchObject({
+    error: { type: 'server_error', code: 'gateway_error', message: expect.any(String), details: { stage } },
+    request_id: expect.any(String),
+    timestamp: expect.any(String),
+  });
 }
 
 describe('a failing request hook', () => {
@@ -78,9 +86,12 @@ describe('a failing request hook', () => {
 });
 
 describe('a failing response hook', () => {
-  it('costs the client nothing: the answer is the provider\'s, the failure is logged', async () => {
+  it("costs the client nothing: the answer is the provider's, the failure is logged", async () => {
     const s = await startWith(`export default { type: 'custom', onResponse() { throw new Error('sink exploded'); } };`);
-    const response = await fetch(`${s.url}/v1/chat/completions`, { ...chat(), body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }) });
+    const response = await fetch(`${s.url}/v1/chat/completions`, {
+      ...chat(),
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('[DONE]');
     expect(s.logs.some((line) => line.msg === 'interceptor failed')).toBe(true);

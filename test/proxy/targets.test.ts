@@ -14,12 +14,25 @@ afterEach(async () => stack.close());
 const chat = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there' }] });
 
 function get(path: string, headers: Record<string, string> = {}) {
-  const head = Object.entries({ host: 'gw', authorization: `Bearer ${ADMIN_TOKEN}`, ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const head = Object.entries({ host: 'gw', authorization: `Bearer ${ADMIN_TOKEN}`, ...headers })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   return rawRequest(stack.url, `GET ${path} HTTP/1.1\r\n${head}connection: close\r\n\r\n`);
 }
 
 describe('near-miss spellings of admin paths', () => {
-  const paths = ['/metrics/', '//sessions', '/Sessions', '/config/', '/CONFIG', '/metrics/prometheus/', '/sessions;x', '/Metrics/Prometheus', '/%73essions', '/health/'];
+  const paths = [
+    '/metrics/',
+    '//sessions',
+    '/Sessions',
+    '/config/',
+    '/CONFIG',
+    '/metrics/prometheus/',
+    '/sessions;x',
+    '/Metrics/Prometheus',
+    '/%73essions',
+    '/health/',
+  ];
   for (const path of paths) {
     it(`never forwards ${path} (nor the admin token) to the provider`, async () => {
       const answer = await get(path);
@@ -38,7 +51,11 @@ describe('near-miss spellings of admin paths', () => {
 
 describe('the admin token on proxied routes', () => {
   it('is withheld from the provider: the configured key goes instead (Authorization)', async () => {
-    const response = await fetch(`${stack.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: chat });
+    const response = await fetch(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: chat,
+    });
     expect(response.status).toBe(200);
     expect(stack.sim.requests[0].headers.authorization).toBe('Bearer sk-configured-secret');
     expect(JSON.stringify(stack.sim.requests[0].headers)).not.toContain(ADMIN_TOKEN);
@@ -55,7 +72,11 @@ describe('the admin token on proxied routes', () => {
 
 describe('request targets', () => {
   it('refuses absolute-form targets (400) without calling the provider', async () => {
-    const answer = await rawRequest(stack.url, 'GET http://169.254.169.254/latest/meta-data HTTP/1.1\r\nhost: 169.254.169.254\r\nconnection: close\r\n\r\n', completeResponse);
+    const answer = await rawRequest(
+      stack.url,
+      'GET http://169.254.169.254/latest/meta-data HTTP/1.1\r\nhost: 169.254.169.254\r\nconnection: close\r\n\r\n',
+      completeResponse,
+    );
     expect(answer.status).toBe(400);
     expect(answer.text).toContain('"code":"invalid_target"');
     expect(stack.sim.requests).toHaveLength(0);

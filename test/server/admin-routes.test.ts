@@ -64,7 +64,10 @@ describe('pass-through', () => {
       });
       req.on('response', (res) => {
         let text = '';
-        res.setEncoding('utf8').on('data', (chunk) => (text += chunk)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+        res
+          .setEncoding('utf8')
+          .on('data', (chunk) => (text += chunk))
+          .on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
       });
       req.on('error', reject).end();
     });

@@ -61,10 +61,13 @@ describe('messages through the gateway', () => {
       const first = await ask();
       const toolUse = first.content.find((block): block is Anthropic.ToolUseBlock => block.type === 'tool_use');
       expect(toolUse?.input).toHaveProperty('city');
-      messages.push({ role: 'assistant', content: first.content }, {
-        role: 'user',
-        content: [{ type: 'tool_result', tool_use_id: toolUse!.id, content: 'sunny, 24C' }],
-      });
+      messages.push(
+        { role: 'assistant', content: first.content },
+        {
+          role: 'user',
+          content: [{ type: 'tool_result', tool_use_id: toolUse!.id, content: 'sunny, 24C' }],
+        },
+      );
       const second = await ask();
       expect(second.content[0]).toMatchObject({ type: 'text' });
       const decisions = stack.logs.filter((l) => l.msg === 'session decision');

@@ -114,12 +114,17 @@ describe('streaming', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"first"}}]}\n\n');
       await rest;
-      res.end('data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" second"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n');
+      res.end(
+        'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" second"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+      );
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     try {
       stack = await startStack({ baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` });
-      const response = await post(`${stack.url}/v1/chat/completions`, JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'x' }] }));
+      const response = await post(
+        `${stack.url}/v1/chat/completions`,
+        JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+      );
       const reader = response.body!.getReader();
       const first = new TextDecoder().decode((await reader.read()).value);
       expect(first).toContain('"content":"first"');

@@ -16,7 +16,11 @@ async function traffic() {
   stack = await startStack({ interceptors: [{ type: 'trace', config: { directory } }] });
   const client = new OpenAI({ apiKey: 'sk-x', baseURL: `${stack.url}/v1`, maxRetries: 0 });
   const first = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'one' }] });
-  const stream = client.chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'user', content: 'one' }, first.choices[0].message, { role: 'user', content: 'two' }], stream_options: { include_usage: true } });
+  const stream = client.chat.completions.stream({
+    model: 'gpt-4o',
+    messages: [{ role: 'user', content: 'one' }, first.choices[0].message, { role: 'user', content: 'two' }],
+    stream_options: { include_usage: true },
+  });
   await stream.finalChatCompletion();
   await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'other' }] });
   await rejection(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-sim-status': '500' } }));
@@ -27,7 +31,12 @@ describe('GET /metrics', () => {
   it('answers the guide JSON shape with figures that match the traffic', async () => {
     await traffic();
     const metrics = await (await fetch(`${stack.url}/metrics`)).json();
-    expect(metrics.service).toMatchObject({ name: 'cylestio-gateway', version: expect.any(String), uptime_seconds: expect.any(Number), start_time: expect.any(String) });
+    expect(metrics.service).toMatchObject({
+      name: 'cylestio-gateway',
+      version: expect.any(String),
+      uptime_seconds: expect.any(Number),
+      start_time: expect.any(String),
+    });
     expect(metrics.requests).toMatchObject({ total: 4, success: 3, errors: 1, rate_per_minute: 4 });
     expect(metrics.requests.average_duration_ms).toBeGreaterThan(0);
     expect(metrics.providers.openai).toMatchObject({ requests: 4, errors: 1 });

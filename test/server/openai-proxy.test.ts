@@ -21,9 +21,7 @@ const weatherTool = {
 
 describe('chat completions through the gateway', () => {
   it('answers JSON with the provider body, gateway headers and provider headers', async () => {
-    const { data, response } = await client.chat.completions
-      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello gateway' }] })
-      .withResponse();
+    const { data, response } = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello gateway' }] }).withResponse();
     expect(data.choices[0].message.content).toBe('Reply to: Hello gateway');
     expect(response.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
     expect(response.headers.get('x-provider')).toBe('openai');
@@ -35,7 +33,10 @@ describe('chat completions through the gateway', () => {
   });
 
   it('keeps a multi-turn conversation in one session, JSON then streamed then JSON', async () => {
-    const history: ChatCompletionMessageParam[] = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Plan a garden' }];
+    const history: ChatCompletionMessageParam[] = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Plan a garden' },
+    ];
     const first = await client.chat.completions.create({ model: 'gpt-4o', messages: history }).withResponse();
     const session = first.response.headers.get('x-session-id');
     history.push(first.data.choices[0].message, { role: 'user', content: 'Add tomatoes' });
@@ -126,9 +127,7 @@ describe('other OpenAI routes', () => {
     const { data: first, response } = await client.responses.create({ model: 'gpt-4o', input: 'Tell me a story' }).withResponse();
     const session = response.headers.get('x-session-id');
     expect(session).toMatch(/^sess_/);
-    const { response: followUp } = await client.responses
-      .create({ model: 'gpt-4o', input: 'Make it shorter', previous_response_id: first.id })
-      .withResponse();
+    const { response: followUp } = await client.responses.create({ model: 'gpt-4o', input: 'Make it shorter', previous_response_id: first.id }).withResponse();
     expect(followUp.headers.get('x-session-id')).toBe(session);
   });
 

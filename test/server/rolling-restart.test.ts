@@ -28,7 +28,12 @@ describe('SIGTERM', () => {
   it('answers all 30 concurrent requests sent 20 ms before it, then exits 0', async () => {
     const gw = await gateways.start(await configFor(''));
     // The provider takes 300 ms, so every request is in flight (or still on the wire) at the signal.
-    const requests = Array.from({ length: 30 }, (_, i) => post(gw.url, i, { 'x-sim-delay-ms': '300' }).then((r) => r, (err: Error) => ({ status: 0, connection: err.message })));
+    const requests = Array.from({ length: 30 }, (_, i) =>
+      post(gw.url, i, { 'x-sim-delay-ms': '300' }).then(
+        (r) => r,
+        (err: Error) => ({ status: 0, connection: err.message }),
+      ),
+    );
     await new Promise((resolve) => setTimeout(resolve, 20)); // the scenario itself: a signal 20 ms into the burst
     const exit = gw.stop('SIGTERM');
     const answers = await Promise.all(requests);

@@ -119,7 +119,11 @@ describe('DELETE /sessions/:id', () => {
     const stack = await tracedStack();
     const chat = new Conversation(new GatewayClient(stack), { stream: false });
     await chat.say('hello', { headers: { 'x-session-id': 'named-run' } });
-    expect((await get(stack, '/sessions/named-run')).body.session).toMatchObject({ id: expect.stringMatching(/^named-run~[0-9a-f]{16}$/), name: 'named-run', rule: 'explicit' });
+    expect((await get(stack, '/sessions/named-run')).body.session).toMatchObject({
+      id: expect.stringMatching(/^named-run~[0-9a-f]{16}$/),
+      name: 'named-run',
+      rule: 'explicit',
+    });
     expect((await fetch(`${stack.url}/sessions/named-run`, { method: 'DELETE' })).status).toBe(204);
     await chat.say('again', { headers: { 'x-session-id': 'named-run' } });
     expect(chat.turns[1]).toMatchObject({ sessionId: 'named-run', isNew: true });

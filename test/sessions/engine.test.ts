@@ -30,7 +30,15 @@ describe('continuation', () => {
     const third = chat.send(toolResult('call_2', '25C'), 'Paris 21C, Rome 25C.');
     expect([second.sessionId, third.sessionId]).toEqual([first.sessionId, first.sessionId]);
     // The app re-serialises the arguments with other spacing and key order: still the same message.
-    const echoed = [user('Weather in Paris and Rome?'), toolCall('call_1', 'weather', '{ "unit":"c","city":"Paris" }'), toolResult('call_1', '21C'), toolCall('call_2', 'weather', '{"city":"Rome"}'), toolResult('call_2', '25C'), assistant('Paris 21C, Rome 25C.'), user('Thanks')];
+    const echoed = [
+      user('Weather in Paris and Rome?'),
+      toolCall('call_1', 'weather', '{ "unit":"c","city":"Paris" }'),
+      toolResult('call_1', '21C'),
+      toolCall('call_2', 'weather', '{"city":"Rome"}'),
+      toolResult('call_2', '25C'),
+      assistant('Paris 21C, Rome 25C.'),
+      user('Thanks'),
+    ];
     expect(ask(e, echoed)).toMatchObject({ sessionId: first.sessionId, rule: 'continued' });
   });
 
@@ -62,7 +70,11 @@ describe('continuation', () => {
     const summary =
       'Summary so far: we are designing a library database with tables for books, members and loans, with foreign keys from loans to both.\n\nOpen question: should reservations be a separate table or a status on loans?';
     chat.send(user('Summarise our conversation'), summary);
-    const compacted = [user(`Here is the summary of the earlier conversation:\n\n${summary}\n\nContinue from there.`), assistant('Understood.'), user('Reservations: separate table?')];
+    const compacted = [
+      user(`Here is the summary of the earlier conversation:\n\n${summary}\n\nContinue from there.`),
+      assistant('Understood.'),
+      user('Reservations: separate table?'),
+    ];
     // The assistant message 'Understood.' was never returned by the gateway; the quoted summary was.
     expect(ask(e, compacted)).toMatchObject({ sessionId: s, rule: 'continued' });
   });
@@ -103,7 +115,11 @@ describe('explicit ids', () => {
     const e = engine();
     const own = ask(e, [user('Hi')], { partition: 'key-a' });
     expect(own.sessionKey).toBe(own.sessionId);
-    expect(ask(e, [user('Something else')], { explicitId: own.sessionId, partition: 'key-a' })).toMatchObject({ sessionId: own.sessionId, rule: 'explicit', isNew: false });
+    expect(ask(e, [user('Something else')], { explicitId: own.sessionId, partition: 'key-a' })).toMatchObject({
+      sessionId: own.sessionId,
+      rule: 'explicit',
+      isNew: false,
+    });
     const other = ask(e, [user('Hi')], { explicitId: own.sessionId, partition: 'key-b' });
     expect(other).toMatchObject({ rule: 'first', isNew: true });
     expect(other.sessionId).not.toBe(own.sessionId);
@@ -270,7 +286,13 @@ describe('fuzzy matching', () => {
     const s = chat.send(user('Explain recursion'), 'Recursion is when a function calls itself until a base case stops it.').sessionId;
     chat.send(user('Give an example'), 'Factorial is the classic example: n! = n * (n-1)!.');
     // The app keeps only the first words of each reply and reflows them.
-    const altered = [user('Explain recursion'), assistant('**Recursion is when**...'), user('Give an example'), assistant('Factorial is the'), user('Another one?')];
+    const altered = [
+      user('Explain recursion'),
+      assistant('**Recursion is when**...'),
+      user('Give an example'),
+      assistant('Factorial is the'),
+      user('Another one?'),
+    ];
     return { e, s, decision: ask(e, altered) };
   }
 
@@ -310,7 +332,7 @@ describe('bounds', () => {
     const a = new ScriptedChat(e);
     const b = new ScriptedChat(e);
     const c = new ScriptedChat(e);
-    const sa = a.send(user('A'), 'long reply A '.repeat(20) + '\n\n' + 'second paragraph of A '.repeat(10)).sessionId;
+    const sa = a.send(user('A'), `${'long reply A '.repeat(20)}\n\n${'second paragraph of A '.repeat(10)}`).sessionId;
     b.send(user('B'), 'rb');
     c.send(user('C'), 'rc');
     expect(e.metrics()).toMatchObject({ active_count: 2, total_created: 3, evicted: 1 });
@@ -362,7 +384,14 @@ describe('metrics', () => {
     chat.send(user('z'), 'w');
     chat.send(user('v'), 'u');
     const m = e.metrics();
-    expect(m).toMatchObject({ active_count: 1, total_created: 1, requests_considered: 3, cache_hit_rate: 0.667, average_session_length: 6, longest_session: 6 });
+    expect(m).toMatchObject({
+      active_count: 1,
+      total_created: 1,
+      requests_considered: 3,
+      cache_hit_rate: 0.667,
+      average_session_length: 6,
+      longest_session: 6,
+    });
     expect(m.decisions).toMatchObject({ first: 1, continued: 2 });
     expect(m.performance.session_lookup_ms).toBeGreaterThanOrEqual(0);
     expect(m.performance.hash_computation_p99_ms).toBeGreaterThan(0);

@@ -19,9 +19,19 @@ describe('sessionRequestBuilder', () => {
 
   it('takes the explicit name from the configured headers, then the body, sanitised; and the previous response id', () => {
     const build = sessionRequestBuilder({ explicit_id_headers: headers, partition_by: 'credential' }, undefined);
-    const fromHeader = build({ headers: { 'x-acme-session-id': 'my session' }, clientIp: '', clientCredential: 'k', parsed: parsed({ explicitSessionId: 'body-name' }) });
+    const fromHeader = build({
+      headers: { 'x-acme-session-id': 'my session' },
+      clientIp: '',
+      clientCredential: 'k',
+      parsed: parsed({ explicitSessionId: 'body-name' }),
+    });
     expect(fromHeader.explicitId).toBe('my_session');
-    const fromBody = build({ headers: {}, clientIp: '', clientCredential: 'k', parsed: parsed({ explicitSessionId: 'body-name', previousResponseId: 'resp_1' }) });
+    const fromBody = build({
+      headers: {},
+      clientIp: '',
+      clientCredential: 'k',
+      parsed: parsed({ explicitSessionId: 'body-name', previousResponseId: 'resp_1' }),
+    });
     expect(fromBody).toMatchObject({ explicitId: 'body-name', previousResponseId: 'resp_1' });
   });
 });

@@ -19,7 +19,11 @@ interface Turn {
 async function chat(tenant: string, text: string, name?: string): Promise<Turn> {
   const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer sk-tenant-${tenant}` };
   if (name) headers['x-session-id'] = name;
-  const response = await fetch(`${stack!.url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: text }] }) });
+  const response = await fetch(`${stack!.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: text }] }),
+  });
   expect(response.status).toBe(200);
   await response.text();
   return { sessionId: response.headers.get('x-session-id'), requestId: response.headers.get('x-request-id') };
@@ -74,7 +78,10 @@ describe('two tenants naming their sessions alike', () => {
     const remaining = await admin('/sessions');
     expect(remaining.body.sessions.map((s: { id: string }) => s.id)).toEqual([bId]);
     const b2 = await chat('b', 'B: and the receipts', 'session-2');
-    expect((await admin(`/sessions/${encodeURIComponent(bId)}`)).body.requests.map((r: { request_id: string }) => r.request_id)).toEqual([b1.requestId, b2.requestId]);
+    expect((await admin(`/sessions/${encodeURIComponent(bId)}`)).body.requests.map((r: { request_id: string }) => r.request_id)).toEqual([
+      b1.requestId,
+      b2.requestId,
+    ]);
     // With one live session left under the name, the bare name finds it.
     expect((await admin('/sessions/session-2')).body.session).toMatchObject({ id: bId, requests: 2 });
   });

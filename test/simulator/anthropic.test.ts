@@ -107,9 +107,7 @@ describe('messages', () => {
   });
 
   it('streams tool_use as input_json_delta pieces the SDK reassembles', async () => {
-    const final = await client.messages
-      .stream({ model, max_tokens: 100, messages: question, tools: [weatherTool] })
-      .finalMessage();
+    const final = await client.messages.stream({ model, max_tokens: 100, messages: question, tools: [weatherTool] }).finalMessage();
     expect(final.stop_reason).toBe('tool_use');
     const toolUse = final.content.find((b) => b.type === 'tool_use');
     if (toolUse?.type !== 'tool_use') throw new Error('expected a tool_use block');

@@ -8,7 +8,7 @@ let client: OpenAI;
 
 beforeEach(async () => {
   sim = await startSimulator();
-  client = new OpenAI({ apiKey: 'sk-test', baseURL: sim.url + '/v1', maxRetries: 0 });
+  client = new OpenAI({ apiKey: 'sk-test', baseURL: `${sim.url}/v1`, maxRetries: 0 });
 });
 afterEach(async () => {
   await sim.close();
@@ -117,10 +117,7 @@ describe('chat completions', () => {
     const res = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, n: 3 });
     expect(res.choices.map((c) => c.index)).toEqual([0, 1, 2]);
     const streamed = await client.chat.completions.stream({ model: 'gpt-4o-mini', messages, n: 2 }).finalChatCompletion();
-    expect(streamed.choices.map((c) => c.message.content)).toEqual([
-      res.choices[0].message.content,
-      res.choices[0].message.content,
-    ]);
+    expect(streamed.choices.map((c) => c.message.content)).toEqual([res.choices[0].message.content, res.choices[0].message.content]);
   });
 
   it('calls the first tool, then answers the tool result with text', async () => {
@@ -143,9 +140,7 @@ describe('chat completions', () => {
   });
 
   it('streams tool calls as indexed deltas the SDK reassembles', async () => {
-    const final = await client.chat.completions
-      .stream({ model: 'gpt-4o-mini', messages, tools: [weatherTool] })
-      .finalChatCompletion();
+    const final = await client.chat.completions.stream({ model: 'gpt-4o-mini', messages, tools: [weatherTool] }).finalChatCompletion();
     const call = final.choices[0].message.tool_calls?.[0];
     expect(final.choices[0].finish_reason).toBe('tool_calls');
     if (call?.type !== 'function') throw new Error('expected a function call');
@@ -201,9 +196,7 @@ describe('other OpenAI routes', () => {
     expect(types.at(-1)).toBe('response.completed');
     expect(text).toBe(res.output_text);
 
-    const helper = await client.responses
-      .stream({ model: 'gpt-4o-mini', input: [{ role: 'user', content: 'Tell me a joke' }] })
-      .finalResponse();
+    const helper = await client.responses.stream({ model: 'gpt-4o-mini', input: [{ role: 'user', content: 'Tell me a joke' }] }).finalResponse();
     expect(helper.output_text).toBe(res.output_text);
   });
 
@@ -234,10 +227,10 @@ describe('errors and controls', () => {
   it('requireApiKey rejects other keys with 401', async () => {
     const locked = await startSimulator({ requireApiKey: 'sk-right' });
     try {
-      const wrong = new OpenAI({ apiKey: 'sk-wrong', baseURL: locked.url + '/v1', maxRetries: 0 });
+      const wrong = new OpenAI({ apiKey: 'sk-wrong', baseURL: `${locked.url}/v1`, maxRetries: 0 });
       const err = await wrong.models.list().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
-      const right = new OpenAI({ apiKey: 'sk-right', baseURL: locked.url + '/v1', maxRetries: 0 });
+      const right = new OpenAI({ apiKey: 'sk-right', baseURL: `${locked.url}/v1`, maxRetries: 0 });
       expect((await right.models.list()).data.length).toBeGreaterThan(0);
     } finally {
       await locked.close();

@@ -32,7 +32,7 @@ describe('routing and headers', () => {
   });
 
   it('echoes any method, path with query, headers and raw body', async () => {
-    const res = await fetch(sim.url + '/echo/some/path?a=1&b=two', {
+    const res = await fetch(`${sim.url}/echo/some/path?a=1&b=two`, {
       method: 'PUT',
       body: 'not json at all',
       headers: { 'x-custom': 'yes' },
@@ -46,7 +46,7 @@ describe('routing and headers', () => {
   });
 
   it('answers unknown routes with a 404 in the OpenAI shape', async () => {
-    const res = await fetch(sim.url + '/v2/nothing');
+    const res = await fetch(`${sim.url}/v2/nothing`);
     expect(res.status).toBe(404);
     const body = await res.json();
     expect(body).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'unknown_url' } });
@@ -111,9 +111,7 @@ describe('controls and bookkeeping', () => {
   });
 
   it('counts a client that gives up during the delay as an abort', async () => {
-    const err = await post('/v1/chat/completions', chatBody, { 'x-sim-delay-ms': '5000' }, AbortSignal.timeout(50)).catch(
-      (e: unknown) => e,
-    );
+    const err = await post('/v1/chat/completions', chatBody, { 'x-sim-delay-ms': '5000' }, AbortSignal.timeout(50)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     await sim.waitForAbort();
     expect(sim.abortedCount).toBe(1);
@@ -146,7 +144,7 @@ describe('controls and bookkeeping', () => {
   it('does not record when record is false', async () => {
     const quiet = await startSimulator({ record: false });
     try {
-      const res = await fetch(quiet.url + '/v1/models');
+      const res = await fetch(`${quiet.url}/v1/models`);
       expect(res.status).toBe(200);
       expect(quiet.requests).toHaveLength(0);
     } finally {
@@ -158,14 +156,14 @@ describe('controls and bookkeeping', () => {
     const locked = await startSimulator({ requireApiKey: 'k1' });
     try {
       const msgBody = JSON.stringify({ model: 'c', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
-      const denied = await fetch(locked.url + '/v1/messages', { method: 'POST', body: msgBody, headers: { 'x-api-key': 'nope' } });
+      const denied = await fetch(`${locked.url}/v1/messages`, { method: 'POST', body: msgBody, headers: { 'x-api-key': 'nope' } });
       expect(denied.status).toBe(401);
       expect((await denied.json()).error.type).toBe('authentication_error');
-      const viaKey = await fetch(locked.url + '/v1/messages', { method: 'POST', body: msgBody, headers: { 'x-api-key': 'k1' } });
+      const viaKey = await fetch(`${locked.url}/v1/messages`, { method: 'POST', body: msgBody, headers: { 'x-api-key': 'k1' } });
       expect(viaKey.status).toBe(200);
-      const viaBearer = await fetch(locked.url + '/v1/models', { headers: { authorization: 'Bearer k1' } });
+      const viaBearer = await fetch(`${locked.url}/v1/models`, { headers: { authorization: 'Bearer k1' } });
       expect(viaBearer.status).toBe(200);
-      const openaiDenied = await fetch(locked.url + '/v1/models');
+      const openaiDenied = await fetch(`${locked.url}/v1/models`);
       expect((await openaiDenied.json()).error.code).toBe('invalid_api_key');
     } finally {
       await locked.close();

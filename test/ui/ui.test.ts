@@ -149,7 +149,9 @@ describe('the /ui page', () => {
       await eventually(() => bars.count()).toBe(3);
       expect(await bars.evaluateAll((all) => all.map((bar) => bar.getAttribute('data-request-id')))).toEqual(busy.turns.map((turn) => turn.requestId));
       // Bars sit on a time axis: each request starts to the right of the one before; every bar has a length.
-      const boxes = await bars.evaluateAll((all) => all.map((bar) => bar.querySelector('.bar-body')!.getBoundingClientRect()).map((r) => ({ x: r.x, width: r.width })));
+      const boxes = await bars.evaluateAll((all) =>
+        all.map((bar) => bar.querySelector('.bar-body')!.getBoundingClientRect()).map((r) => ({ x: r.x, width: r.width })),
+      );
       for (let i = 1; i < boxes.length; i++) expect(boxes[i].x).toBeGreaterThan(boxes[i - 1].x);
       for (const box of boxes) expect(box.width).toBeGreaterThan(0);
       const tooltip = await bars.first().locator('title').textContent();
@@ -226,7 +228,9 @@ describe('the /ui page', () => {
       let focused: string | undefined;
       for (let presses = 0; presses < 40 && !focused; presses++) {
         await page.keyboard.press('Tab');
-        focused = await page.evaluate(() => (document.activeElement?.classList.contains('session-link') ? document.activeElement.closest('tr')?.dataset.id : undefined));
+        focused = await page.evaluate(() =>
+          document.activeElement?.classList.contains('session-link') ? document.activeElement.closest('tr')?.dataset.id : undefined,
+        );
       }
       expect(focused).toBe(quietId);
       // Focus is visible: the focused link draws an outline.
@@ -236,7 +240,6 @@ describe('the /ui page', () => {
       await eventually(() => page.locator('#timeline .bar').count()).toBe(2);
       // Focus moved to the session's heading, so the next Tab continues in the new view.
       expect(await page.evaluate(() => document.activeElement?.id)).toBe('detail-title');
-
 
       expect(problems).toEqual([]);
       await page.close();
@@ -339,7 +342,14 @@ describe('the /ui page', () => {
 describe('the page files', () => {
   it('are served with their types, no-cache, nosniff and a strict CSP; unknown files are 404, not proxied', async () => {
     const stack = await openStack();
-    const expected: Record<string, string> = { '/ui': 'text/html', '/ui/': 'text/html', '/ui/app.js': 'text/javascript', '/ui/app.css': 'text/css', '/ui/favicon.svg': 'image/svg+xml', '/favicon.ico': 'image/svg+xml' };
+    const expected: Record<string, string> = {
+      '/ui': 'text/html',
+      '/ui/': 'text/html',
+      '/ui/app.js': 'text/javascript',
+      '/ui/app.css': 'text/css',
+      '/ui/favicon.svg': 'image/svg+xml',
+      '/favicon.ico': 'image/svg+xml',
+    };
     for (const [path, type] of Object.entries(expected)) {
       const response = await fetch(`${stack.url}${path}`);
       expect(response.status, path).toBe(200);

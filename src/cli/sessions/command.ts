@@ -115,9 +115,9 @@ async function runShow(sessionId: string, command: Command): Promise<void> {
 
 export function sessionsCommand(): Command {
   const sessions = new Command('sessions')
-    .description('read trace files back as sessions: a table per session, the guide\'s recipes, one session\'s requests')
+    .description("read trace files back as sessions: a table per session, the guide's recipes, one session's requests")
     .option('--traces <dir>', 'directory of trace files', './traces')
-    .addOption(new Option('--sort <key>', 'sort by, largest first (default: requests, or the recipe\'s own)').choices(SORT_KEYS))
+    .addOption(new Option('--sort <key>', "sort by, largest first (default: requests, or the recipe's own)").choices(SORT_KEYS))
     .option('--reverse', 'smallest first')
     .option('--top <n>', 'only the first n sessions', integer(1))
     .addOption(new Option('--json', 'JSON array on stdout').conflicts('csv'))

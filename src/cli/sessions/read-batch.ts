@@ -7,11 +7,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarizeTrace, type TraceSummary } from './trace-summary.js';
 
-/** A file that was skipped, and why. */
 /** A session asked for by its id, or a client-given name asked for without its tenant tag (`name~tag`). */
 function sameSession(found: string | null, wanted: string): boolean {
-  return found === wanted || (found !== null && found.startsWith(`${wanted}~`) && !wanted.includes('~'));
+  return found === wanted || (found?.startsWith(`${wanted}~`) === true && !wanted.includes('~'));
 }
+
+/** A file that was skipped, and why. */
 
 export interface Rejection {
   file: string;

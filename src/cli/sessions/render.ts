@@ -23,7 +23,7 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[]): string {
       .map((value, i) => (columns[i].align === 'right' ? value.padStart(widths[i]) : value.padEnd(widths[i])))
       .join('  ')
       .trimEnd();
-  return [line(columns.map((column) => column.header)), ...cells.map(line)].join('\n') + '\n';
+  return `${[line(columns.map((column) => column.header)), ...cells.map(line)].join('\n')}\n`;
 }
 
 function csvField(value: Cell | Cell[]): string {
@@ -33,11 +33,11 @@ function csvField(value: Cell | Cell[]): string {
 
 export function renderCsv<Row>(columns: Column<Row>[], rows: Row[]): string {
   const lines = [columns.map((column) => csvField(column.key)), ...rows.map((row) => columns.map((column) => csvField(column.value(row))))];
-  return lines.map((fields) => fields.join(',')).join('\n') + '\n';
+  return `${lines.map((fields) => fields.join(',')).join('\n')}\n`;
 }
 
 /** One object per row with the columns' keys, in column order. */
 export function renderJson<Row>(columns: Column<Row>[], rows: Row[]): string {
   const objects = rows.map((row) => Object.fromEntries(columns.map((column) => [column.key, column.value(row)])));
-  return JSON.stringify(objects, null, 2) + '\n';
+  return `${JSON.stringify(objects, null, 2)}\n`;
 }

@@ -77,7 +77,9 @@ const headColumns: Column<ShowRow>[] = [
 ];
 
 /** Every field, for --json and --csv. */
-const dataColumns: Column<ShowRow>[] = (['n', 'timestamp', 'request_id', 'status', 'failure', 'duration_ms', 'input_tokens', 'output_tokens', 'model', 'user_message', 'reply', 'file'] as const).map((key) => ({
+const dataColumns: Column<ShowRow>[] = (
+  ['n', 'timestamp', 'request_id', 'status', 'failure', 'duration_ms', 'input_tokens', 'output_tokens', 'model', 'user_message', 'reply', 'file'] as const
+).map((key) => ({
   header: key,
   key,
   text: (r) => String(r[key]),
@@ -98,7 +100,7 @@ export function renderShowText(sessionId: string, summaries: TraceSummary[], row
   const indent = ' '.repeat(String(rows.length).length + 2);
   const out = [header, '', lines[0]];
   rows.forEach((row, i) => out.push(lines[i + 1], `${indent}user:  ${row.user_message}`, `${indent}reply: ${row.reply}`));
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 export function renderShowData(format: 'json' | 'csv', rows: ShowRow[]): string {

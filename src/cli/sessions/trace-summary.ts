@@ -121,7 +121,7 @@ export function fastSkeleton(buf: Buffer): Json | undefined {
     if (status !== undefined) break;
   }
   if (status === undefined) return undefined;
-  const head = parseJson(buf.toString('utf8', 0, headEnd) + '}');
+  const head = parseJson(`${buf.toString('utf8', 0, headEnd)}}`);
   if (!isObject(head)) return undefined;
   // `"duration_ms":1,"time_to_first_byte_ms":2},"usage":{…},…}`: the first `}` closes the response object
   // (both values are numbers or null); dropping it leaves one flat object of the tail fields.

@@ -14,13 +14,31 @@ const session: SessionColumn = { header: 'session', key: 'session_id', text: (r)
 const requests: SessionColumn = { header: 'requests', key: 'requests', align: 'right', text: (r) => String(r.requests), value: (r) => r.requests };
 const first: SessionColumn = { header: 'first (UTC)', key: 'first', text: (r) => formatTime(r.first), value: (r) => r.first };
 const last: SessionColumn = { header: 'last (UTC)', key: 'last', text: (r) => formatTime(r.last), value: (r) => r.last };
-const duration: SessionColumn = { header: 'duration', key: 'duration_ms', align: 'right', text: (r) => formatDuration(r.duration_ms), value: (r) => r.duration_ms };
+const duration: SessionColumn = {
+  header: 'duration',
+  key: 'duration_ms',
+  align: 'right',
+  text: (r) => formatDuration(r.duration_ms),
+  value: (r) => r.duration_ms,
+};
 const mean: SessionColumn = { header: 'mean', key: 'mean_ms', align: 'right', text: (r) => formatDuration(r.mean_ms), value: (r) => r.mean_ms };
 // "~" marks a p95 estimated from a sample (sessions of more than DURATION_CAP requests).
-const p95: SessionColumn = { header: 'p95', key: 'p95_ms', align: 'right', text: (r) => `${r.p95_exact ? '' : '~'}${formatDuration(r.p95_ms)}`, value: (r) => r.p95_ms };
+const p95: SessionColumn = {
+  header: 'p95',
+  key: 'p95_ms',
+  align: 'right',
+  text: (r) => `${r.p95_exact ? '' : '~'}${formatDuration(r.p95_ms)}`,
+  value: (r) => r.p95_ms,
+};
 const p95Exact: SessionColumn = { header: 'p95 exact', key: 'p95_exact', text: (r) => String(r.p95_exact), value: (r) => r.p95_exact };
 const tokensIn: SessionColumn = { header: 'tokens in', key: 'input_tokens', align: 'right', text: (r) => String(r.input_tokens), value: (r) => r.input_tokens };
-const tokensOut: SessionColumn = { header: 'tokens out', key: 'output_tokens', align: 'right', text: (r) => String(r.output_tokens), value: (r) => r.output_tokens };
+const tokensOut: SessionColumn = {
+  header: 'tokens out',
+  key: 'output_tokens',
+  align: 'right',
+  text: (r) => String(r.output_tokens),
+  value: (r) => r.output_tokens,
+};
 const tokensTotal: SessionColumn = { header: 'tokens', key: 'total_tokens', align: 'right', text: (r) => String(r.total_tokens), value: (r) => r.total_tokens };
 const errors: SessionColumn = { header: 'errors', key: 'errors', align: 'right', text: (r) => String(r.errors), value: (r) => r.errors };
 const models: SessionColumn = { header: 'models', key: 'models', text: (r) => r.models.join(',') || '-', value: (r) => r.models };

@@ -74,7 +74,13 @@ export function evaluate(check: Check, state: number | undefined, now: number): 
   const next = tat + check.cost * interval;
   const allowAt = next - window;
   if (allowAt > now) {
-    return { allowed: false, remaining: Math.max(0, Math.floor((now + window - tat) / interval)), resetMs: Math.ceil(tat - now), retryAfterMs: Math.ceil(allowAt - now), next: tat };
+    return {
+      allowed: false,
+      remaining: Math.max(0, Math.floor((now + window - tat) / interval)),
+      resetMs: Math.ceil(tat - now),
+      retryAfterMs: Math.ceil(allowAt - now),
+      next: tat,
+    };
   }
   return { allowed: true, remaining: Math.max(0, Math.floor((now + window - next) / interval)), resetMs: Math.ceil(next - now), retryAfterMs: 0, next };
 }
@@ -109,7 +115,10 @@ export function verdict(checks: Check[], outcomes: CheckOutcome[]): Verdict {
   let shown = refused;
   if (shown < 0) {
     for (let i = 0; i < checks.length; i++) {
-      const better = shown < 0 || (checks[i].unit === 'requests' && checks[shown].unit !== 'requests') || (checks[i].unit === checks[shown].unit && outcomes[i].remaining < outcomes[shown].remaining);
+      const better =
+        shown < 0 ||
+        (checks[i].unit === 'requests' && checks[shown].unit !== 'requests') ||
+        (checks[i].unit === checks[shown].unit && outcomes[i].remaining < outcomes[shown].remaining);
       if (better) shown = i;
     }
   }

@@ -73,7 +73,13 @@ export function limitsOf(config: RateLimitConfig): Limits {
   const s = config.per_session ?? {};
   const c = config.per_client;
   return {
-    session: { requestsPerMinute: s.requests_per_minute, burst: s.burst_size, tokensPerHour: s.tokens_per_hour, maxRequests: s.max_requests, maxTokens: s.max_tokens },
+    session: {
+      requestsPerMinute: s.requests_per_minute,
+      burst: s.burst_size,
+      tokensPerHour: s.tokens_per_hour,
+      maxRequests: s.max_requests,
+      maxTokens: s.max_tokens,
+    },
     client: {
       key: c?.key ?? config.key_extractor ?? 'ip',
       headerName: (c?.header_name ?? config.header_name)?.toLowerCase(),

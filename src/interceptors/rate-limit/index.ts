@@ -25,17 +25,77 @@ function checksFor(limits: Limits, ctx: RequestContext, sessionTtlMs: number, es
   if (ctx.sessionId && (s.requestsPerMinute || s.maxRequests || s.tokensPerHour || s.maxTokens)) {
     // Session ids are random, but a client-given name is not: scope it by credential, as detection does.
     const key = `s:${hash(ctx.credential ?? '')}:${ctx.sessionId}`;
-    if (s.requestsPerMinute) checks.push({ kind: 'rate', name: 'session_requests_per_minute', key: `${key}:rpm`, limit: s.requestsPerMinute, periodMs: MINUTE, burst: Math.min(s.burst ?? s.requestsPerMinute, s.requestsPerMinute), cost: 1, unit: 'requests' });
-    if (s.maxRequests) checks.push({ kind: 'budget', name: 'session_max_requests', key: `${key}:req`, limit: s.maxRequests, periodMs: sessionTtlMs, burst: 0, cost: 1, unit: 'requests' });
+    if (s.requestsPerMinute)
+      checks.push({
+        kind: 'rate',
+        name: 'session_requests_per_minute',
+        key: `${key}:rpm`,
+        limit: s.requestsPerMinute,
+        periodMs: MINUTE,
+        burst: Math.min(s.burst ?? s.requestsPerMinute, s.requestsPerMinute),
+        cost: 1,
+        unit: 'requests',
+      });
+    if (s.maxRequests)
+      checks.push({
+        kind: 'budget',
+        name: 'session_max_requests',
+        key: `${key}:req`,
+        limit: s.maxRequests,
+        periodMs: sessionTtlMs,
+        burst: 0,
+        cost: 1,
+        unit: 'requests',
+      });
     // A reservation larger than the whole bucket could never be admitted: it waits for a full bucket instead.
-    if (s.tokensPerHour) checks.push({ kind: 'rate', name: 'session_tokens_per_hour', key: `${key}:tph`, limit: s.tokensPerHour, periodMs: HOUR, burst: s.tokensPerHour, cost: Math.min(estimate, s.tokensPerHour), unit: 'tokens' });
-    if (s.maxTokens) checks.push({ kind: 'budget', name: 'session_max_tokens', key: `${key}:tok`, limit: s.maxTokens, periodMs: sessionTtlMs, burst: 0, cost: estimate, unit: 'tokens' });
+    if (s.tokensPerHour)
+      checks.push({
+        kind: 'rate',
+        name: 'session_tokens_per_hour',
+        key: `${key}:tph`,
+        limit: s.tokensPerHour,
+        periodMs: HOUR,
+        burst: s.tokensPerHour,
+        cost: Math.min(estimate, s.tokensPerHour),
+        unit: 'tokens',
+      });
+    if (s.maxTokens)
+      checks.push({
+        kind: 'budget',
+        name: 'session_max_tokens',
+        key: `${key}:tok`,
+        limit: s.maxTokens,
+        periodMs: sessionTtlMs,
+        burst: 0,
+        cost: estimate,
+        unit: 'tokens',
+      });
   }
   const c = limits.client;
   if (c.requestsPerMinute || c.requestsPerHour) {
     const key = `c:${clientKey(c, ctx)}`;
-    if (c.requestsPerMinute) checks.push({ kind: 'rate', name: 'client_requests_per_minute', key: `${key}:rpm`, limit: c.requestsPerMinute, periodMs: MINUTE, burst: Math.min(c.burst ?? c.requestsPerMinute, c.requestsPerMinute), cost: 1, unit: 'requests' });
-    if (c.requestsPerHour) checks.push({ kind: 'rate', name: 'client_requests_per_hour', key: `${key}:rph`, limit: c.requestsPerHour, periodMs: HOUR, burst: c.requestsPerHour, cost: 1, unit: 'requests' });
+    if (c.requestsPerMinute)
+      checks.push({
+        kind: 'rate',
+        name: 'client_requests_per_minute',
+        key: `${key}:rpm`,
+        limit: c.requestsPerMinute,
+        periodMs: MINUTE,
+        burst: Math.min(c.burst ?? c.requestsPerMinute, c.requestsPerMinute),
+        cost: 1,
+        unit: 'requests',
+      });
+    if (c.requestsPerHour)
+      checks.push({
+        kind: 'rate',
+        name: 'client_requests_per_hour',
+        key: `${key}:rph`,
+        limit: c.requestsPerHour,
+        periodMs: HOUR,
+        burst: c.requestsPerHour,
+        cost: 1,
+        unit: 'requests',
+      });
   }
   return checks;
 }
@@ -137,14 +197,18 @@ export const createRateLimit: InterceptorFactory = async ({ config: raw, logger,
     const at = now();
     if (!redis) return decide(ctx, checks, memory!.admit(checks, at));
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${config.timeout_ms} ms`)), config.timeout_ms)));
-    return Promise.race([redis.admit(checks, at), timeout]).then(
-      (result) => decide(ctx, checks, result),
-      (err: unknown) => {
-        storeFailed(err);
-        return undefined;
-      },
-    ).finally(() => clearTimeout(timer));
+    const timeout = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${config.timeout_ms} ms`)), config.timeout_ms)),
+    );
+    return Promise.race([redis.admit(checks, at), timeout])
+      .then(
+        (result) => decide(ctx, checks, result),
+        (err: unknown) => {
+          storeFailed(err);
+          return undefined;
+        },
+      )
+      .finally(() => clearTimeout(timer));
   };
 
   /** Charges the difference between the tokens reserved and those used (reported, or estimated). */

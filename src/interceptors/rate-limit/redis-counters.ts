@@ -100,7 +100,13 @@ export class RedisCounters implements CounterStore {
     const args: (string | number)[] = [this.prefix, this.prefix, now, checks.length];
     for (const c of checks) args.push(c.kind, c.key, c.limit, c.periodMs, c.burst, c.cost);
     const flat = await this.client.cyAdmit(...args);
-    const outcomes: CheckOutcome[] = checks.map((_, i) => ({ allowed: flat[i * 4] === 1, remaining: flat[i * 4 + 1], resetMs: flat[i * 4 + 2], retryAfterMs: flat[i * 4 + 3], next: 0 }));
+    const outcomes: CheckOutcome[] = checks.map((_, i) => ({
+      allowed: flat[i * 4] === 1,
+      remaining: flat[i * 4 + 1],
+      resetMs: flat[i * 4 + 2],
+      retryAfterMs: flat[i * 4 + 3],
+      next: 0,
+    }));
     return verdict(checks, outcomes);
   }
 

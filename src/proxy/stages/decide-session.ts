@@ -14,7 +14,10 @@ export function decideSessionStage(sessions: SessionEngine, config: SessionConfi
   const adopt = (ex: Exchange, decision: SessionDecision) => {
     ex.decision = decision;
     ex.responseHeaders['x-session-id'] = decision.sessionId;
-    log.debug({ request_id: ex.requestId, session_id: decision.sessionId, rule: decision.rule, is_new: decision.isNew, reason: decision.reason }, 'session decision');
+    log.debug(
+      { request_id: ex.requestId, session_id: decision.sessionId, rule: decision.rule, is_new: decision.isNew, reason: decision.reason },
+      'session decision',
+    );
   };
   return {
     name: 'decide_session',

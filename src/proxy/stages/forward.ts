@@ -17,7 +17,11 @@ export function forwardStage(upstream: UpstreamTarget, options: RelayOptions): S
     run(ex: Exchange) {
       return new Promise<void>((resolve) => {
         const sink = relay(ex, options, resolve);
-        const headers = upstreamRequestHeaders(ex.headers, { inject: ex.injectedAuth, identityEncoding: Boolean(ex.route?.conversational), withheld: ex.withheld });
+        const headers = upstreamRequestHeaders(ex.headers, {
+          inject: ex.injectedAuth,
+          identityEncoding: Boolean(ex.route?.conversational),
+          withheld: ex.withheld,
+        });
         ex.call = forward(upstream, { method: ex.method, path: ex.path, headers, body: ex.rawBody }, sink);
       });
     },

@@ -75,11 +75,11 @@ export class FileStore extends MemoryStore {
   }
 
   protected override changed(key: string, session: StoredSession | null): void {
-    this.buffer.push(JSON.stringify(session ? { s: session } : { d: key }) + '\n');
+    this.buffer.push(`${JSON.stringify(session ? { s: session } : { d: key })}\n`);
   }
 
   protected override changedSecret(): void {
-    if (this.secret) this.buffer.push(JSON.stringify({ secret: this.secret }) + '\n');
+    if (this.secret) this.buffer.push(`${JSON.stringify({ secret: this.secret })}\n`);
   }
 
   private async writeOut(): Promise<void> {

@@ -40,7 +40,10 @@ export class MemoryStore implements SessionStore {
         if (session && aliveAt(session, now, this.limits)) found.set(sessionKey, session);
       }
     }
-    return [...found.values()].sort((a, b) => b.lastSeen - a.lastSeen).slice(0, LOOKUP_LIMIT).map(copy);
+    return [...found.values()]
+      .sort((a, b) => b.lastSeen - a.lastSeen)
+      .slice(0, LOOKUP_LIMIT)
+      .map(copy);
   }
 
   async save(write: SessionWrite, now: number): Promise<void> {
@@ -69,7 +72,10 @@ export class MemoryStore implements SessionStore {
 
   async list(now: number, limit: number): Promise<StoredSession[]> {
     const live = [...this.sessions.values()].filter((session) => aliveAt(session, now, this.limits));
-    return live.sort((a, b) => b.lastSeen - a.lastSeen).slice(0, limit).map(copy);
+    return live
+      .sort((a, b) => b.lastSeen - a.lastSeen)
+      .slice(0, limit)
+      .map(copy);
   }
 
   async close(): Promise<void> {}

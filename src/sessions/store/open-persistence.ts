@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { SessionConfig } from '../../config/schema.js';
 import { FileStore } from './file-store.js';
 import type { RequestLogStats, RequestRow } from './postgres-records.js';
-import { PostgresRequestLog } from './postgres-records.js';
+import type { PostgresRequestLog } from './postgres-records.js';
 import { PostgresStore } from './postgres-store.js';
 import { RecordedStore } from './recorded-store.js';
 import { RedisStore } from './redis-store.js';
@@ -42,8 +42,10 @@ export async function openPersistence(session: SessionConfig, log: StoreLinkLog)
   const onPoolError = (err: Error) => log.warn({ error: err.message }, 'postgres connection error');
 
   const hot = hotStore(persisted.backend, persisted, limits, onPoolError);
-  const recordStore = persisted.backend === 'postgres' ? (hot as PostgresStore) : persisted.record ? postgres(persisted.record, persisted, limits, onPoolError) : null;
-  const store: SessionStore = recordStore && recordStore !== hot ? new RecordedStore(hot, recordStore, (err) => log.warn({ error: err.message }, 'session record write failed')) : hot;
+  const recordStore =
+    persisted.backend === 'postgres' ? (hot as PostgresStore) : persisted.record ? postgres(persisted.record, persisted, limits, onPoolError) : null;
+  const store: SessionStore =
+    recordStore && recordStore !== hot ? new RecordedStore(hot, recordStore, (err) => log.warn({ error: err.message }, 'session record write failed')) : hot;
   try {
     await store.open();
   } catch (err) {
@@ -74,13 +76,25 @@ export async function openPersistence(session: SessionConfig, log: StoreLinkLog)
   };
 }
 
-function hotStore(backend: Exclude<Persisted['backend'], 'memory'>, persisted: Persisted, limits: StoreLimits, onPoolError: (err: Error) => void): SessionStore {
+function hotStore(
+  backend: Exclude<Persisted['backend'], 'memory'>,
+  persisted: Persisted,
+  limits: StoreLimits,
+  onPoolError: (err: Error) => void,
+): SessionStore {
   const connection = persisted.connection ?? DEFAULT_CONNECTION[backend];
   if (backend === 'file') return new FileStore(limits, { directory: connection, flushIntervalMs: persisted.flush_interval * 1000 });
-  if (backend === 'redis') return new RedisStore(limits, { connection, keyPrefix: persisted.key_prefix, commandTimeoutMs: Math.max(1000, persisted.timeout_ms * 4) });
+  if (backend === 'redis')
+    return new RedisStore(limits, { connection, keyPrefix: persisted.key_prefix, commandTimeoutMs: Math.max(1000, persisted.timeout_ms * 4) });
   return postgres(connection, persisted, limits, onPoolError);
 }
 
 function postgres(connection: string, persisted: Persisted, limits: StoreLimits, onError: (err: Error) => void): PostgresStore {
-  return new PostgresStore(limits, { connection, schema: persisted.schema, statementTimeoutMs: Math.max(1000, persisted.timeout_ms * 4), connectTimeoutMs: 5000, onError });
+  return new PostgresStore(limits, {
+    connection,
+    schema: persisted.schema,
+    statementTimeoutMs: Math.max(1000, persisted.timeout_ms * 4),
+    connectTimeoutMs: 5000,
+    onError,
+  });
 }

@@ -145,7 +145,10 @@ export class PostgresRequestLog {
       const batch = this.queue.splice(0, this.batchSize);
       this.inFlight = batch.length;
       try {
-        await this.pool.query(this.insertSql, columns.map(([name]) => batch.map((row) => row[name] ?? null)));
+        await this.pool.query(
+          this.insertSql,
+          columns.map(([name]) => batch.map((row) => row[name] ?? null)),
+        );
         this.counts.written += batch.length;
       } catch (err) {
         this.counts.failed += batch.length;

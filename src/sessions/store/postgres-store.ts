@@ -93,21 +93,23 @@ export class PostgresStore implements SessionStore {
     const { state, lastSeen, delta } = write;
     // Duplicates would trip ON CONFLICT twice in one INSERT; the set is what is stored.
     const keys = [...new Set(indexKeysOf(state))];
-    await this.pool.query(this.prepared('save', [
-      state.key,
-      state.id,
-      state.rule,
-      // Clock values go to bigint columns, which refuse fractions; the wall clock is whole ms anyway.
-      Math.round(state.createdAt),
-      Math.round(lastSeen),
-      delta.requests,
-      delta.inputTokens,
-      delta.outputTokens,
-      JSON.stringify(state),
-      keys,
-      Math.round(now),
-      this.limits.ttlMs,
-    ]));
+    await this.pool.query(
+      this.prepared('save', [
+        state.key,
+        state.id,
+        state.rule,
+        // Clock values go to bigint columns, which refuse fractions; the wall clock is whole ms anyway.
+        Math.round(state.createdAt),
+        Math.round(lastSeen),
+        delta.requests,
+        delta.inputTokens,
+        delta.outputTokens,
+        JSON.stringify(state),
+        keys,
+        Math.round(now),
+        this.limits.ttlMs,
+      ]),
+    );
   }
 
   async get(key: string, now: number): Promise<StoredSession | undefined> {

@@ -43,7 +43,13 @@ export class RedisStore implements SessionStore {
     this.prefix = `{${options.keyPrefix}}`;
     this.route = `${this.prefix}recent`;
     this.client = redisClient(options.connection, options.commandTimeoutMs) as ScriptedClient;
-    for (const [name, lua] of Object.entries({ cyLookup: lookupScript, cySave: saveScript, cyDelete: deleteScript, cySweep: sweepScript, cySecret: secretScript })) {
+    for (const [name, lua] of Object.entries({
+      cyLookup: lookupScript,
+      cySave: saveScript,
+      cyDelete: deleteScript,
+      cySweep: sweepScript,
+      cySecret: secretScript,
+    })) {
       // One declared key, hash-tagged like every key the script touches: on Cluster, ioredis routes the
       // script by it to the node that owns the deployment's slot (a keyless script goes to a random node).
       this.client.defineCommand(name, { numberOfKeys: 1, lua });
@@ -86,7 +92,14 @@ export class RedisStore implements SessionStore {
   }
 
   async get(key: string, now: number): Promise<StoredSession | undefined> {
-    const [state, lastSeen, requests, input, output] = await this.client.hmget(this.sessionKey(key), 'state', 'last_seen', 'requests', 'input_tokens', 'output_tokens');
+    const [state, lastSeen, requests, input, output] = await this.client.hmget(
+      this.sessionKey(key),
+      'state',
+      'last_seen',
+      'requests',
+      'input_tokens',
+      'output_tokens',
+    );
     if (!state || now - Number(lastSeen) >= this.limits.ttlMs) return undefined;
     return stored(state, lastSeen!, requests!, input!, output!);
   }
@@ -115,5 +128,11 @@ export class RedisStore implements SessionStore {
 }
 
 function stored(state: string, lastSeen: string, requests: string, input: string, output: string): StoredSession {
-  return { state: JSON.parse(state) as SessionState, lastSeen: Number(lastSeen), requests: Number(requests), inputTokens: Number(input), outputTokens: Number(output) };
+  return {
+    state: JSON.parse(state) as SessionState,
+    lastSeen: Number(lastSeen),
+    requests: Number(requests),
+    inputTokens: Number(input),
+    outputTokens: Number(output),
+  };
 }

@@ -122,7 +122,13 @@ export class StoreLink {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     try {
-      const result = timeoutMs > 0 ? await Promise.race([call(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)))]) : await call();
+      const result =
+        timeoutMs > 0
+          ? await Promise.race([
+              call(),
+              new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+            ])
+          : await call();
       this.latency.add(performance.now() - started);
       if (!this.healthy) {
         this.healthy = true;
@@ -133,7 +139,10 @@ export class StoreLink {
       this.counts.errors++;
       if (this.healthy) {
         this.healthy = false;
-        this.options.log.warn({ backend: this.store.backend, operation: what, error: (err as Error).message }, 'session store failed: sessions are decided locally until it is back');
+        this.options.log.warn(
+          { backend: this.store.backend, operation: what, error: (err as Error).message },
+          'session store failed: sessions are decided locally until it is back',
+        );
       }
       return undefined;
     } finally {

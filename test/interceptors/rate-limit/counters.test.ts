@@ -7,9 +7,36 @@ import { RedisCounters } from '../../../src/interceptors/rate-limit/redis-counte
 import { startRedis } from '../../helpers/redis-server.js';
 
 const T0 = 1_700_000_000_000;
-const rpm = (key: string, limit: number, burst = limit): Check => ({ kind: 'rate', name: 'session_requests_per_minute', key, limit, periodMs: 60_000, burst, cost: 1, unit: 'requests' });
-const budget = (key: string, limit: number, cost = 1): Check => ({ kind: 'budget', name: 'session_max_requests', key, limit, periodMs: 3_600_000, burst: 0, cost, unit: 'requests' });
-const tokens = (key: string, limit: number, cost: number): Check => ({ kind: 'rate', name: 'session_tokens_per_hour', key, limit, periodMs: 3_600_000, burst: limit, cost, unit: 'tokens' });
+const rpm = (key: string, limit: number, burst = limit): Check => ({
+  kind: 'rate',
+  name: 'session_requests_per_minute',
+  key,
+  limit,
+  periodMs: 60_000,
+  burst,
+  cost: 1,
+  unit: 'requests',
+});
+const budget = (key: string, limit: number, cost = 1): Check => ({
+  kind: 'budget',
+  name: 'session_max_requests',
+  key,
+  limit,
+  periodMs: 3_600_000,
+  burst: 0,
+  cost,
+  unit: 'requests',
+});
+const tokens = (key: string, limit: number, cost: number): Check => ({
+  kind: 'rate',
+  name: 'session_tokens_per_hour',
+  key,
+  limit,
+  periodMs: 3_600_000,
+  burst: limit,
+  cost,
+  unit: 'tokens',
+});
 
 const stores: Record<string, () => Promise<CounterStore>> = {
   memory: async () => new MemoryCounters(1000, () => T0),

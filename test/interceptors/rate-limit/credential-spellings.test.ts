@@ -33,7 +33,12 @@ function chat(stack: Stack, headers: Record<string, string>, messages: { role: s
   const body = anthropic ? { model: 'claude-haiku-4-5', max_tokens: 50, messages } : { model: 'gpt-4o', messages };
   return fetch(`${stack.url}${anthropic ? '/v1/messages' : '/v1/chat/completions'}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-sim-reply': encodeURIComponent(reply), ...(anthropic ? { 'anthropic-version': '2023-06-01' } : {}), ...headers },
+    headers: {
+      'content-type': 'application/json',
+      'x-sim-reply': encodeURIComponent(reply),
+      ...(anthropic ? { 'anthropic-version': '2023-06-01' } : {}),
+      ...headers,
+    },
     body: JSON.stringify(body),
   });
 }
@@ -42,7 +47,8 @@ describe('a per-credential rate limit, one key in many spellings', () => {
   it(`OpenAI: admits ${LIMIT} requests in all, then 429 for every other spelling`, async () => {
     const stack = await gateway({ interceptors: perCredential });
     const statuses: number[] = [];
-    for (const [i, authorization] of OPENAI_SPELLINGS.entries()) statuses.push((await chat(stack, { authorization }, [{ role: 'user', content: `q${i}` }])).status);
+    for (const [i, authorization] of OPENAI_SPELLINGS.entries())
+      statuses.push((await chat(stack, { authorization }, [{ role: 'user', content: `q${i}` }])).status);
     expect(statuses).toEqual(OPENAI_SPELLINGS.map((_, i) => (i < LIMIT ? 200 : 429)));
     expect(stack.sim.requests).toHaveLength(LIMIT);
   });

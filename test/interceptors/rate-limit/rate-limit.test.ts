@@ -18,11 +18,19 @@ async function limited(config: Record<string, unknown>, options: StackOptions = 
   return stack;
 }
 
-const chatBody = (text: string, extra: Record<string, unknown> = {}) => JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: text }], ...extra });
-const anthropicBody = (text: string, extra: Record<string, unknown> = {}) => JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: text }], ...extra });
+const chatBody = (text: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: text }], ...extra });
+const anthropicBody = (text: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: text }], ...extra });
 
-function post(stack: Stack, body: string, headers: Record<string, string> = {}, path = stack.config.llm.type === 'anthropic' ? '/v1/messages' : '/v1/chat/completions'): Promise<Response> {
-  const auth: Record<string, string> = stack.config.llm.type === 'anthropic' ? { 'x-api-key': 'sk-client', 'anthropic-version': '2023-06-01' } : { authorization: 'Bearer sk-client' };
+function post(
+  stack: Stack,
+  body: string,
+  headers: Record<string, string> = {},
+  path = stack.config.llm.type === 'anthropic' ? '/v1/messages' : '/v1/chat/completions',
+): Promise<Response> {
+  const auth: Record<string, string> =
+    stack.config.llm.type === 'anthropic' ? { 'x-api-key': 'sk-client', 'anthropic-version': '2023-06-01' } : { authorization: 'Bearer sk-client' };
   return fetch(`${stack.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth, ...headers }, body });
 }
 
@@ -35,7 +43,12 @@ async function figures(stack: Stack): Promise<Record<string, number>> {
 function reportedTokens(text: string): number {
   let input = 0;
   let output = 0;
-  const bodies = text.startsWith('{') ? [text] : text.split('\n').filter((line) => line.startsWith('data: ') && line !== 'data: [DONE]').map((line) => line.slice(6));
+  const bodies = text.startsWith('{')
+    ? [text]
+    : text
+        .split('\n')
+        .filter((line) => line.startsWith('data: ') && line !== 'data: [DONE]')
+        .map((line) => line.slice(6));
   for (const body of bodies) {
     const parsed = JSON.parse(body) as { usage?: Record<string, number> | null; message?: { usage?: Record<string, number> } };
     const usage = parsed.usage ?? parsed.message?.usage;
@@ -60,18 +73,30 @@ describe('per-session request limits', () => {
     expect(sample.headers.get('retry-after')).toBe('6');
     expect(sample.headers.get('x-ratelimit-remaining')).toBe('0');
     expect(sample.headers.get('x-session-id')).toBe('burst');
-    expect(await sample.json()).toEqual({ error: { type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null, message: expect.stringContaining('session requests per minute') } });
+    expect(await sample.json()).toEqual({
+      error: { type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null, message: expect.stringContaining('session requests per minute') },
+    });
     expect(await figures(stack)).toMatchObject({ allowed: 10, limited: 40, limited_session_requests_per_minute: 40 });
   });
 
   it('answers in the Anthropic shape, which the Anthropic SDK reads as a RateLimitError', async () => {
     const stack = await limited({ per_session: { requests_per_minute: 1 } }, { type: 'anthropic' });
     const client = new Anthropic({ apiKey: 'sk-client', baseURL: stack.url, maxRetries: 0 });
-    const ask = () => client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }, { headers: { 'x-session-id': 'anthropic-limited' } });
+    const ask = () =>
+      client.messages.create(
+        { model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] },
+        { headers: { 'x-session-id': 'anthropic-limited' } },
+      );
     await ask();
-    const error = await ask().then(() => null, (err: unknown) => err);
+    const error = await ask().then(
+      () => null,
+      (err: unknown) => err,
+    );
     expect(error).toBeInstanceOf(Anthropic.RateLimitError);
-    expect((error as InstanceType<typeof Anthropic.RateLimitError>).error).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: expect.any(String) } });
+    expect((error as InstanceType<typeof Anthropic.RateLimitError>).error).toEqual({
+      type: 'error',
+      error: { type: 'rate_limit_error', message: expect.any(String) },
+    });
     expect((error as InstanceType<typeof Anthropic.RateLimitError>).headers.get('retry-after')).toBe('60');
   });
 
@@ -95,7 +120,8 @@ describe('per-session request limits', () => {
         for (let i = 0; i < 2; i++) await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: `q${i}` }] }, { headers });
       } else {
         const client = new Anthropic({ apiKey: 'sk-client', baseURL: stack.url, maxRetries: 2, fetch: recordingFetch });
-        for (let i = 0; i < 2; i++) await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: `q${i}` }] }, { headers });
+        for (let i = 0; i < 2; i++)
+          await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: `q${i}` }] }, { headers });
       }
       expect(seen.map((s) => s.status)).toEqual([200, 429, 200]);
       expect(seen[1].retryAfter).toBe('1');
@@ -182,7 +208,7 @@ describe('per-client limits', () => {
     expect((await figures(stack)).limited_client_requests_per_minute).toBe(1);
   });
 
-  it('takes the guide\'s flat keys as a per-client limit by address', async () => {
+  it("takes the guide's flat keys as a per-client limit by address", async () => {
     const stack = await limited({ requests_per_minute: 100, requests_per_hour: 3, key_extractor: 'ip' });
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await post(stack, chatBody(`q${i}`))).status);
@@ -214,6 +240,8 @@ describe('counters shared through Redis', () => {
   it('refuses to start when its Redis is down', async () => {
     const redis = await startRedis({ fresh: true });
     await redis.stop();
-    await expect(limited({ per_session: { requests_per_minute: 1 }, backend: 'redis', connection: redis.url })).rejects.toThrow(/rate_limit could not start: redis at 127\.0\.0\.1:\d+ is unreachable/);
+    await expect(limited({ per_session: { requests_per_minute: 1 }, backend: 'redis', connection: redis.url })).rejects.toThrow(
+      /rate_limit could not start: redis at 127\.0\.0\.1:\d+ is unreachable/,
+    );
   });
 });

@@ -60,9 +60,19 @@ export function storeContract(name: string, factory: StoreFactory, options: { du
     it('finds a session under each of its index keys, in one lookup', async () => {
       const { store } = await open();
       await store.save(write(state('s1', [['aa01']], { paragraphs: ['cc01'], responses: ['dd01'] })), T0);
-      for (const key of [indexKey.session('s1'), indexKey.reply('aa01'), indexKey.anchor('aa01f'), indexKey.loose('s1-loose'), indexKey.paragraph('cc01'), indexKey.response('dd01')]) {
+      for (const key of [
+        indexKey.session('s1'),
+        indexKey.reply('aa01'),
+        indexKey.anchor('aa01f'),
+        indexKey.loose('s1-loose'),
+        indexKey.paragraph('cc01'),
+        indexKey.response('dd01'),
+      ]) {
         const found = await store.lookup([key], T0);
-        expect(found.map((s) => s.state.id), key).toEqual(['s1']);
+        expect(
+          found.map((s) => s.state.id),
+          key,
+        ).toEqual(['s1']);
       }
       expect(await store.lookup([indexKey.reply('ffff'), indexKey.paragraph('aa01')], T0)).toEqual([]);
       expect(await store.lookup([], T0)).toEqual([]);

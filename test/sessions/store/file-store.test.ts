@@ -33,7 +33,21 @@ storeContract(
 );
 
 const write = (key: string, lastSeen: number) => ({
-  state: { id: key, key, rule: 'first' as const, createdAt: 1, messageCount: 2, latestPosition: 1, sketch: [1], replies: [{ keys: [`${key}00`], position: 1, prev: 1, followUp: 0xffff }], anchor: null, loose: null, paragraphs: [], responses: [], topic: null },
+  state: {
+    id: key,
+    key,
+    rule: 'first' as const,
+    createdAt: 1,
+    messageCount: 2,
+    latestPosition: 1,
+    sketch: [1],
+    replies: [{ keys: [`${key}00`], position: 1, prev: 1, followUp: 0xffff }],
+    anchor: null,
+    loose: null,
+    paragraphs: [],
+    responses: [],
+    topic: null,
+  },
   lastSeen,
   delta: { requests: 1, inputTokens: 0, outputTokens: 0 },
 });

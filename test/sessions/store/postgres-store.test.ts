@@ -63,9 +63,19 @@ const limits: StoreLimits = { maxSessions: 2, ttlMs: 60_000 };
 
 function state(key: string): SessionState {
   return {
-    id: key, key, rule: 'first', createdAt: T0, messageCount: 2, latestPosition: 1, sketch: [1, 0xd800],
+    id: key,
+    key,
+    rule: 'first',
+    createdAt: T0,
+    messageCount: 2,
+    latestPosition: 1,
+    sketch: [1, 0xd800],
     replies: [{ keys: [`${key}01`], position: 1, prev: 7, followUp: 0xffff }],
-    anchor: null, loose: null, paragraphs: [], responses: [], topic: null,
+    anchor: null,
+    loose: null,
+    paragraphs: [],
+    responses: [],
+    topic: null,
   };
 }
 const write = (key: string, lastSeen: number) => ({ state: state(key), lastSeen, delta: { requests: 1, inputTokens: 3, outputTokens: 4 } });
@@ -75,7 +85,10 @@ async function withSchema(run: (schema: string, track: (store: PostgresStore) =>
   const schema = freshSchema();
   const stores: PostgresStore[] = [];
   try {
-    await run(schema, (store) => (stores.push(store), store));
+    await run(schema, (store) => {
+      stores.push(store);
+      return store;
+    });
   } finally {
     await Promise.all(stores.map((store) => store.close()));
     await dropSchema(schema);
@@ -115,7 +128,10 @@ describe('postgres store: audit record', () => {
       const s = pg.escapeIdentifier(schema);
       const { rows } = await admin.query(`SELECT key, requests, ended_at FROM ${s}.sessions ORDER BY key`);
       expect(rows.map((row) => [row.key, row.requests, row.ended_at !== null])).toEqual([
-        ['idle', '1', true], ['s0', '1', true], ['s1', '1', false], ['s2', '1', true],
+        ['idle', '1', true],
+        ['s0', '1', true],
+        ['s1', '1', false],
+        ['s2', '1', true],
       ]);
       // The idle session ended when its TTL ran out, not when the sweep noticed.
       expect(rows[0].ended_at.getTime()).toBe(T0 - 70_000 + 60_000);
@@ -131,9 +147,25 @@ describe('postgres store: audit record', () => {
 
 function row(requestId: string, extra: Partial<RequestRow> = {}): RequestRow {
   return {
-    request_id: requestId, session_id: 'sess-1', session_key: 'key-1', time: new Date(T0).toISOString(), method: 'POST', path: '/v1/chat/completions',
-    provider: 'openai', model: 'gpt-4o', stream: false, status: 200, duration_ms: 12.5, ttfb_ms: null, input_tokens: null, output_tokens: null,
-    rule: null, is_new: null, failure: null, trace_file: null, ...extra,
+    request_id: requestId,
+    session_id: 'sess-1',
+    session_key: 'key-1',
+    time: new Date(T0).toISOString(),
+    method: 'POST',
+    path: '/v1/chat/completions',
+    provider: 'openai',
+    model: 'gpt-4o',
+    stream: false,
+    status: 200,
+    duration_ms: 12.5,
+    ttfb_ms: null,
+    input_tokens: null,
+    output_tokens: null,
+    rule: null,
+    is_new: null,
+    failure: null,
+    trace_file: null,
+    ...extra,
   };
 }
 
@@ -142,7 +174,20 @@ describe('postgres store: request log', () => {
     withSchema(async (schema, track) => {
       const store = track(await openStore(limits, schema));
       const log = store.requestLog({ batchSize: 2, flushIntervalMs: 5 });
-      log.enqueue(row('r2', { time: new Date(T0 + 1000).toISOString(), stream: true, ttfb_ms: 3.25, input_tokens: 10, output_tokens: 20, rule: 'reply', is_new: false, failure: 'upstream 500', trace_file: 'traces/r2.json', status: 500 }));
+      log.enqueue(
+        row('r2', {
+          time: new Date(T0 + 1000).toISOString(),
+          stream: true,
+          ttfb_ms: 3.25,
+          input_tokens: 10,
+          output_tokens: 20,
+          rule: 'reply',
+          is_new: false,
+          failure: 'upstream 500',
+          trace_file: 'traces/r2.json',
+          status: 500,
+        }),
+      );
       log.enqueue(row('r1', { is_new: true }));
       log.enqueue(row('r3', { session_id: 'other' }));
       log.enqueue(row('r1')); // the same request id again: kept once
@@ -150,11 +195,35 @@ describe('postgres store: request log', () => {
       expect(log.stats()).toEqual({ written: 4, dropped: 0, failed: 0, queued: 0 });
       const got = await store.requests('sess-1', 10);
       expect(got.map((r) => r.request_id)).toEqual(['r1', 'r2']);
-      expect(got[0]).toMatchObject({ session_key: 'key-1', stream: false, ttfb_ms: null, input_tokens: null, rule: null, is_new: true, failure: null, trace_file: null });
+      expect(got[0]).toMatchObject({
+        session_key: 'key-1',
+        stream: false,
+        ttfb_ms: null,
+        input_tokens: null,
+        rule: null,
+        is_new: true,
+        failure: null,
+        trace_file: null,
+      });
       expect(got[1]).toEqual({
-        request_id: 'r2', session_id: 'sess-1', session_key: 'key-1', time: new Date(T0 + 1000).toISOString(), method: 'POST', path: '/v1/chat/completions',
-        provider: 'openai', model: 'gpt-4o', stream: true, status: 500, duration_ms: 12.5, ttfb_ms: 3.25, input_tokens: 10, output_tokens: 20,
-        rule: 'reply', is_new: false, failure: 'upstream 500', trace_file: 'traces/r2.json',
+        request_id: 'r2',
+        session_id: 'sess-1',
+        session_key: 'key-1',
+        time: new Date(T0 + 1000).toISOString(),
+        method: 'POST',
+        path: '/v1/chat/completions',
+        provider: 'openai',
+        model: 'gpt-4o',
+        stream: true,
+        status: 500,
+        duration_ms: 12.5,
+        ttfb_ms: 3.25,
+        input_tokens: 10,
+        output_tokens: 20,
+        rule: 'reply',
+        is_new: false,
+        failure: 'upstream 500',
+        trace_file: 'traces/r2.json',
       });
       expect(await store.requests('sess-1', 1).then((rows) => rows.map((r) => r.request_id))).toEqual(['r2']); // the latest
       await log.close();
@@ -195,7 +264,10 @@ describe('postgres store: open', () => {
     const port = await freePort();
     const store = new PostgresStore(limits, { connection: `postgres://u:secretpw@127.0.0.1:${port}/db` });
     try {
-      const err = await store.open().then(() => undefined, (e: unknown) => e);
+      const err = await store.open().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).toMatch(new RegExp(`^postgres at 127\\.0\\.0\\.1:${port} is unreachable: .+`));
       expect((err as Error).message).not.toContain('secretpw');
@@ -205,18 +277,22 @@ describe('postgres store: open', () => {
   });
 
   // A dedicated server to stop; an external CI server cannot be stopped from here.
-  it.skipIf(Boolean(process.env.CYLESTIO_TEST_POSTGRES_URL))('reports a server that goes away as an error of the call, not a crash', async () => {
-    const server = await startPostgres({ fresh: true });
-    const errors: Error[] = [];
-    const store = new PostgresStore(limits, { connection: server.url, onError: (err) => errors.push(err) });
-    try {
-      await store.open();
-      await store.save(write('s1', T0), T0);
-      await server.stop();
-      await expect(store.get('s1', T0)).rejects.toThrow();
-    } finally {
-      await store.close();
-      await server.stop();
-    }
-  }, 60_000);
+  it.skipIf(Boolean(process.env.CYLESTIO_TEST_POSTGRES_URL))(
+    'reports a server that goes away as an error of the call, not a crash',
+    async () => {
+      const server = await startPostgres({ fresh: true });
+      const errors: Error[] = [];
+      const store = new PostgresStore(limits, { connection: server.url, onError: (err) => errors.push(err) });
+      try {
+        await store.open();
+        await store.save(write('s1', T0), T0);
+        await server.stop();
+        await expect(store.get('s1', T0)).rejects.toThrow();
+      } finally {
+        await store.close();
+        await server.stop();
+      }
+    },
+    60_000,
+  );
 });

@@ -44,7 +44,10 @@ storeContract(
 describe('redis store', () => {
   it('says clearly when the server cannot be reached, without the password', async () => {
     const store = new RedisStore({ maxSessions: 10, ttlMs: 1000 }, { connection: 'redis://user:hunter2@127.0.0.1:1', keyPrefix: 'x:', commandTimeoutMs: 500 });
-    const failure = await store.open().then(() => null, (err: Error) => err);
+    const failure = await store.open().then(
+      () => null,
+      (err: Error) => err,
+    );
     expect(failure?.message).toMatch(/^redis at 127\.0\.0\.1:1 is unreachable: /);
     expect(failure?.message).not.toContain('hunter2');
   });
@@ -55,7 +58,16 @@ describe('redis store', () => {
     await server.stop();
     await expect(store.lookup(['k:x'], Date.now())).rejects.toThrow();
     await server.restart();
-    await expect.poll(() => store.lookup(['k:x'], Date.now()).then(() => 'up', () => 'down'), { timeout: 10_000, interval: 50 }).toBe('up');
+    await expect
+      .poll(
+        () =>
+          store.lookup(['k:x'], Date.now()).then(
+            () => 'up',
+            () => 'down',
+          ),
+        { timeout: 10_000, interval: 50 },
+      )
+      .toBe('up');
     await store.close();
     await server.stop();
   });
