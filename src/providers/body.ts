@@ -32,3 +32,9 @@ export function textOf(content: unknown): string {
   }
   return texts.join('\n');
 }
+
+/** A valid array index below `limit`, else undefined: a provider cannot make the gateway allocate a huge array. */
+export function boundedIndex(index: unknown, limit: number): number | undefined {
+  const n = asNumber(index);
+  return Number.isInteger(n) && n >= 0 && n < limit ? n : undefined;
+}

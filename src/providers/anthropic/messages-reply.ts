@@ -1,5 +1,5 @@
 import { CanonicalBuilder } from '../../conversation/canonical.js';
-import { asArray, asNumber, asObject, asString } from '../body.js';
+import { asArray, asNumber, asObject, asString, boundedIndex } from '../body.js';
 import { BoundedString } from '../bounded-string.js';
 import type { ReplyBudget } from '../reply-budget.js';
 import type { SseReassembler } from '../sse.js';
@@ -44,10 +44,7 @@ interface BlockDraft {
   partialJson: BoundedString;
 }
 
-function blockIndex(index: unknown): number | undefined {
-  const n = asNumber(index);
-  return Number.isInteger(n) && n >= 0 && n < MAX_BLOCKS ? n : undefined;
-}
+const blockIndex = (index: unknown) => boundedIndex(index, MAX_BLOCKS);
 
 /**
  * Rebuilds the message from `content_block_*` events; tool inputs arrive as `input_json_delta` pieces. Each

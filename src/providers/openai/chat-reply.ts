@@ -1,5 +1,5 @@
 import { CanonicalBuilder, type CanonicalMessage } from '../../conversation/canonical.js';
-import { asArray, asNumber, asObject, asString, type Json } from '../body.js';
+import { asArray, asNumber, asObject, asString, boundedIndex, type Json } from '../body.js';
 import { BoundedString } from '../bounded-string.js';
 import type { ReplyBudget } from '../reply-budget.js';
 import type { SseReassembler } from '../sse.js';
@@ -74,11 +74,7 @@ interface ChoiceDraft {
   finishReason: unknown;
 }
 
-/** A valid index below the limit, else undefined (an upstream cannot make us allocate a huge array). */
-function slot(index: unknown): number | undefined {
-  const n = asNumber(index);
-  return Number.isInteger(n) && n >= 0 && n < MAX_INDEX ? n : undefined;
-}
+const slot = (index: unknown) => boundedIndex(index, MAX_INDEX);
 
 /**
  * Rebuilds each choice's message from `chat.completion.chunk` deltas (text and indexed tool-call pieces).
