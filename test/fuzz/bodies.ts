@@ -137,15 +137,24 @@ const ANTHROPIC_ROUTES: Route[] = [
 export const ROUTES: Record<WireFormat, Route[]> = { openai: OPENAI_ROUTES, anthropic: ANTHROPIC_ROUTES };
 
 /** Every path to a value of the body (root included), for "a wrong type in every field". */
-export function fieldPaths(value: Json, prefix: Array<string | number> = []): Array<Array<string | number>> {
-  const out: Array<Array<string | number>> = [prefix];
-  if (Array.isArray(value)) value.forEach((item, index) => out.push(...fieldPaths(item, [...prefix, index])));
-  else if (value && typeof value === 'object') for (const key of Object.keys(value)) out.push(...fieldPaths(value[key], [...prefix, key]));
+export function fieldPaths(root: Json): Array<Array<string | number>> {
+  // Iterative: a body may be nested thousands of levels deep.
+  const out: Array<Array<string | number>> = [];
+  const pending: Array<[Json, Array<string | number>]> = [[root, []]];
+  while (pending.length > 0) {
+    const [value, prefix] = pending.pop()!;
+    out.push(prefix);
+    if (Array.isArray(value)) value.forEach((item, index) => pending.push([item, [...prefix, index]]));
+    else if (value && typeof value === 'object') for (const key of Object.keys(value)) pending.push([value[key], [...prefix, key]]);
+  }
   return out;
 }
 
 /** Sets (creating objects on the way) or deletes the value at `path`; returns the new root. */
-export function setAt(root: Json, path: Array<string | number>, value: Json | undefined): Json {
+export function setAt(root: Json, path: Array<string | number>, given: Json | undefined): Json {
+  // A copy: generated values may be shared between runs and mutations, and a later mutation inside one
+  // must never make the body (or the next run's) circular.
+  const value = given === undefined ? undefined : structuredClone(given);
   if (path.length === 0) return value === undefined ? null : value;
   let node = root as Record<string | number, Json>;
   for (const key of path.slice(0, -1)) {
