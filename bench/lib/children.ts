@@ -51,7 +51,8 @@ function stopChild(child: ChildProcess): Promise<void> {
  */
 export async function startServer(name: string, entry: URL, args: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = fork(fileURLToPath(entry), args, {
-    execArgv: ['--import', 'tsx'],
+    // BENCH_CPU_PROF=<dir>: every server writes a CPU profile there when it stops (profile before optimising).
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
     env: { ...process.env, ...env },
     // stdout/stderr inherited so a crashing server's stack trace is visible; stdin is not needed.
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

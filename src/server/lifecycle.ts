@@ -22,35 +22,28 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export class ServerLifecycle {
   private readonly sockets = new Set<Socket>();
-  private readonly busy = new Map<Socket, number>();
   private readonly quietSince = new Map<Socket, number>();
   private readonly bytesSeen = new Map<Socket, number>();
   private draining: Promise<void> | null = null;
 
+  // Nothing is done per request until a drain starts: connections are only counted as they open and close.
   constructor(private readonly server: Server) {
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
-      this.quietSince.set(socket, Date.now());
       socket.once('close', () => {
         this.sockets.delete(socket);
-        this.busy.delete(socket);
         this.quietSince.delete(socket);
         this.bytesSeen.delete(socket);
       });
     });
-    // First among the request listeners, so every answer of the drain says `Connection: close`, even one
-    // written synchronously by the framework.
-    server.prependListener('request', (request, response) => {
-      const socket = request.socket;
-      this.busy.set(socket, (this.busy.get(socket) ?? 0) + 1);
-      if (this.draining) response.shouldKeepAlive = false;
-      response.once('close', () => {
-        const left = (this.busy.get(socket) ?? 1) - 1;
-        if (left > 0) this.busy.set(socket, left);
-        else this.busy.delete(socket);
-        this.quietSince.set(socket, Date.now());
-      });
-    });
+  }
+
+  /**
+   * A connection with a response under way: Node attaches the response to its socket from the moment the
+   * request is parsed until the response is finished (`_httpMessage`, stable since Node 0.x).
+   */
+  private static busy(socket: Socket): boolean {
+    return (socket as Socket & { _httpMessage?: unknown })._httpMessage != null;
   }
 
   /** False once a drain has started: `/ready` answers 503 so load balancers stop sending. */
@@ -65,6 +58,11 @@ export class ServerLifecycle {
   }
 
   private async run({ graceMs, timeoutMs, quietMs = 1000 }: DrainOptions): Promise<void> {
+    // First among the request listeners, so every answer from now on says `Connection: close`, even one
+    // written synchronously by the framework.
+    this.server.prependListener('request', (_request, response) => {
+      response.shouldKeepAlive = false;
+    });
     // Idle keep-alive connections would otherwise be kept open until their next request: they get
     // `Connection: close` on that request, or are closed once quiet.
     if (graceMs > 0) await sleep(graceMs);
@@ -76,7 +74,10 @@ export class ServerLifecycle {
       () => {
         const now = Date.now();
         for (const socket of this.sockets) {
-          if (this.busy.has(socket)) continue;
+          if (ServerLifecycle.busy(socket)) {
+            this.quietSince.set(socket, now);
+            continue;
+          }
           // Bytes arriving mean a request is on its way (its headers are not complete yet): not quiet.
           if (socket.bytesRead !== this.bytesSeen.get(socket)) {
             this.bytesSeen.set(socket, socket.bytesRead);
