@@ -57,17 +57,32 @@ export class SseFramer {
     private readonly wholeChars: number,
   ) {}
 
-  write(text: string): void {
-    let i = 0;
+  // The piece being read and its next line ends, found with indexOf (native), each position searched for
+  // once per piece. Fields rather than a closure: write() runs for every chunk of every stream.
+  private piece = '';
+  private nextLF = -1;
+  private nextCR = -1;
+
+  private lineEndFrom(from: number): number {
+    const text = this.piece;
     const n = text.length;
-    // Line ends are found with indexOf (native), each position searched for once per piece.
-    let nextLF = -1;
-    let nextCR = -1;
-    const lineEndFrom = (from: number): number => {
-      if (nextLF !== n && nextLF < from) nextLF = indexOrEnd(text, '\n', from);
-      if (nextCR !== n && nextCR < from) nextCR = indexOrEnd(text, '\r', from);
-      return Math.min(nextLF, nextCR);
-    };
+    if (this.nextLF !== n && this.nextLF < from) this.nextLF = indexOrEnd(text, '\n', from);
+    if (this.nextCR !== n && this.nextCR < from) this.nextCR = indexOrEnd(text, '\r', from);
+    return Math.min(this.nextLF, this.nextCR);
+  }
+
+  write(text: string): void {
+    this.piece = text;
+    this.nextLF = -1;
+    this.nextCR = -1;
+    try {
+      this.read(text, 0, text.length);
+    } finally {
+      this.piece = ''; // never pin a chunk's text between pieces
+    }
+  }
+
+  private read(text: string, i: number, n: number): void {
     if (this.afterCR && n > 0) {
       this.afterCR = false;
       if (text.charCodeAt(0) === 10) i = 1;
@@ -80,7 +95,7 @@ export class SseFramer {
           this.dispatch();
           continue;
         }
-        const end = lineEndFrom(i);
+        const end = this.lineEndFrom(i);
         if (end < n) {
           i = this.wholeLine(text, i, end);
           continue;
@@ -89,7 +104,7 @@ export class SseFramer {
         this.name = '';
       }
       if (this.line === Line.Name) {
-        const end = lineEndFrom(i);
+        const end = this.lineEndFrom(i);
         let j = i;
         while (j < end && text.charCodeAt(j) !== 58 /* : */) j++;
         if (this.name.length < NAME_LIMIT) this.name += text.slice(i, Math.min(j, i + NAME_LIMIT));
@@ -109,7 +124,7 @@ export class SseFramer {
         this.valueStart = false;
         if (text.charCodeAt(i) === 32) i++;
       }
-      const j = lineEndFrom(i);
+      const j = this.lineEndFrom(i);
       if (j > i) this.value(text.slice(i, j));
       if (j === n) return;
       i = this.lineEnd(text, j);

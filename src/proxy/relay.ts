@@ -23,93 +23,112 @@ export interface RelayOptions {
  * provider), while the route's decoder reassembles the reply from the same bytes. `done` is called exactly
  * once, when the exchange is over for any reason: completed, failed upstream, or left by the client.
  * Reassembly and the reply callback are the gateway's own business: a failure in them is logged and costs
- * the reply's capture, never the client's bytes.
+ * the reply's capture, never the client's bytes. A class, so that no closure is made per request beyond
+ * the two socket listeners.
  */
-export function relay(ex: Exchange, options: RelayOptions, done: () => void): ResponseSink {
-  let decoder: ReplyDecoder | null = null;
-  let over = false;
-  const res = ex.res;
+class Relay implements ResponseSink {
+  private decoder: ReplyDecoder | null = null;
+  private over = false;
 
-  const finish = () => {
-    if (over) return;
-    over = true;
-    done();
-  };
-  const dropDecoder = (err: unknown) => {
-    options.log.error({ err, request_id: ex.requestId }, 'reply reassembly failed; the reply is not captured');
-    decoder = null;
-  };
+  constructor(
+    private readonly ex: Exchange,
+    private readonly options: RelayOptions,
+    private readonly done: () => void,
+  ) {
+    ex.res.on('close', () => this.clientClosed());
+  }
 
-  res.on('close', () => {
-    if (res.writableFinished || over) return;
+  onStart(code: number, headers: Record<string, string | string[] | undefined>): void {
+    const ex = this.ex;
+    ex.status = code;
+    ex.upstreamHeaders = headers;
+    const contentType = String(headers['content-type'] ?? '');
+    // The reply's text is kept for records only as far as the largest record keeps bodies (0: none).
+    if (ex.route?.decoder && code >= 200 && code < 300) this.decoder = ex.route.decoder(contentType, { keepChars: this.options.captureLimit });
+    if (this.options.captureLimit > 0) ex.capture = new BodyCapture(this.options.captureLimit);
+    ex.res.writeHead(code, clientResponseHeaders(headers, ex.responseHeaders));
+    // Event streams: send the status line now, so clients see the stream open before the first token.
+    if (contentType.includes('text/event-stream')) ex.res.flushHeaders();
+  }
+
+  onData(chunk: Buffer): boolean {
+    const ex = this.ex;
+    if (!ex.firstByteAt) ex.firstByteAt = performance.now();
+    if (this.decoder) {
+      try {
+        this.decoder.onChunk(chunk);
+      } catch (err) {
+        this.dropDecoder(err);
+      }
+    }
+    ex.capture?.add(chunk);
+    if (ex.res.write(chunk)) return true;
+    ex.res.once('drain', () => ex.call?.resume());
+    return false;
+  }
+
+  onEnd(): void {
+    const ex = this.ex;
+    if (this.decoder) {
+      try {
+        ex.reply = this.decoder.end();
+      } catch (err) {
+        this.dropDecoder(err);
+      }
+    }
+    if (ex.reply) {
+      try {
+        this.options.onReply(ex, ex.reply);
+      } catch (err) {
+        this.options.log.error({ err, request_id: ex.requestId }, 'recording the reply failed; the next request may start a new session');
+      }
+    }
+    ex.res.end();
+    this.finish();
+  }
+
+  onError(error: Error, started: boolean, attempts: number): void {
+    if (this.over) return;
+    const ex = this.ex;
+    const failure = classifyFailure(error);
+    ex.failure = failure;
+    if (started || ex.answered) {
+      // The status line is gone already: the only honest signal left is to cut the stream.
+      cut(ex, error);
+      ex.note = `upstream failed mid-response: ${failure}`;
+    } else {
+      const gatewayError =
+        failure === 'timeout'
+          ? errors.gatewayTimeout(this.options.timeoutSeconds)
+          : errors.badGateway(failure === 'unreachable' ? 'connection_failed' : failure, attempts);
+      answerError(ex, gatewayError);
+      ex.note = `upstream ${failure}: ${(error as NodeJS.ErrnoException).code ?? error.message}`;
+    }
+    this.finish();
+  }
+
+  private clientClosed(): void {
+    const ex = this.ex;
+    if (ex.res.writableFinished || this.over) return;
     ex.call?.abort();
     ex.status ||= 499;
     ex.failure ??= 'client_closed';
     ex.note ??= 'client closed the connection';
-    finish();
-  });
+    this.finish();
+  }
 
-  return {
-    onStart(code, headers) {
-      ex.status = code;
-      ex.upstreamHeaders = headers;
-      const contentType = String(headers['content-type'] ?? '');
-      // The reply's text is kept for records only as far as the largest record keeps bodies (0: none).
-      if (ex.route?.decoder && code >= 200 && code < 300) decoder = ex.route.decoder(contentType, { keepChars: options.captureLimit });
-      if (options.captureLimit > 0) ex.capture = new BodyCapture(options.captureLimit);
-      res.writeHead(code, clientResponseHeaders(headers, ex.responseHeaders));
-      // Event streams: send the status line now, so clients see the stream open before the first token.
-      if (contentType.includes('text/event-stream')) res.flushHeaders();
-    },
-    onData(chunk) {
-      if (!ex.firstByteAt) ex.firstByteAt = performance.now();
-      if (decoder) {
-        try {
-          decoder.onChunk(chunk);
-        } catch (err) {
-          dropDecoder(err);
-        }
-      }
-      ex.capture?.add(chunk);
-      if (res.write(chunk)) return true;
-      res.once('drain', () => ex.call?.resume());
-      return false;
-    },
-    onEnd() {
-      if (decoder) {
-        try {
-          ex.reply = decoder.end();
-        } catch (err) {
-          dropDecoder(err);
-        }
-      }
-      if (ex.reply) {
-        try {
-          options.onReply(ex, ex.reply);
-        } catch (err) {
-          options.log.error({ err, request_id: ex.requestId }, 'recording the reply failed; the next request may start a new session');
-        }
-      }
-      res.end();
-      finish();
-    },
-    onError(error, started, attempts) {
-      if (over) return;
-      const failure = classifyFailure(error);
-      ex.failure = failure;
-      if (started || ex.answered) {
-        // The status line is gone already: the only honest signal left is to cut the stream.
-        cut(ex, error);
-        ex.note = `upstream failed mid-response: ${failure}`;
-      } else {
-        const gatewayError =
-          failure === 'timeout'
-            ? errors.gatewayTimeout(options.timeoutSeconds)
-            : errors.badGateway(failure === 'unreachable' ? 'connection_failed' : failure, attempts);
-        answerError(ex, gatewayError);
-        ex.note = `upstream ${failure}: ${(error as NodeJS.ErrnoException).code ?? error.message}`;
-      }
-      finish();
-    },
-  };
+  private finish(): void {
+    if (this.over) return;
+    this.over = true;
+    this.done();
+  }
+
+  private dropDecoder(err: unknown): void {
+    this.options.log.error({ err, request_id: this.ex.requestId }, 'reply reassembly failed; the reply is not captured');
+    this.decoder = null;
+  }
+}
+
+export function relay(ex: Exchange, options: RelayOptions, done: () => void): ResponseSink {
+  return new Relay(ex, options, done);
 }
