@@ -33,6 +33,8 @@ export interface ExchangeRecord {
   isNewSession: boolean | null;
   sessionRule: SessionRule | null;
   usage: Usage | null;
+  /** What the exchange cost in USD by the price catalog (or `pricing.overrides`); null when not priced. */
+  costUsd?: number | null;
   /** The session's running totals after this exchange (per-session usage), when sessions are on. */
   sessionUsage: { requests: number; input_tokens: number; output_tokens: number } | null;
   /** Why the exchange failed (`timeout`, `unreachable`, `client_closed`, …); null when it completed. */

@@ -120,6 +120,19 @@ export const sessionSchema = z.strictObject({
     .prefault({}),
 });
 
+/** USD per million tokens of a model the catalog does not know (private, fine-tuned) or prices otherwise. */
+const priceOverrideSchema = z.strictObject({
+  input: z.coerce.number().min(0),
+  output: z.coerce.number().min(0),
+  cache_read: z.coerce.number().min(0).optional(),
+  cache_write: z.coerce.number().min(0).optional(),
+});
+
+export const pricingSchema = z.strictObject({
+  /** By model name as the request or the reply names it; wins over the catalog. */
+  overrides: z.record(z.string().min(1), priceOverrideSchema).default({}),
+});
+
 export const interceptorSchema = z.strictObject({
   type: z.string().min(1),
   enabled: z.boolean().default(true),
@@ -137,6 +150,7 @@ export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
   llm: llmSchema.prefault({}),
   session: sessionSchema.prefault({}),
+  pricing: pricingSchema.prefault({}),
   interceptors: z.array(interceptorSchema).default([]),
   logging: loggingSchema.prefault({}),
 });

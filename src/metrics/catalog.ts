@@ -29,6 +29,8 @@ export const EXCHANGE_METRICS = {
   ]),
   tokens: def('cylestio_tokens_total', 'counter', 'Tokens reported in provider usage.', ['provider', 'direction']),
   duration: def('cylestio_request_duration_seconds', 'histogram', 'Time from request arrival to the last response byte.', ['provider', 'operation', 'stream']),
+  cost: def('cylestio_cost_usd_total', 'counter', 'What the exchanges cost in USD by the model price catalog (pricing.overrides win).', ['provider']),
+  unpriced: def('cylestio_cost_unpriced_requests_total', 'counter', 'Exchanges with usage but no price (unknown model): not in cylestio_cost_usd_total.'),
   ttfb: def('cylestio_time_to_first_byte_seconds', 'histogram', 'Time from request arrival to the first response body byte.', [
     'provider',
     'operation',

@@ -23,6 +23,7 @@ export class ProviderStats {
   durationMsSum = 0;
   inputTokens = 0;
   outputTokens = 0;
+  costUsd = 0;
   readonly operations = new Map<string, OperationSeries>();
 
   series(operation: string): OperationSeries {
@@ -43,6 +44,9 @@ export class ExchangeStats {
   inputTokens = 0;
   outputTokens = 0;
   totalTokens = 0;
+  costUsd = 0;
+  /** Exchanges that reported usage but had no price (an unknown model): their cost is not in `costUsd`. */
+  unpriced = 0;
   readonly providers = new Map<string, ProviderStats>();
   readonly lastMinute = new RateWindow(60);
 
@@ -87,6 +91,11 @@ export class ExchangeStats {
       this.totalTokens += total;
       stats.inputTokens += input;
       stats.outputTokens += output;
+      const cost = record.costUsd;
+      if (typeof cost === 'number' && Number.isFinite(cost)) {
+        this.costUsd += cost;
+        stats.costUsd += cost;
+      } else if (record.model !== null) this.unpriced++;
     }
   }
 }

@@ -125,6 +125,8 @@ export class Exposition {
         { labels: { provider, direction: 'output' }, value: s.outputTokens },
       ]),
     );
+    add(EXCHANGE_METRICS.cost, () => [...stats.providers].map(([provider, s]) => ({ labels: { provider }, value: s.costUsd })));
+    add(EXCHANGE_METRICS.unpriced, () => [{ labels: {}, value: stats.unpriced }]);
     for (const [def, pick] of [
       [EXCHANGE_METRICS.duration, 'duration'],
       [EXCHANGE_METRICS.ttfb, 'ttfb'],

@@ -82,6 +82,11 @@ export class GatewayMetrics {
       pipeline: sources.pipeline ?? null,
       admin: sources.admin ?? null,
       tokens: { input: s.inputTokens, output: s.outputTokens, total: s.totalTokens },
+      cost: {
+        total_usd: roundUsd(s.costUsd),
+        unpriced_requests: s.unpriced,
+        by_provider: Object.fromEntries([...s.providers].map(([name, p]) => [name, roundUsd(p.costUsd)])),
+      },
     };
   }
 
@@ -122,6 +127,11 @@ export class GatewayMetrics {
     exposition.refresh(sources);
     return exposition.registry.metrics();
   }
+}
+
+/** USD to the millionth of a cent: sums of float costs carry noise beyond that. */
+function roundUsd(usd: number): number {
+  return Math.round(usd * 1e8) / 1e8;
 }
 
 function average(sum: number, count: number): number {

@@ -2,9 +2,14 @@ import type { CanonicalMessage, Conversation } from '../conversation/canonical.j
 
 /** Token usage as the provider reported it, in one vocabulary for every wire format. */
 export interface Usage {
+  /** All input tokens, cached ones included (each wire format's own count is converted to this). */
   input_tokens: number;
   output_tokens: number;
   total_tokens: number;
+  /** Of the input, tokens read from the provider's prompt cache (priced lower); absent when not reported. */
+  cache_read_input_tokens?: number;
+  /** Of the input, tokens written to the prompt cache (Anthropic; priced higher); absent when not reported. */
+  cache_write_input_tokens?: number;
 }
 
 /** What the provider answered, reassembled from JSON or SSE, in the form the client will echo back. */

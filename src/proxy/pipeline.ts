@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/schema.js';
 import type { InterceptorChain } from '../interceptors/chain.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { PriceCatalog } from '../pricing/catalog.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { corsHeaders } from '../server/cors.js';
 import type { Persistence } from '../sessions/store/open-persistence.js';
@@ -76,7 +77,8 @@ export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
   if (requestLog) sinks.push(requestRowsSink(requestLog));
   else if (sessions) sinks.push(timelineSink(deps.timelines));
 
-  const runner = new StageRunner(stages, finisher(interceptors, sinks, sessions, figures, log), figures, log);
+  const prices = new PriceCatalog(config.pricing.overrides);
+  const runner = new StageRunner(stages, finisher(interceptors, sinks, sessions, prices, figures, log), figures, log);
 
   return {
     figures,

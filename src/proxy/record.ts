@@ -1,12 +1,15 @@
 import type { ExchangeRecord } from '../capture/record.js';
 import type { SessionEngine } from '../sessions/types.js';
+import type { PriceCatalog } from '../pricing/catalog.js';
 import type { Exchange } from './exchange.js';
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
 /** The finished exchange as sinks read it: built once, after the client has its last byte. */
-export function exchangeRecord(ex: Exchange, sessions: SessionEngine | null): ExchangeRecord {
+export function exchangeRecord(ex: Exchange, sessions: SessionEngine | null, prices: PriceCatalog): ExchangeRecord {
   const decision = ex.decision;
+  const model = ex.model ?? ex.reply?.model ?? null;
+  const usage = ex.reply?.usage ?? null;
   return {
     requestId: ex.requestId,
     timestamp: ex.timestamp,
@@ -14,7 +17,7 @@ export function exchangeRecord(ex: Exchange, sessions: SessionEngine | null): Ex
     path: ex.path,
     operation: ex.operation,
     provider: ex.provider,
-    model: ex.model ?? ex.reply?.model ?? null,
+    model,
     stream: ex.stream,
     status: ex.status,
     durationMs: round(performance.now() - ex.startedAt),
@@ -23,7 +26,9 @@ export function exchangeRecord(ex: Exchange, sessions: SessionEngine | null): Ex
     sessionKey: decision?.sessionKey ?? null,
     isNewSession: decision?.isNew ?? null,
     sessionRule: decision?.rule ?? null,
-    usage: ex.reply?.usage ?? null,
+    usage,
+    // The reply names the exact model that answered (a dated snapshot): priced by it when it says.
+    costUsd: prices.cost(ex.provider, ex.reply?.model ?? model, usage),
     sessionUsage: (decision && sessions?.usage(decision)) ?? null,
     failure: ex.failure,
     request: { headers: ex.headers, body: ex.rawBody },

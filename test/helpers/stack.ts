@@ -25,6 +25,8 @@ export interface StackOptions {
   /** Upstream URL instead of a simulator (e.g. a closed port). */
   baseUrl?: string;
   interceptors?: Record<string, unknown>[];
+  /** The `pricing:` section (overrides). */
+  pricing?: Record<string, unknown>;
   /** Milliseconds clock for interceptors (rate-limit windows). */
   now?: () => number;
 }
@@ -36,6 +38,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     server: { host: '127.0.0.1', port: 0, ...options.server },
     llm: { type: options.type ?? 'openai', base_url: options.baseUrl ?? sim.url, api_key: 'sk-configured-secret', ...options.llm },
     session: options.session ?? {},
+    pricing: options.pricing ?? {},
     interceptors: options.interceptors ?? [],
     logging: { level: 'debug', format: 'json' },
   });

@@ -67,7 +67,7 @@ const DURATION_KEY = Buffer.from(',"duration_ms":');
 /** What may sit between the response status and duration_ms (trace-record.ts writes them in this order). */
 const RESPONSE_KEYS = new Set(['headers', 'body', 'raw_stream', 'raw_stream_truncated', 'body_truncated', 'body_bytes']);
 /** The keys the tail may hold; any other means a layout this parser does not know: full parse instead. */
-const TAIL_KEYS = new Set(['duration_ms', 'time_to_first_byte_ms', 'usage', 'session_usage', 'failure']);
+const TAIL_KEYS = new Set(['duration_ms', 'time_to_first_byte_ms', 'usage', 'cost_usd', 'session_usage', 'failure']);
 
 function parseJson(text: string): unknown {
   try {

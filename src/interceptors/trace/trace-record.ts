@@ -102,6 +102,7 @@ export function buildTrace(record: ExchangeRecord, shape: TraceShape): Record<st
     request,
     response,
     usage: record.usage,
+    cost_usd: record.costUsd ?? null,
     session_usage: record.sessionUsage,
     failure: record.failure,
   };

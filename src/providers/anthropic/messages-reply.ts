@@ -10,9 +10,18 @@ import type { CapturedReply, Usage } from '../types.js';
 export function anthropicUsage(usage: unknown, previous: Usage | null = null): Usage | null {
   const u = asObject(usage);
   if (!u) return previous;
-  const input = asNumber(u.input_tokens) + asNumber(u.cache_creation_input_tokens) + asNumber(u.cache_read_input_tokens) || (previous?.input_tokens ?? 0);
+  const cacheWrite = asNumber(u.cache_creation_input_tokens);
+  const cacheRead = asNumber(u.cache_read_input_tokens);
+  const reported = asNumber(u.input_tokens) + cacheWrite + cacheRead;
+  // message_delta repeats only what changed: the counts of message_start stand when it gives none.
+  const input = reported || (previous?.input_tokens ?? 0);
   const output = asNumber(u.output_tokens) || (previous?.output_tokens ?? 0);
-  return { input_tokens: input, output_tokens: output, total_tokens: input + output };
+  const counted: Usage = { input_tokens: input, output_tokens: output, total_tokens: input + output };
+  const read = reported ? cacheRead : previous?.cache_read_input_tokens;
+  const write = reported ? cacheWrite : previous?.cache_write_input_tokens;
+  if (read) counted.cache_read_input_tokens = read;
+  if (write) counted.cache_write_input_tokens = write;
+  return counted;
 }
 
 /**

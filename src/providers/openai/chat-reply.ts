@@ -12,7 +12,11 @@ export function openAiUsage(usage: unknown): Usage | null {
   if (!u) return null;
   const input = asNumber(u.prompt_tokens ?? u.input_tokens);
   const output = asNumber(u.completion_tokens ?? u.output_tokens);
-  return { input_tokens: input, output_tokens: output, total_tokens: asNumber(u.total_tokens) || input + output };
+  const counted: Usage = { input_tokens: input, output_tokens: output, total_tokens: asNumber(u.total_tokens) || input + output };
+  // Chat Completions: prompt_tokens_details; Responses: input_tokens_details. Both count within the input.
+  const cached = asNumber(asObject(u.prompt_tokens_details ?? u.input_tokens_details)?.cached_tokens);
+  if (cached > 0) counted.cache_read_input_tokens = cached;
+  return counted;
 }
 
 /**
