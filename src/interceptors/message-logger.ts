@@ -82,6 +82,7 @@ export const createMessageLogger: InterceptorFactory = ({ config }) => {
         status: record.status,
         duration_ms: record.durationMs,
         usage: record.usage,
+        cost_usd: record.costUsd ?? null,
         stream: record.stream,
       });
     }

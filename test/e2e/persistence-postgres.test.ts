@@ -1,4 +1,5 @@
 // Postgres as the durable record: session rows and one row per request (time, model, tokens, duration,
+import { calcPrice } from '@pydantic/genai-prices';
 // trace file), alone and beside Redis; a Postgres that is down at start stops the gateway from starting.
 import { randomUUID } from 'node:crypto';
 import { access, mkdtemp } from 'node:fs/promises';
@@ -60,6 +61,8 @@ describe('postgres record', () => {
         status: number;
         duration_ms: number;
         input_tokens: number;
+        output_tokens: number;
+        cost_usd: number;
         stream: boolean;
         rule: string;
         trace_file: string;
@@ -70,6 +73,11 @@ describe('postgres record', () => {
         expect(request).toMatchObject({ model: 'claude-haiku-4-5', status: 200, stream: true });
         expect(request.duration_ms).toBeGreaterThan(0);
         expect(request.input_tokens).toBeGreaterThan(0);
+        // Priced by the catalog, as the trace says.
+        expect(request.cost_usd).toBeCloseTo(
+          calcPrice({ input_tokens: request.input_tokens, output_tokens: request.output_tokens }, 'claude-haiku-4-5', { providerId: 'anthropic' })!.total_price,
+          12,
+        );
         await access(request.trace_file); // the trace named in the row is on disk
       }
     });

@@ -53,6 +53,9 @@ describe('cost_usd', () => {
           providerId: type,
         })!.total_price;
         expect(trace.cost_usd).toBeCloseTo(expected, 12);
+        // The session's timeline in the sessions API carries it per request.
+        const timeline = await (await fetch(`${s.url}/sessions/${trace.session_id}`)).json();
+        expect(timeline.requests[0].cost_usd).toBeCloseTo(expected, 12);
         const metrics = await (await fetch(`${s.url}/metrics`)).json();
         expect(metrics.cost.total_usd).toBeCloseTo(expected, 8);
         expect(metrics.cost.by_provider[type]).toBeCloseTo(expected, 8);

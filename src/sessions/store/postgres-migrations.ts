@@ -72,6 +72,14 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'request cost',
+    sql: `
+      -- USD by the model price catalog (or pricing.overrides); NULL when the model has no price.
+      ALTER TABLE session_requests ADD COLUMN cost_usd double precision NULL;
+    `,
+  },
 ];
 
 /**

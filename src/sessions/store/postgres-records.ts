@@ -20,6 +20,8 @@ export interface RequestRow {
   ttfb_ms: number | null;
   input_tokens: number | null;
   output_tokens: number | null;
+  /** USD by the price catalog; null when the model has no price (absent in rows written before pricing). */
+  cost_usd?: number | null;
   rule: string | null;
   is_new: boolean | null;
   failure: string | null;
@@ -64,6 +66,7 @@ const columns: [name: keyof RequestRow, type: string][] = [
   ['ttfb_ms', 'float8'],
   ['input_tokens', 'int'],
   ['output_tokens', 'int'],
+  ['cost_usd', 'float8'],
   ['rule', 'text'],
   ['is_new', 'boolean'],
   ['failure', 'text'],

@@ -21,6 +21,7 @@ export function requestRow(record: ExchangeRecord, traceFile: string | null = nu
     ttfb_ms: record.ttfbMs,
     input_tokens: record.usage?.input_tokens ?? null,
     output_tokens: record.usage?.output_tokens ?? null,
+    cost_usd: record.costUsd ?? null,
     rule: record.sessionRule,
     is_new: record.isNewSession,
     failure: record.failure,
