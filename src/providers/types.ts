@@ -29,6 +29,8 @@ export interface CapturedReply {
   truncated?: boolean;
   /** Bytes of the response body as the client received them (for records that cut it). */
   bodyBytes?: number;
+  /** USD by the price catalog, set by the gateway once the reply is complete; null when not priced. */
+  costUsd?: number | null;
 }
 
 /** How a reply decoder may be tuned by whoever reads its result. */

@@ -48,6 +48,7 @@ export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
   const { config, adapter, sessions, interceptors, log } = deps;
   const stageDeadlineMs = Math.round(config.server.timeouts.stage_seconds * 1000);
   const figures = new PipelineFigures();
+  const prices = new PriceCatalog(config.pricing.overrides);
 
   const stages: Stage[] = [
     routeStage(adapter.operations),
@@ -67,7 +68,11 @@ export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
       captureLimit: interceptors.needsBodies ? interceptors.maxBodyBytes : 0,
       // Record reply: the next request of the conversation must find this reply, so it is recorded
       // before the client can send that request.
-      onReply: sessions ? (ex, reply) => ex.decision && sessions.recordReply(ex.decision, reply) : () => {},
+      // The reply is priced here, once, so the session's total and the exchange record agree.
+      onReply: (ex, reply) => {
+        reply.costUsd = prices.cost(ex.provider, reply.model ?? ex.model, reply.usage);
+        if (sessions && ex.decision) sessions.recordReply(ex.decision, reply);
+      },
       log,
     }),
   );
@@ -77,7 +82,6 @@ export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
   if (requestLog) sinks.push(requestRowsSink(requestLog));
   else if (sessions) sinks.push(timelineSink(deps.timelines));
 
-  const prices = new PriceCatalog(config.pricing.overrides);
   const runner = new StageRunner(stages, finisher(interceptors, sinks, sessions, prices, figures, log), figures, log);
 
   return {

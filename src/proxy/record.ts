@@ -28,7 +28,7 @@ export function exchangeRecord(ex: Exchange, sessions: SessionEngine | null, pri
     sessionRule: decision?.rule ?? null,
     usage,
     // The reply names the exact model that answered (a dated snapshot): priced by it when it says.
-    costUsd: prices.cost(ex.provider, ex.reply?.model ?? model, usage),
+    costUsd: ex.reply?.costUsd !== undefined ? ex.reply.costUsd : prices.cost(ex.provider, ex.reply?.model ?? model, usage),
     sessionUsage: (decision && sessions?.usage(decision)) ?? null,
     failure: ex.failure,
     request: { headers: ex.headers, body: ex.rawBody },

@@ -11,7 +11,7 @@ import { errorBody, errors, type GatewayError } from './errors.js';
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
-  sort: z.enum(['last_seen', 'created', 'requests', 'tokens', 'messages']).default('last_seen'),
+  sort: z.enum(['last_seen', 'created', 'requests', 'tokens', 'messages', 'cost']).default('last_seen'),
   order: z.enum(['asc', 'desc']).default('desc'),
   rule: z.enum(['explicit', 'continued', 'retry', 'fuzzy', 'reset_phrase', 'count_drop', 'context_break', 'first']).optional(),
   q: z.string().min(1).max(200).optional(),

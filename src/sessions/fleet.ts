@@ -65,7 +65,13 @@ export class FleetState {
   }
 
   /** The write for one finished exchange: the full state, and what it adds to the fleet's counters. */
-  write(session: Session, loose: DigestKey | null, paragraphs: string[], responses: string[], tokens: { input: number; output: number }): SessionWrite {
+  write(
+    session: Session,
+    loose: DigestKey | null,
+    paragraphs: string[],
+    responses: string[],
+    tokens: { input: number; output: number; costUsd: number },
+  ): SessionWrite {
     const state = this.of(session);
     state.messageCount = session.messageCount;
     state.latestPosition = session.latestPosition;
@@ -79,7 +85,7 @@ export class FleetState {
     return {
       state: structuredClone(state),
       lastSeen: this.index.wallTime(session.lastSeen),
-      delta: { requests: 1, inputTokens: tokens.input, outputTokens: tokens.output },
+      delta: { requests: 1, inputTokens: tokens.input, outputTokens: tokens.output, costUsd: tokens.costUsd },
     };
   }
 
@@ -90,6 +96,7 @@ export class FleetState {
     session.requests = stored.requests;
     session.inputTokens = stored.inputTokens;
     session.outputTokens = stored.outputTokens;
+    session.costUsd = stored.costUsd ?? 0;
     session.messageCount = state.messageCount;
     session.lastSeen = Math.max(session.lastSeen, stored.lastSeen - this.index.wallTime(0));
     session.sketch = String.fromCharCode(...state.sketch);

@@ -13,7 +13,11 @@ const sortKeys: Record<SessionQuery['sort'], (view: SessionView) => number> = {
   requests: (v) => v.requests,
   tokens: (v) => v.input_tokens + v.output_tokens,
   messages: (v) => v.messages,
+  cost: (v) => v.cost_usd,
 };
+
+/** USD to the millionth of a cent: sums of float costs carry noise beyond that. */
+const roundUsd = (usd: number) => Math.round(usd * 1e8) / 1e8;
 
 /** A session as a shared store holds it, in the API's shape. */
 function storedView(stored: StoredSession): SessionView {
@@ -26,6 +30,7 @@ function storedView(stored: StoredSession): SessionView {
     requests: stored.requests,
     input_tokens: stored.inputTokens,
     output_tokens: stored.outputTokens,
+    cost_usd: roundUsd(stored.costUsd ?? 0),
     rule: stored.state.rule,
   };
 }
@@ -120,6 +125,7 @@ export class SessionQueries {
       requests: session.requests,
       input_tokens: session.inputTokens,
       output_tokens: session.outputTokens,
+      cost_usd: roundUsd(session.costUsd),
       rule: session.rule,
     };
   }

@@ -50,6 +50,7 @@ export function recordReply(parts: EngineParts, pending: Pending, reply: Recorde
   session.messageCount = position + 1;
   session.inputTokens += reply.usage?.input_tokens ?? 0;
   session.outputTokens += reply.usage?.output_tokens ?? 0;
+  session.costUsd += reply.costUsd ?? 0;
 
   let loose: DigestKey | null = null;
   if (reply.replies.length > 0) {
@@ -75,6 +76,6 @@ export function recordReply(parts: EngineParts, pending: Pending, reply: Recorde
   if (reply.responseId) index.addResponse(session, fingerprints.keyString(partition, 'response', reply.responseId), KEEP_RESPONSES);
   if (pending.topic) session.extras().topic = mergeTopic(session.extra?.topic ?? [], pending.topic);
   if (!fleet) return null;
-  const tokens = { input: reply.usage?.input_tokens ?? 0, output: reply.usage?.output_tokens ?? 0 };
+  const tokens = { input: reply.usage?.input_tokens ?? 0, output: reply.usage?.output_tokens ?? 0, costUsd: reply.costUsd ?? 0 };
   return fleet.write(session, loose, session.extra?.paragraphKeys ?? [], session.extra?.responseKeys ?? [], tokens);
 }

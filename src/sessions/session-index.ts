@@ -36,6 +36,8 @@ export class Session {
   messageCount = 0;
   inputTokens = 0;
   outputTokens = 0;
+  /** USD of the session's priced exchanges. */
+  costUsd = 0;
   lastSeen: number;
   /** Position of the latest reply; -1 before the first. */
   latestPosition = -1;

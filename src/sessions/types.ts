@@ -40,6 +40,8 @@ export interface RecordedReply {
   replies: CanonicalMessage[];
   responseId?: string;
   usage?: { input_tokens: number; output_tokens: number } | null;
+  /** What the exchange cost in USD (the price catalog); absent or null when not priced. */
+  costUsd?: number | null;
 }
 
 /** A live session as the sessions API and metrics show it. */
@@ -54,6 +56,8 @@ export interface SessionView {
   requests: number;
   input_tokens: number;
   output_tokens: number;
+  /** USD of the session's priced exchanges, fleet-wide with a shared store. */
+  cost_usd: number;
   rule: SessionRule;
 }
 
@@ -85,7 +89,7 @@ export interface SessionMetrics {
 export interface SessionQuery {
   limit: number;
   offset: number;
-  sort: 'last_seen' | 'created' | 'requests' | 'tokens' | 'messages';
+  sort: 'last_seen' | 'created' | 'requests' | 'tokens' | 'messages' | 'cost';
   order: 'asc' | 'desc';
   rule?: SessionRule;
   /** Part of the session id. */

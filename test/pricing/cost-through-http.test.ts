@@ -82,4 +82,31 @@ describe('cost_usd', () => {
     const trace = await onlyTrace(traces);
     expect(trace.cost_usd).toBeCloseTo((trace.usage.input_tokens * 3 + trace.usage.output_tokens * 12) / 1e6, 12);
   });
+
+  it('adds up per session: GET /sessions/:id and GET /sessions show the total, sortable by cost', async () => {
+    const { stack: s, traces } = await tracedStack('openai');
+    const send = async (model: string, messages: unknown[], session: string) => {
+      const response = await fetch(`${s.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-session-id': session },
+        body: JSON.stringify({ model, messages }),
+      });
+      return response.json();
+    };
+    await send('gpt-4o-mini', [{ role: 'user', content: 'cheap one' }], 'cheap');
+    await send('gpt-4o', [{ role: 'user', content: 'dear one' }], 'dear');
+    await send('gpt-4o', [{ role: 'user', content: 'dear two' }], 'dear');
+    await s.gateway.interceptors.close();
+    const costs: Record<string, number> = {};
+    for (const name of await readdir(traces)) {
+      const trace = JSON.parse(await readFile(join(traces, name), 'utf8'));
+      costs[trace.session_id] = (costs[trace.session_id] ?? 0) + trace.cost_usd;
+    }
+    const dear = await (await fetch(`${s.url}/sessions/dear`)).json();
+    expect(dear.session.cost_usd).toBeCloseTo(costs.dear, 8);
+    expect(dear.requests.map((r: { cost_usd: number }) => r.cost_usd).reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(costs.dear, 8);
+    const list = await (await fetch(`${s.url}/sessions?sort=cost&order=desc`)).json();
+    expect(list.sessions.map((v: { name: string }) => v.name)).toEqual(['dear', 'cheap']);
+    expect(list.sessions[1].cost_usd).toBeCloseTo(costs.cheap, 8);
+  });
 });

@@ -151,10 +151,10 @@ describe('engines sharing a store', () => {
     const here = indexOf();
     const session = here.create('sess_a', 'first');
     session.sketch = String.fromCharCode(0x41, 0xd800, 0xdc00, 0x42); // sketch values are any 16-bit numbers
-    const write = new FleetState(here, 2).write(session, null, [], [], { input: 0, output: 0 });
+    const write = new FleetState(here, 2).write(session, null, [], [], { input: 0, output: 0, costUsd: 0 });
     expect(write.state.sketch).toEqual([0x41, 0xd800, 0xdc00, 0x42]);
     const there = indexOf();
-    const rebuilt = new FleetState(there, 2).hydrate({ state: write.state, lastSeen: Date.now(), requests: 1, inputTokens: 0, outputTokens: 0 });
+    const rebuilt = new FleetState(there, 2).hydrate({ state: write.state, lastSeen: Date.now(), requests: 1, inputTokens: 0, outputTokens: 0, costUsd: 0 });
     expect(rebuilt.sketch).toBe(session.sketch);
   });
 

@@ -91,6 +91,7 @@ export class MemoryStore implements SessionStore {
       requests: (previous?.requests ?? 0) + write.delta.requests,
       inputTokens: (previous?.inputTokens ?? 0) + write.delta.inputTokens,
       outputTokens: (previous?.outputTokens ?? 0) + write.delta.outputTokens,
+      costUsd: (previous?.costUsd ?? 0) + write.delta.costUsd,
     };
     if (existing) this.unindex(key, indexKeysOf(existing.state));
     this.sessions.set(key, merged);

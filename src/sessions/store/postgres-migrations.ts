@@ -78,6 +78,8 @@ export const migrations: readonly Migration[] = [
     sql: `
       -- USD by the model price catalog (or pricing.overrides); NULL when the model has no price.
       ALTER TABLE session_requests ADD COLUMN cost_usd double precision NULL;
+      -- The session's total, added to by every replica like the token counters.
+      ALTER TABLE sessions ADD COLUMN cost_usd double precision NOT NULL DEFAULT 0;
     `,
   },
 ];

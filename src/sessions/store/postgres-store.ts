@@ -24,11 +24,12 @@ interface SessionRow {
   requests: string;
   input_tokens: string;
   output_tokens: string;
+  cost_usd: number;
 }
 
 const SECRET = 'hash_secret';
 /** The columns a StoredSession is built from. */
-const COLUMNS = 'state, last_seen_ms, requests, input_tokens, output_tokens';
+const COLUMNS = 'state, last_seen_ms, requests, input_tokens, output_tokens, cost_usd';
 /** Alive at $now with the TTL in $ttl: not ended, and seen within the TTL (aliveAt, in SQL). */
 const alive = (now: string, ttl: string, t = '') => `${t}ended_at IS NULL AND ${now}::bigint - ${t}last_seen_ms < ${ttl}::bigint`;
 
@@ -108,6 +109,7 @@ export class PostgresStore implements SessionStore {
         keys,
         Math.round(now),
         this.limits.ttlMs,
+        delta.costUsd,
       ]),
     );
   }
@@ -164,21 +166,22 @@ function statements(s: string) {
     // statistics say: before autovacuum first analyzes a freshly filled table, the planner scanned every live
     // session instead (~2.5 ms at 3,000 sessions, growing). OFFSET 0 keeps the lateral subquery from being
     // flattened into the outer query, so it stays a primary-key probe per candidate.
-    lookup: `SELECT s.state, s.last_seen_ms, s.requests, s.input_tokens, s.output_tokens
+    lookup: `SELECT s.state, s.last_seen_ms, s.requests, s.input_tokens, s.output_tokens, s.cost_usd
       FROM (SELECT DISTINCT session_key FROM ${s}.session_index WHERE index_key = ANY($1::text[])) i
       CROSS JOIN LATERAL (SELECT * FROM ${s}.sessions WHERE key = i.session_key OFFSET 0) s
       WHERE s.index_keys && $1::text[] AND ${alive('$2', '$3', 's.')}
       ORDER BY s.last_seen_ms DESC LIMIT ${LOOKUP_LIMIT}`,
 
-    // $1 key, $2 id, $3 rule, $4 createdAt, $5 lastSeen, $6-$8 deltas, $9 state, $10 index keys, $11 now, $12 ttl.
+    // $1 key, $2 id, $3 rule, $4 createdAt, $5 lastSeen, $6-$8 deltas, $9 state, $10 index keys, $11 now, $12 ttl,
+    // $13 cost delta.
     // A row that ended (or idled past the TTL) starts over: counters from this write's delta. The index
     // statements read from `upserted`, so they run after the session row is locked: writers of one session
     // take turns, and the last one's keys are all inserted after every earlier writer's deletes.
     save: `WITH upserted AS (
         INSERT INTO ${s}.sessions AS o (key, id, rule, created_at, last_seen, last_seen_ms,
-          requests, input_tokens, output_tokens, state, index_keys, ended_at)
+          requests, input_tokens, output_tokens, state, index_keys, ended_at, cost_usd)
         VALUES ($1, $2, $3, to_timestamp($4::bigint / 1000.0), to_timestamp($5::bigint / 1000.0), $5::bigint,
-          $6, $7, $8, $9::jsonb, $10::text[], NULL)
+          $6, $7, $8, $9::jsonb, $10::text[], NULL, $13::double precision)
         ON CONFLICT (key) DO UPDATE SET
           id = excluded.id, rule = excluded.rule, state = excluded.state, index_keys = excluded.index_keys,
           created_at = excluded.created_at, ended_at = NULL,
@@ -186,7 +189,8 @@ function statements(s: string) {
           last_seen = CASE WHEN ${alive('$11', '$12', 'o.')} THEN greatest(o.last_seen, excluded.last_seen) ELSE excluded.last_seen END,
           requests = CASE WHEN ${alive('$11', '$12', 'o.')} THEN o.requests + excluded.requests ELSE excluded.requests END,
           input_tokens = CASE WHEN ${alive('$11', '$12', 'o.')} THEN o.input_tokens + excluded.input_tokens ELSE excluded.input_tokens END,
-          output_tokens = CASE WHEN ${alive('$11', '$12', 'o.')} THEN o.output_tokens + excluded.output_tokens ELSE excluded.output_tokens END
+          output_tokens = CASE WHEN ${alive('$11', '$12', 'o.')} THEN o.output_tokens + excluded.output_tokens ELSE excluded.output_tokens END,
+          cost_usd = CASE WHEN ${alive('$11', '$12', 'o.')} THEN o.cost_usd + excluded.cost_usd ELSE excluded.cost_usd END
         RETURNING key),
       unindexed AS (
         DELETE FROM ${s}.session_index i USING upserted u
@@ -239,6 +243,7 @@ function toStored(row: SessionRow): StoredSession {
     requests: Number(row.requests),
     inputTokens: Number(row.input_tokens),
     outputTokens: Number(row.output_tokens),
+    costUsd: Number(row.cost_usd ?? 0),
   };
 }
 

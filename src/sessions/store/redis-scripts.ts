@@ -37,7 +37,7 @@ local function bound(prefix, now, ttl, max)
 end
 `;
 
-/** ARGV: prefix, now, ttl, limit, then index keys. Returns flat [state, last_seen, requests, in, out]* of at most `limit` live sessions. */
+/** ARGV: prefix, now, ttl, limit, then index keys. Returns flat [state, last_seen, requests, in, out, cost]* of at most `limit` live sessions. */
 export const lookupScript = `
 local prefix, now, ttl, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local seen, live = {}, {}
@@ -45,7 +45,7 @@ for i = 5, #ARGV do
   for _, key in ipairs(redis.call('SMEMBERS', prefix .. 'idx:' .. ARGV[i])) do
     if not seen[key] then
       seen[key] = true
-      local h = redis.call('HMGET', prefix .. 'session:' .. key, 'state', 'last_seen', 'requests', 'input_tokens', 'output_tokens')
+      local h = redis.call('HMGET', prefix .. 'session:' .. key, 'state', 'last_seen', 'requests', 'input_tokens', 'output_tokens', 'cost_usd')
       if h[1] and now - tonumber(h[2]) < ttl then live[#live + 1] = h end
     end
   end
@@ -56,13 +56,14 @@ local out = {}
 for i = 1, math.min(#live, limit) do
   local h = live[i]
   out[#out + 1] = h[1]; out[#out + 1] = h[2]; out[#out + 1] = h[3]; out[#out + 1] = h[4]; out[#out + 1] = h[5]
+  out[#out + 1] = h[6] or '0'
 end
 return out
 `;
 
 /**
  * ARGV: prefix, now, ttl, max, expire ms, session key, state JSON, index keys (newline-separated), last_seen,
- * +requests, +input tokens, +output tokens.
+ * +requests, +input tokens, +output tokens, +cost (USD).
  */
 export const saveScript = `${dropSession}
 local prefix, now, ttl, max, expire = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
@@ -87,6 +88,7 @@ redis.call('HSET', sk, 'state', state, 'index', index, 'last_seen', lastSeen)
 redis.call('HINCRBY', sk, 'requests', ARGV[10])
 redis.call('HINCRBY', sk, 'input_tokens', ARGV[11])
 redis.call('HINCRBY', sk, 'output_tokens', ARGV[12])
+if tonumber(ARGV[13]) ~= 0 then redis.call('HINCRBYFLOAT', sk, 'cost_usd', ARGV[13]) end
 redis.call('PEXPIRE', sk, expire)
 redis.call('ZADD', prefix .. 'recent', lastSeen, key)
 bound(prefix, now, ttl, max)

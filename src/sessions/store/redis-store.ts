@@ -68,7 +68,7 @@ export class RedisStore implements SessionStore {
     if (indexKeys.length === 0) return [];
     const flat = await this.client.cyLookup(this.route, this.prefix, now, this.limits.ttlMs, LOOKUP_LIMIT, ...indexKeys);
     const out: StoredSession[] = [];
-    for (let i = 0; i < flat.length; i += 5) out.push(stored(flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4]));
+    for (let i = 0; i < flat.length; i += 6) out.push(stored(flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4], flat[i + 5]));
     return out;
   }
 
@@ -88,20 +88,22 @@ export class RedisStore implements SessionStore {
       delta.requests,
       delta.inputTokens,
       delta.outputTokens,
+      delta.costUsd,
     );
   }
 
   async get(key: string, now: number): Promise<StoredSession | undefined> {
-    const [state, lastSeen, requests, input, output] = await this.client.hmget(
+    const [state, lastSeen, requests, input, output, cost] = await this.client.hmget(
       this.sessionKey(key),
       'state',
       'last_seen',
       'requests',
       'input_tokens',
       'output_tokens',
+      'cost_usd',
     );
     if (!state || now - Number(lastSeen) >= this.limits.ttlMs) return undefined;
-    return stored(state, lastSeen!, requests!, input!, output!);
+    return stored(state, lastSeen!, requests!, input!, output!, cost);
   }
 
   async delete(key: string): Promise<boolean> {
@@ -127,12 +129,13 @@ export class RedisStore implements SessionStore {
   }
 }
 
-function stored(state: string, lastSeen: string, requests: string, input: string, output: string): StoredSession {
+function stored(state: string, lastSeen: string, requests: string, input: string, output: string, cost: string | null | undefined): StoredSession {
   return {
     state: JSON.parse(state) as SessionState,
     lastSeen: Number(lastSeen),
     requests: Number(requests),
     inputTokens: Number(input),
     outputTokens: Number(output),
+    costUsd: Number(cost ?? 0),
   };
 }

@@ -52,13 +52,15 @@ export interface StoredSession {
   requests: number;
   inputTokens: number;
   outputTokens: number;
+  /** USD the session's priced exchanges cost, fleet-wide (0 in states stored before pricing). */
+  costUsd: number;
 }
 
 /** One exchange's write: the new detection state, and what to add to the counters. */
 export interface SessionWrite {
   state: SessionState;
   lastSeen: number;
-  delta: { requests: number; inputTokens: number; outputTokens: number };
+  delta: { requests: number; inputTokens: number; outputTokens: number; costUsd: number };
 }
 
 export interface StoreLimits {

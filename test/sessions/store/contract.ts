@@ -36,7 +36,11 @@ function state(key: string, replyKeys: string[][] = [['aa01']], extra: Partial<S
   };
 }
 
-const write = (s: SessionState, lastSeen = T0, delta = { requests: 1, inputTokens: 10, outputTokens: 5 }): SessionWrite => ({ state: s, lastSeen, delta });
+const write = (s: SessionState, lastSeen = T0, delta = { requests: 1, inputTokens: 10, outputTokens: 5, costUsd: 0.25 }): SessionWrite => ({
+  state: s,
+  lastSeen,
+  delta,
+});
 
 /** The one suite every session store passes unchanged (DESIGN.md: Store). */
 export function storeContract(name: string, factory: StoreFactory, options: { durable: boolean }): void {
@@ -53,7 +57,7 @@ export function storeContract(name: string, factory: StoreFactory, options: { du
       await store.save(write(state('s1')), T0);
       const got = await store.get('s1', T0 + 1);
       expect(got?.state).toEqual(state('s1'));
-      expect(got).toMatchObject({ lastSeen: T0, requests: 1, inputTokens: 10, outputTokens: 5 });
+      expect(got).toMatchObject({ lastSeen: T0, requests: 1, inputTokens: 10, outputTokens: 5, costUsd: 0.25 });
       expect(await store.get('nope', T0)).toBeUndefined();
     });
 
@@ -98,9 +102,9 @@ export function storeContract(name: string, factory: StoreFactory, options: { du
       const { store } = await open();
       const other = await fixture!.another();
       await store.save(write(state('s1', [['aa01']])), T0);
-      await other.save(write(state('s1', [['aa02']]), T0 + 10, { requests: 1, inputTokens: 20, outputTokens: 7 }), T0 + 10);
+      await other.save(write(state('s1', [['aa02']]), T0 + 10, { requests: 1, inputTokens: 20, outputTokens: 7, costUsd: 0.125 }), T0 + 10);
       const got = await store.get('s1', T0 + 20);
-      expect(got).toMatchObject({ requests: 2, inputTokens: 30, outputTokens: 12, lastSeen: T0 + 10 });
+      expect(got).toMatchObject({ requests: 2, inputTokens: 30, outputTokens: 12, costUsd: 0.375, lastSeen: T0 + 10 });
       expect(got?.state.replies[0].keys).toEqual(['aa02']);
       expect(await store.lookup([indexKey.reply('aa01')], T0 + 20)).toEqual([]);
       expect((await store.lookup([indexKey.reply('aa02')], T0 + 20)).map((s) => s.state.id)).toEqual(['s1']);
@@ -110,7 +114,7 @@ export function storeContract(name: string, factory: StoreFactory, options: { du
       const { store } = await open();
       const other = await fixture!.another();
       await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? store : other).save(write(state('s1'), T0 + i), T0 + i)));
-      expect(await store.get('s1', T0 + 50)).toMatchObject({ requests: 40, inputTokens: 400, outputTokens: 200, lastSeen: T0 + 39 });
+      expect(await store.get('s1', T0 + 50)).toMatchObject({ requests: 40, inputTokens: 400, outputTokens: 200, costUsd: 10, lastSeen: T0 + 39 });
     });
 
     it('forgets sessions idle past the TTL; a write keeps one alive', async () => {

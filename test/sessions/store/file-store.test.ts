@@ -49,7 +49,7 @@ const write = (key: string, lastSeen: number) => ({
     topic: null,
   },
   lastSeen,
-  delta: { requests: 1, inputTokens: 0, outputTokens: 0 },
+  delta: { requests: 1, inputTokens: 0, outputTokens: 0, costUsd: 0 },
 });
 
 describe('file store', () => {

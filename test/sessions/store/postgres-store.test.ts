@@ -78,7 +78,7 @@ function state(key: string): SessionState {
     topic: null,
   };
 }
-const write = (key: string, lastSeen: number) => ({ state: state(key), lastSeen, delta: { requests: 1, inputTokens: 3, outputTokens: 4 } });
+const write = (key: string, lastSeen: number) => ({ state: state(key), lastSeen, delta: { requests: 1, inputTokens: 3, outputTokens: 4, costUsd: 0.5 } });
 
 /** A schema for one test, dropped afterwards with whatever stores the test opened on it. */
 async function withSchema(run: (schema: string, track: (store: PostgresStore) => PostgresStore) => Promise<void>): Promise<void> {
