@@ -22,6 +22,7 @@ function summary(overrides: Partial<TraceSummary>): TraceSummary {
     durationMs: 100,
     inputTokens: 0,
     outputTokens: 0,
+    costUsd: null,
     ...overrides,
   };
 }
@@ -59,6 +60,7 @@ describe('SessionAggregator', () => {
         input_tokens: 2000,
         output_tokens: 200,
         total_tokens: 2200,
+        cost_usd: null,
         errors: 2,
         models: ['gpt-4o', 'gpt-4o-mini'],
       });
@@ -120,6 +122,7 @@ describe('percentile and sorting', () => {
     input_tokens: 0,
     output_tokens: 0,
     total_tokens: 0,
+    cost_usd: null,
     errors: 0,
     models: [],
   });

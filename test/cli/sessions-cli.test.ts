@@ -37,6 +37,7 @@ interface TraceJson {
   failure: string | null;
   response: { status: number; duration_ms?: number };
   usage?: { input_tokens: number; output_tokens: number } | null;
+  cost_usd?: number | null;
 }
 
 /** What the table must say, computed here from the parsed files, independently of the CLI's reader. */
@@ -63,6 +64,7 @@ async function expectedRows(directory: string): Promise<Map<string | null, Row>>
     const micros = durations.reduce((sum, d) => sum + Math.round(d * 1000), 0);
     const input = traces.reduce((sum, t) => sum + (t.usage?.input_tokens ?? 0), 0);
     const output = traces.reduce((sum, t) => sum + (t.usage?.output_tokens ?? 0), 0);
+    const priced = traces.filter((t) => typeof t.cost_usd === 'number');
     rows.set(id, {
       session_id: id,
       requests: traces.length,
@@ -75,6 +77,7 @@ async function expectedRows(directory: string): Promise<Map<string | null, Row>>
       input_tokens: input,
       output_tokens: output,
       total_tokens: input + output,
+      cost_usd: priced.length ? priced.reduce((sum, t) => sum + Math.round(t.cost_usd! * 1e9), 0) / 1e9 : null,
       errors: traces.filter((t) => t.failure !== null || t.response.status >= 400).length,
       models: [...new Set(traces.map((t) => t.model).filter((m): m is string => typeof m === 'string'))].sort(),
     });
@@ -287,7 +290,7 @@ describe('sessions: the table', () => {
       );
 
       const lines = table.stdout.trimEnd().split('\n');
-      expect(lines[0]).toMatch(/^session\s+requests\s+first \(UTC\)\s+last \(UTC\)\s+duration\s+mean\s+p95\s+tokens in\s+tokens out\s+errors\s+models$/);
+      expect(lines[0]).toMatch(/^session\s+requests\s+first \(UTC\)\s+last \(UTC\)\s+duration\s+mean\s+p95\s+tokens in\s+tokens out\s+cost\s+errors\s+models$/);
       expect(lines).toHaveLength(6);
       expect(lines[1]).toMatch(new RegExp(`^${ids.chat}\\s+3\\s+\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ`));
       // Aligned: every row is as long as the header up to the models column.
@@ -316,6 +319,7 @@ describe('sessions: the table', () => {
         input_tokens: 2000,
         output_tokens: 200,
         total_tokens: 2200,
+        cost_usd: null,
         errors: 2,
         models: ['claude-haiku-4-5', 'gpt-4o'],
       });
@@ -337,7 +341,7 @@ describe('sessions: the table', () => {
       }
       expect(table.code).toBe(0);
       expect(table.stdout).toMatch(
-        /^sess_synth_a\s+20\s+2025-01-01T00:00:00Z\s+2025-01-01T00:09:30Z\s+9m 30s\s+105 ms\s+190 ms\s+2000\s+200\s+2\s+claude-haiku-4-5,gpt-4o$/m,
+        /^sess_synth_a\s+20\s+2025-01-01T00:00:00Z\s+2025-01-01T00:09:30Z\s+9m 30s\s+105 ms\s+190 ms\s+2000\s+200\s+-\s+2\s+claude-haiku-4-5,gpt-4o$/m,
       );
       expect(table.stdout).toMatch(/^\(no session\)\s+2\s/m);
     },

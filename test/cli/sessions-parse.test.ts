@@ -129,6 +129,7 @@ describe('trace summary: fast path', () => {
       durationMs: null,
       inputTokens: 0,
       outputTokens: 0,
+      costUsd: null,
     });
   });
 });

@@ -27,6 +27,8 @@ export interface SessionRow {
   input_tokens: number;
   output_tokens: number;
   total_tokens: number;
+  /** USD of the session's priced requests; null when none was priced (unknown models, traces before pricing). */
+  cost_usd: number | null;
   /** Exchanges that failed (`failure` set) or answered with a status of 400 or more. */
   errors: number;
   models: string[];
@@ -65,6 +67,9 @@ export class SessionStats {
   durationMicros = 0;
   inputTokens = 0;
   outputTokens = 0;
+  /** Sum of costs in whole nano-dollars: integer sums do not depend on the order of the files. */
+  costNanos = 0;
+  priced = 0;
   errors = 0;
   readonly models = new Set<string>();
   extraModels = 0;
@@ -90,6 +95,10 @@ export class SessionStats {
     }
     this.inputTokens += summary.inputTokens;
     this.outputTokens += summary.outputTokens;
+    if (summary.costUsd !== null) {
+      this.priced++;
+      this.costNanos += Math.round(summary.costUsd * 1e9);
+    }
     if (summary.failure !== null || (summary.status !== null && summary.status >= 400)) this.errors++;
     if (summary.model !== null && !this.models.has(summary.model)) {
       if (this.models.size < MODEL_CAP) this.models.add(summary.model);
@@ -112,6 +121,7 @@ export class SessionStats {
       input_tokens: this.inputTokens,
       output_tokens: this.outputTokens,
       total_tokens: this.inputTokens + this.outputTokens,
+      cost_usd: this.priced > 0 ? this.costNanos / 1e9 : null,
       errors: this.errors,
       models,
     };
@@ -143,7 +153,7 @@ export class SessionAggregator {
   }
 }
 
-export const SORT_KEYS = ['requests', 'duration', 'mean', 'p95', 'tokens', 'errors', 'last', 'first'] as const;
+export const SORT_KEYS = ['requests', 'duration', 'mean', 'p95', 'tokens', 'cost', 'errors', 'last', 'first'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 
 const sortValue: Record<SortKey, (row: SessionRow) => number | null> = {
@@ -152,6 +162,7 @@ const sortValue: Record<SortKey, (row: SessionRow) => number | null> = {
   mean: (row) => row.mean_ms,
   p95: (row) => row.p95_ms,
   tokens: (row) => row.total_tokens,
+  cost: (row) => row.cost_usd,
   errors: (row) => row.errors,
   last: (row) => Date.parse(row.last),
   first: (row) => Date.parse(row.first),

@@ -22,6 +22,8 @@ export interface TraceSummary {
   durationMs: number | null;
   inputTokens: number;
   outputTokens: number;
+  /** USD by the gateway's price catalog; null when not priced (unknown model, or a trace from before pricing). */
+  costUsd: number | null;
 }
 
 export type SummaryResult = { summary: TraceSummary; reason?: undefined } | { summary?: undefined; reason: string };
@@ -57,6 +59,7 @@ function summaryFromObject(file: string, value: unknown): SummaryResult {
       durationMs: numberOrNull(response.duration_ms),
       inputTokens: tokens(value.usage, 'input_tokens'),
       outputTokens: tokens(value.usage, 'output_tokens'),
+      costUsd: numberOrNull(value.cost_usd),
     },
   };
 }
@@ -130,7 +133,7 @@ export function fastSkeleton(buf: Buffer): Json | undefined {
   const fields = parseJson(`{${tail.slice(0, close)}${tail.slice(close + 1)}`);
   if (!isObject(fields) || !('duration_ms' in fields) || !('failure' in fields)) return undefined;
   for (const key of Object.keys(fields)) if (!TAIL_KEYS.has(key)) return undefined;
-  return { ...head, response: { status, duration_ms: fields.duration_ms }, usage: fields.usage, failure: fields.failure };
+  return { ...head, response: { status, duration_ms: fields.duration_ms }, usage: fields.usage, cost_usd: fields.cost_usd, failure: fields.failure };
 }
 
 /** Why JSON.parse refused the text, in words a user can act on: a file cut short, or not JSON at all. */

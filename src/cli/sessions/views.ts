@@ -39,6 +39,9 @@ const tokensOut: SessionColumn = {
   text: (r) => String(r.output_tokens),
   value: (r) => r.output_tokens,
 };
+// Dollars to the cent in the table once a session costs a dollar, else to four significant digits.
+const formatCost = (usd: number | null) => (usd === null ? '-' : usd >= 1 ? `$${usd.toFixed(2)}` : `$${usd.toPrecision(4)}`);
+const cost: SessionColumn = { header: 'cost', key: 'cost_usd', align: 'right', text: (r) => formatCost(r.cost_usd), value: (r) => r.cost_usd };
 const tokensTotal: SessionColumn = { header: 'tokens', key: 'total_tokens', align: 'right', text: (r) => String(r.total_tokens), value: (r) => r.total_tokens };
 const errors: SessionColumn = { header: 'errors', key: 'errors', align: 'right', text: (r) => String(r.errors), value: (r) => r.errors };
 const models: SessionColumn = { header: 'models', key: 'models', text: (r) => r.models.join(',') || '-', value: (r) => r.models };
@@ -58,10 +61,10 @@ export interface View {
 
 export const SUMMARY_VIEW: View = {
   name: 'sessions',
-  description: 'one row per session: requests, first/last time, duration, mean and p95 response time, tokens, errors, models',
+  description: 'one row per session: requests, first/last time, duration, mean and p95 response time, tokens, cost, errors, models',
   sort: 'requests',
-  table: [session, requests, first, last, duration, mean, p95, tokensIn, tokensOut, errors, models],
-  data: [session, requests, first, last, duration, mean, p95, p95Exact, tokensIn, tokensOut, tokensTotal, errors, models],
+  table: [session, requests, first, last, duration, mean, p95, tokensIn, tokensOut, cost, errors, models],
+  data: [session, requests, first, last, duration, mean, p95, p95Exact, tokensIn, tokensOut, tokensTotal, cost, errors, models],
 };
 
 /** The guide's recipes, one subcommand each. */
