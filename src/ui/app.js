@@ -54,6 +54,8 @@ function s(tag, attrs = {}, ...children) {
 
 const number = new Intl.NumberFormat();
 const fmt = (value) => (value === null || value === undefined ? '–' : number.format(value));
+// Dollars to the cent from a dollar up, else to four significant digits (a cheap request costs fractions of a cent).
+const fmtUsd = (usd) => (usd === null || usd === undefined ? '–' : usd >= 1 ? `$${usd.toFixed(2)}` : `$${Number(usd.toPrecision(4))}`);
 
 function fmtDuration(ms) {
   if (ms === null || ms === undefined) return '–';
@@ -166,6 +168,8 @@ function renderMetrics(m) {
   $('m-active').textContent = m.sessions ? fmt(m.sessions.active_count) : 'off';
   $('m-hit').textContent = m.sessions ? `${Math.round(m.sessions.cache_hit_rate * 1000) / 10} %` : 'off';
   $('m-tokens').textContent = m.tokens ? `${fmt(m.tokens.input)} / ${fmt(m.tokens.output)}` : '–';
+  $('m-cost').textContent = m.cost ? fmtUsd(m.cost.total_usd) : '–';
+  $('m-cost').title = m.cost?.unpriced_requests ? `${fmt(m.cost.unpriced_requests)} requests of models without a price are not included` : '';
   state.sessionsOff = m.sessions === null;
   state.samples.push({ rate: m.requests?.rate_per_minute ?? 0, active: m.sessions ? m.sessions.active_count : null });
   if (state.samples.length > SAMPLES) state.samples.shift();
@@ -250,6 +254,7 @@ function renderRows(sessions) {
         h('td', { class: 'num' }, fmt(session.requests)),
         h('td', { class: 'num' }, fmt(session.messages)),
         h('td', { class: 'num', title: `${fmt(session.input_tokens)} in / ${fmt(session.output_tokens)} out` }, fmt(session.input_tokens + session.output_tokens)),
+        h('td', { class: 'num' }, fmtUsd(session.cost_usd)),
       ),
     ),
   );
@@ -308,6 +313,7 @@ function drawSummary(session, requests, source) {
     add('Requests', fmt(session.requests));
     add('Messages', fmt(session.messages));
     add('Tokens (in / out)', `${fmt(session.input_tokens)} / ${fmt(session.output_tokens)}`);
+    add('Cost', fmtUsd(session.cost_usd));
     add('Rule', h('span', { class: `rule rule-${session.rule}` }, session.rule));
   }
   const failed = requests.filter(isError).length;
@@ -415,6 +421,7 @@ function drawRequestTable(requests) {
         h('td', { class: 'num' }, fmtDuration(r.ttfb_ms)),
         h('td', { class: 'num' }, fmt(r.input_tokens)),
         h('td', { class: 'num' }, fmt(r.output_tokens)),
+        h('td', { class: 'num' }, fmtUsd(r.cost_usd)),
         h('td', {}, r.rule ?? '–'),
       ),
     ),

@@ -137,6 +137,11 @@ describe('the /ui page', () => {
       const busyRow = page.locator(`#sessions-body tr[data-id="${busyId}"]`);
       expect(await busyRow.locator('td').nth(3).textContent()).toBe('3'); // requests
       expect(await busyRow.locator('td').nth(4).textContent()).toBe('6'); // messages
+      // Cost: the session's total as the API gives it, and the gateway's total in the overview.
+      const costOfBusy = (await (await fetch(`${stack.url}/sessions/${busyId}`)).json()).session.cost_usd as number;
+      expect(costOfBusy).toBeGreaterThan(0);
+      expect(await busyRow.locator('td').nth(6).textContent()).toBe(`$${Number(costOfBusy.toPrecision(4))}`);
+      await eventually(() => page.locator('#m-cost').textContent()).toMatch(/^\$0\.\d+$/);
       await eventually(() => page.locator('#m-total').textContent()).toBe('5');
       expect(await page.locator('#m-active').textContent()).toBe('2');
       expect(await page.locator('#spark polyline').count()).toBe(2);
