@@ -59,7 +59,7 @@ export const SERVICE_METRICS = {
 } as const;
 
 /**
- * The session engine's own figures (SESSIONS.md rule 8), read at scrape time. Totals the engine keeps
+ * The session engine's own figures (decisions by rule, resets, evictions, hit rate, lookup and hashing times: what operators need to see detection at work), read at scrape time. Totals the engine keeps
  * monotonic since start are typed as counters so `rate()` works on them.
  */
 export const SESSION_METRICS = {

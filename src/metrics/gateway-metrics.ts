@@ -46,7 +46,7 @@ export class GatewayMetrics {
     this.stats.add(record, this.now());
   }
 
-  /** The `/metrics` JSON of the reference (with SESSIONS.md rule 8's session figures). */
+  /** The `/metrics` JSON of the reference (with the session engine's figures: decisions by rule, resets, hit rate, lookup times). */
   json(sources: MetricsSources): object {
     const s = this.stats;
     const nowMs = this.now();

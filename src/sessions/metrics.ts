@@ -26,7 +26,7 @@ export class TimingWindow {
 
 const round = (ms: number) => Math.round(ms * 10_000) / 10_000;
 
-/** Every session counter of SESSIONS.md rule 8, in one place. */
+/** Every session counter `/metrics` reports (decisions by rule, resets, evictions, hit rate, timings), in one place. */
 export class SessionCounters {
   totalCreated = 0;
   considered = 0;

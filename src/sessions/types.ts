@@ -1,6 +1,6 @@
 import type { CanonicalMessage, Conversation } from '../conversation/canonical.js';
 
-/** Which rule of SESSIONS.md decided a request's session (the `session_rule` in logs and traces). */
+/** Which detection rule (docs/sessions.md) decided a request's session (the `session_rule` in logs and traces). */
 export type SessionRule = 'explicit' | 'continued' | 'retry' | 'fuzzy' | 'reset_phrase' | 'count_drop' | 'context_break' | 'first';
 
 /** Everything detection needs, already normalised by a provider adapter: no HTTP in here. */
@@ -66,7 +66,7 @@ export interface TimingSummary {
   p99: number;
 }
 
-/** The `sessions` and `performance` sections of `/metrics` (SESSIONS.md rule 8). */
+/** The `sessions` and `performance` sections of `/metrics` (decisions by rule, resets, evictions, hit rate, timings). */
 export interface SessionMetrics {
   active_count: number;
   total_created: number;

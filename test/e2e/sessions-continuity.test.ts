@@ -1,4 +1,4 @@
-// Continuation through HTTP (SESSIONS.md rule 2): real SDK clients, both wire formats, JSON and streamed.
+// Continuation through HTTP (a history that contains a reply the gateway returned continues its session): real SDK clients, both wire formats, JSON and streamed.
 // Every request's X-Session-ID is checked against the conversation the script knows it belongs to.
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeStacks, Conversation, MATRIX, metrics, stackPerTest, userMessage, type Echo } from './helpers.js';

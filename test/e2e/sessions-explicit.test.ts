@@ -1,4 +1,4 @@
-// Explicit session names (SESSIONS.md rule 1) through the SDKs: headers, vendor headers, body metadata,
+// Explicit session names (a client-given name wins over detection) through the SDKs: headers, vendor headers, body metadata,
 // never per-request ids; and the OpenAI Responses API's previous_response_id chain.
 import type OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

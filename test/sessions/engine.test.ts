@@ -1,4 +1,4 @@
-// The session engine alone (no HTTP): every rule of SESSIONS.md on canonical conversations.
+// The session engine alone (no HTTP): every detection rule (docs/sessions.md) on canonical conversations.
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import { DetectionEngine } from '../../src/sessions/engine.js';

@@ -2,7 +2,7 @@ import type { SessionRule } from '../types.js';
 
 /**
  * What a store keeps of one session: enough for any gateway of the fleet to rebuild it and go on detecting
- * (SESSIONS.md rules), never message content. Index keys are keyed digests in hex, so a store never sees
+ * (the detection rules of docs/sessions.md), never message content. Index keys are keyed digests in hex, so a store never sees
  * text and cannot be used to forge a link to somebody else's session.
  */
 export interface SessionState {
@@ -71,7 +71,7 @@ export interface StoreLimits {
 }
 
 /**
- * A session store (DESIGN.md: get / put / touch / evict / index lookups). Every backend passes the same
+ * A session store (get / put / touch / evict / index lookups). Every backend passes the same
  * contract suite (test/sessions/store/contract.ts). Times come from the caller so the contract, TTL
  * included, is tested with an injected clock against every backend alike.
  */

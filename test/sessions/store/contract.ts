@@ -42,7 +42,7 @@ const write = (s: SessionState, lastSeen = T0, delta = { requests: 1, inputToken
   delta,
 });
 
-/** The one suite every session store passes unchanged (DESIGN.md: Store). */
+/** The one suite every session store passes unchanged (one interface, every backend held to the same behaviour). */
 export function storeContract(name: string, factory: StoreFactory, options: { durable: boolean }): void {
   describe(`session store contract: ${name}`, () => {
     let fixture: StoreFixture | undefined;
