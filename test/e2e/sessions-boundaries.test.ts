@@ -1,4 +1,4 @@
-// Where sessions must split or must not merge (no false merges, resets, expiry and bounds) through HTTP, in the 2×2 matrix:
+// Where sessions must split or must not merge (no false merges, new sessions on reset, fuzzy matching, credential partitions) through HTTP, in the 2×2 matrix:
 // identical openings, long shared preambles, reset phrases, count drops, fuzzy echoes and credentials.
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeStacks, Conversation, GatewayClient, MATRIX, metrics, stackPerTest } from './helpers.js';
