@@ -1,5 +1,6 @@
 import { Registry, type RegistryContentType } from 'prom-client';
 import type { ExchangeRecord } from '../capture/record.js';
+import { roundUsd } from '../pricing/model-price.js';
 import type { SessionMetrics } from '../sessions/types.js';
 import { round } from './counting.js';
 import { ExchangeStats } from './exchange-stats.js';
@@ -127,11 +128,6 @@ export class GatewayMetrics {
     exposition.refresh(sources);
     return exposition.registry.metrics();
   }
-}
-
-/** USD to the millionth of a cent: sums of float costs carry noise beyond that. */
-function roundUsd(usd: number): number {
-  return Math.round(usd * 1e8) / 1e8;
 }
 
 function average(sum: number, count: number): number {

@@ -36,3 +36,8 @@ export function costOf(rates: ModelRates, usage: Usage): number {
     usage.output_tokens * (rateFor(rates.output, input) ?? 0);
   return micro / 1_000_000;
 }
+
+/** USD to the millionth of a cent, for display: sums of float costs carry noise beyond that. */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * 1e8) / 1e8;
+}

@@ -64,6 +64,9 @@ export function timelineSink(timelines: SessionTimelines): Sink {
   return { name: 'timeline', write: (record, _ex, handed) => timelines.add(record, handed.traceFile ?? null) };
 }
 
+/** What the sinks get when no interceptor handed anything on (shared: sinks only read it). */
+const NOTHING_HANDED: InterceptorOutput = Object.freeze({});
+
 /**
  * Finish: builds the record once and hands it to the interceptors' response hooks, then to every sink in
  * order. Each consumer is isolated: one that throws is logged and counted, and the others still run.
@@ -79,7 +82,7 @@ export function finisher(
   const hooks = !interceptors.empty;
   return (ex) => {
     const record = exchangeRecord(ex, sessions, prices);
-    let handed: InterceptorOutput = {};
+    let handed: InterceptorOutput = NOTHING_HANDED;
     if (hooks) handed = interceptors.finished(ex, record);
     for (const sink of sinks) {
       try {

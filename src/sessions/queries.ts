@@ -1,4 +1,5 @@
 import type { Session, SessionIndex } from './session-index.js';
+import { roundUsd } from '../pricing/model-price.js';
 import type { StoreLink } from './store/store-link.js';
 import type { StoredSession } from './store/types.js';
 import { isBareName } from './identity.js';
@@ -15,9 +16,6 @@ const sortKeys: Record<SessionQuery['sort'], (view: SessionView) => number> = {
   messages: (v) => v.messages,
   cost: (v) => v.cost_usd,
 };
-
-/** USD to the millionth of a cent: sums of float costs carry noise beyond that. */
-const roundUsd = (usd: number) => Math.round(usd * 1e8) / 1e8;
 
 /** A session as a shared store holds it, in the API's shape. */
 function storedView(stored: StoredSession): SessionView {
