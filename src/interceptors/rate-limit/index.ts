@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { ExchangeRecord } from '../../capture/record.js';
+import { PriceCatalog } from '../../pricing/catalog.js';
 import type { Interceptor, InterceptorAnswer, InterceptorFactory, RequestContext } from '../types.js';
 import { LIMIT_NAMES, type Check, type LimitName, type Verdict } from './checks.js';
-import { limitsOf, rateLimitConfigSchema, type Limits } from './config.js';
+import { limitsOf, MICROS_PER_USD, microsOf, rateLimitConfigSchema, type Limits } from './config.js';
 import { MemoryCounters, type CounterStore } from './memory-counters.js';
 import { RedisCounters } from './redis-counters.js';
 
@@ -12,17 +13,26 @@ export { rateLimitConfigSchema } from './config.js';
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 
-/** What a request reserved, settled once its true token count is known. */
+/** What a request reserved, settled once its true token count and cost are known. */
 interface Reservation {
   /** The token checks the request was admitted by, each charged its `cost`. */
   tokenChecks: Check[];
+  /** The cost checks, each charged its `cost` (micro-dollars of estimated input). */
+  costChecks: Check[];
+}
+
+/** What one request is expected to spend, charged at admission and settled with the reply. */
+interface Estimate {
+  tokens: number;
+  /** Micro-dollars; 0 when the model has no price. */
+  micros: number;
 }
 
 /** The checks one request must pass (none when no limit applies to it). */
-function checksFor(limits: Limits, ctx: RequestContext, sessionTtlMs: number, estimate: number): Check[] {
+function checksFor(limits: Limits, ctx: RequestContext, sessionTtlMs: number, estimate: Estimate): Check[] {
   const checks: Check[] = [];
   const s = limits.session;
-  if (ctx.sessionId && (s.requestsPerMinute || s.maxRequests || s.tokensPerHour || s.maxTokens)) {
+  if (ctx.sessionId && (s.requestsPerMinute || s.maxRequests || s.tokensPerHour || s.maxTokens || s.maxCost || s.costPerHour)) {
     // Session ids are random, but a client-given name is not: scope it by credential, as detection does.
     const key = `s:${hash(ctx.credential ?? '')}:${ctx.sessionId}`;
     if (s.requestsPerMinute)
@@ -56,7 +66,7 @@ function checksFor(limits: Limits, ctx: RequestContext, sessionTtlMs: number, es
         limit: s.tokensPerHour,
         periodMs: HOUR,
         burst: s.tokensPerHour,
-        cost: Math.min(estimate, s.tokensPerHour),
+        cost: Math.min(estimate.tokens, s.tokensPerHour),
         unit: 'tokens',
       });
     if (s.maxTokens)
@@ -67,12 +77,38 @@ function checksFor(limits: Limits, ctx: RequestContext, sessionTtlMs: number, es
         limit: s.maxTokens,
         periodMs: sessionTtlMs,
         burst: 0,
-        cost: estimate,
+        cost: estimate.tokens,
         unit: 'tokens',
+      });
+    // Cost limits admit while anything is left (overdraw): a price is only a guess until the reply, so the
+    // request that crosses the limit goes through and the next one is refused.
+    if (s.costPerHour)
+      checks.push({
+        kind: 'rate',
+        name: 'session_cost_per_hour_usd',
+        key: `${key}:usdh`,
+        limit: s.costPerHour,
+        periodMs: HOUR,
+        burst: s.costPerHour,
+        cost: estimate.micros,
+        unit: 'usd',
+        overdraw: true,
+      });
+    if (s.maxCost)
+      checks.push({
+        kind: 'budget',
+        name: 'session_max_cost_usd',
+        key: `${key}:usd`,
+        limit: s.maxCost,
+        periodMs: sessionTtlMs,
+        burst: 0,
+        cost: estimate.micros,
+        unit: 'usd',
+        overdraw: true,
       });
   }
   const c = limits.client;
-  if (c.requestsPerMinute || c.requestsPerHour) {
+  if (c.requestsPerMinute || c.requestsPerHour || c.maxCost || c.costPerHour) {
     const key = `c:${clientKey(c, ctx)}`;
     if (c.requestsPerMinute)
       checks.push({
@@ -95,6 +131,32 @@ function checksFor(limits: Limits, ctx: RequestContext, sessionTtlMs: number, es
         burst: c.requestsPerHour,
         cost: 1,
         unit: 'requests',
+      });
+    if (c.costPerHour)
+      checks.push({
+        kind: 'rate',
+        name: 'client_cost_per_hour_usd',
+        key: `${key}:usdh`,
+        limit: c.costPerHour,
+        periodMs: HOUR,
+        burst: c.costPerHour,
+        cost: estimate.micros,
+        unit: 'usd',
+        overdraw: true,
+      });
+    // A client outlives any session: its budget is per period (budget_days) from its first charge.
+    if (c.maxCost)
+      checks.push({
+        kind: 'budget',
+        name: 'client_max_cost_usd',
+        key: `${key}:usd`,
+        limit: c.maxCost,
+        periodMs: c.budgetMs,
+        burst: 0,
+        cost: estimate.micros,
+        unit: 'usd',
+        overdraw: true,
+        fixedPeriod: true,
       });
   }
   return checks;
@@ -119,7 +181,10 @@ function hash(text: string): string {
   return digest;
 }
 
-/** X-RateLimit-* of the limit that matters most (the refusing one, else the tightest request limit). */
+/**
+ * X-RateLimit-* of the limit that matters most (the refusing one, else the tightest request limit). A cost
+ * limit shows only when it refuses; its limit and remaining are then in micro-dollars.
+ */
 function limitHeaders(result: Verdict): Record<string, string> {
   if (!result.shown) return {};
   const { check, outcome } = result.shown;
@@ -130,12 +195,18 @@ function limitHeaders(result: Verdict): Record<string, string> {
   };
 }
 
+/** An amount of micro-dollars as USD for a message: `$5`, `$0.25`, `$0.000015`. */
+function dollars(micros: number): string {
+  return `$${(micros / MICROS_PER_USD).toFixed(6).replace(/\.?0+$/, '')}`;
+}
+
 /**
- * `rate_limit`: per-session limits (requests per minute, tokens per hour, lifetime budgets of requests and
- * tokens) and per-client limits (by address, header or credential). A request over a limit is answered 429
- * before it reaches the provider, in the provider's own error shape, with Retry-After; every request of a
- * limited route carries X-RateLimit-Limit / -Remaining / -Reset. Token limits reserve an estimate from the
- * request's size and settle with the usage the provider reports (estimated from bytes when it reports none).
+ * `rate_limit`: per-session limits (requests per minute, tokens and USD per hour, lifetime budgets of
+ * requests, tokens and USD) and per-client limits (by address, header or credential: requests per minute
+ * and hour, USD per hour and per budget period). A request over a limit is answered 429 before it reaches
+ * the provider, in the provider's own error shape, with Retry-After; every request of a limited route
+ * carries X-RateLimit-Limit / -Remaining / -Reset. Token and cost limits reserve an estimate from the
+ * request's size and settle with what the provider reports (estimated from bytes when it reports nothing).
  * Counters live in this process or in Redis (shared by the fleet: one script per check, one per settle); a
  * Redis that fails or is slow lets requests through, counted and logged once.
  */
@@ -158,8 +229,11 @@ export const createRateLimit: InterceptorFactory = async ({ config: raw, logger,
   const store: CounterStore = redis ?? memory!;
   const sessionTtlMs = gateway.session.session_ttl_seconds * 1000;
   const tracksTokens = Boolean(limits.session.tokensPerHour || limits.session.maxTokens);
+  const tracksCost = Boolean(limits.session.maxCost || limits.session.costPerHour || limits.client.maxCost || limits.client.costPerHour);
+  // The same prices as the exchange records (`record.costUsd`), so estimates and settlements agree.
+  const prices = tracksCost ? new PriceCatalog(gateway.pricing.overrides) : null;
   const reservations = new WeakMap<RequestContext, Reservation>();
-  const counts = { allowed: 0, limited: 0, tokens_estimated: 0, store_errors: 0 };
+  const counts = { allowed: 0, limited: 0, tokens_estimated: 0, cost_estimated: 0, cost_unpriced: 0, store_errors: 0 };
   const limitedBy = Object.fromEntries(LIMIT_NAMES.map((name) => [name, 0])) as Record<LimitName, number>;
   let storeHealthy = true;
 
@@ -175,14 +249,19 @@ export const createRateLimit: InterceptorFactory = async ({ config: raw, logger,
     Object.assign(ctx.responseHeaders, limitHeaders(result));
     if (result.allowed) {
       counts.allowed++;
-      if (tracksTokens) reservations.set(ctx, { tokenChecks: checks.filter((check) => check.unit === 'tokens') });
+      if (tracksTokens || tracksCost)
+        reservations.set(ctx, {
+          tokenChecks: checks.filter((check) => check.unit === 'tokens'),
+          costChecks: checks.filter((check) => check.unit === 'usd'),
+        });
       return undefined;
     }
     const refused = result.refusedBy!;
     counts.limited++;
     limitedBy[refused.name]++;
     const retryMs = Math.max(1, result.shown!.outcome.retryAfterMs);
-    const message = `Rate limit reached: ${refused.name.replaceAll('_', ' ')} (${refused.limit}). Retry after ${Math.ceil(retryMs / 1000)} s.`;
+    const amount = refused.unit === 'usd' ? dollars(refused.limit) : String(refused.limit);
+    const message = `Rate limit reached: ${refused.name.replaceAll('_', ' ')} (${amount}). Retry after ${Math.ceil(retryMs / 1000)} s.`;
     return {
       status: 429,
       headers: { 'retry-after': String(Math.ceil(retryMs / 1000)), 'retry-after-ms': String(retryMs) },
@@ -190,9 +269,15 @@ export const createRateLimit: InterceptorFactory = async ({ config: raw, logger,
     };
   };
 
+  /** Tokens of the request's input, by its size (the provider's count is only known from the reply). */
+  const inputTokens = (ctx: RequestContext) => Math.max(1, Math.ceil((ctx.rawBody?.length ?? 0) / config.bytes_per_token));
+
   const onRequest: Interceptor['onRequest'] = (ctx) => {
-    const reserved = tracksTokens ? Math.max(1, Math.ceil((ctx.rawBody?.length ?? 0) / config.bytes_per_token)) : 0;
-    const checks = checksFor(limits, ctx, sessionTtlMs, reserved);
+    const tokens = tracksTokens || tracksCost ? inputTokens(ctx) : 0;
+    // The input at the model's input price; an unpriced model is charged nothing: it is never refused for
+    // what a guess says it might cost.
+    const usd = prices?.cost(ctx.provider, ctx.model, { input_tokens: tokens, output_tokens: 0, total_tokens: tokens }) ?? null;
+    const checks = checksFor(limits, ctx, sessionTtlMs, { tokens, micros: usd === null ? 0 : microsOf(usd) });
     if (checks.length === 0) return undefined;
     const at = now();
     if (!redis) return decide(ctx, checks, memory!.admit(checks, at));
@@ -211,30 +296,69 @@ export const createRateLimit: InterceptorFactory = async ({ config: raw, logger,
       .finally(() => clearTimeout(timer));
   };
 
-  /** Charges the difference between the tokens reserved and those used (reported, or estimated). */
-  const settleTokens = (ctx: RequestContext, record: ExchangeRecord) => {
+  /** Characters of the reply, for estimates when the provider reported no usage. */
+  const replyChars = (record: ExchangeRecord) =>
+    record.response.reply?.replies.reduce((sum, message) => sum + message.text.length, 0) ?? record.response.body?.length ?? 0;
+
+  /** Tokens the exchange used: reported, or estimated from its sizes. */
+  const tokensUsed = (ctx: RequestContext, record: ExchangeRecord): number => {
+    if (record.usage) return record.usage.input_tokens + record.usage.output_tokens;
+    counts.tokens_estimated++;
+    return Math.ceil(((ctx.rawBody?.length ?? 0) + replyChars(record)) / config.bytes_per_token);
+  };
+
+  /**
+   * Micro-dollars the exchange cost: its price (`record.costUsd`); nothing for a model without a price
+   * (counted in `cost_unpriced`) or an exchange the provider did not answer (failed, refused upstream);
+   * estimated from the sizes at the model's prices when the provider answered but reported no usage (an
+   * OpenAI stream without `include_usage`, a stream the client left): the provider bills those too.
+   */
+  const microsSpent = (ctx: RequestContext, record: ExchangeRecord): number => {
+    if (typeof record.costUsd === 'number') return microsOf(record.costUsd);
+    const model = record.model ?? ctx.model;
+    if (record.usage) {
+      counts.cost_unpriced++;
+      return 0;
+    }
+    const answered = record.status >= 200 && record.status < 300 && record.ttfbMs !== null;
+    if (!answered || !model) return 0;
+    const input = inputTokens(ctx);
+    const output = Math.ceil(replyChars(record) / config.bytes_per_token);
+    const usd = prices!.cost(record.provider, model, { input_tokens: input, output_tokens: output, total_tokens: input + output });
+    if (usd === null) {
+      counts.cost_unpriced++;
+      return 0;
+    }
+    counts.cost_estimated++;
+    return microsOf(usd);
+  };
+
+  /** Charges the difference between what was reserved and what was used (tokens and USD), in one step. */
+  const settleUsage = (ctx: RequestContext, record: ExchangeRecord) => {
     const reservation = reservations.get(ctx);
     if (!reservation) return;
     reservations.delete(ctx);
-    let used: number;
-    if (record.usage) used = record.usage.input_tokens + record.usage.output_tokens;
-    else {
-      counts.tokens_estimated++;
-      const replyChars = record.response.reply?.replies.reduce((sum, message) => sum + message.text.length, 0) ?? record.response.body?.length ?? 0;
-      used = Math.ceil(((ctx.rawBody?.length ?? 0) + replyChars) / config.bytes_per_token);
+    const adjustments: { check: Check; delta: number }[] = [];
+    if (reservation.tokenChecks.length > 0) {
+      const used = tokensUsed(ctx, record);
+      // Each check was charged its own cost (a bucket never more than its size): settle each from there.
+      for (const check of reservation.tokenChecks) adjustments.push({ check, delta: used - check.cost });
     }
-    // Each check was charged its own cost (a bucket never more than its size): settle each from there.
-    const adjustments = reservation.tokenChecks.map((check) => ({ check, delta: used - check.cost })).filter((a) => a.delta !== 0);
-    if (adjustments.length === 0) return;
-    const settled = store.adjust(adjustments, now());
+    if (reservation.costChecks.length > 0) {
+      const spent = microsSpent(ctx, record);
+      for (const check of reservation.costChecks) adjustments.push({ check, delta: spent - check.cost });
+    }
+    const changed = adjustments.filter((a) => a.delta !== 0);
+    if (changed.length === 0) return;
+    const settled = store.adjust(changed, now());
     if (settled instanceof Promise) settled.catch(storeFailed);
   };
 
   return {
     type: 'rate_limit',
     onRequest,
-    onResponse: settleTokens,
-    onError: settleTokens,
+    onResponse: settleUsage,
+    onError: settleUsage,
     figures: () => ({
       ...counts,
       ...Object.fromEntries(LIMIT_NAMES.map((name) => [`limited_${name}`, limitedBy[name]])),

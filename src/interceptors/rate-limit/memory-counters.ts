@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { evaluate, keepMs, settle, verdict, type Check, type Verdict } from './checks.js';
+import { evaluate, keepMs, settle, stored, verdict, type Check, type Verdict } from './checks.js';
 
 /** Where limit counters live: this process, or Redis for a fleet. */
 export interface CounterStore {
@@ -33,14 +33,20 @@ export class MemoryCounters implements CounterStore {
   }
 
   admit(checks: Check[], now: number): Verdict {
-    const outcomes = checks.map((check) => evaluate(check, this.counters.get(check.key), now));
+    const outcomes = checks.map((check) => {
+      const life = this.lifeOf(check.key);
+      return evaluate(check, life === undefined ? undefined : this.counters.get(check.key), now, life);
+    });
     const result = verdict(checks, outcomes);
     if (result.allowed) checks.forEach((check, i) => this.write(check, outcomes[i].next, now));
     return result;
   }
 
   adjust(adjustments: { check: Check; delta: number }[], now: number): void {
-    for (const { check, delta } of adjustments) this.write(check, settle(check, this.counters.get(check.key), delta, now), now);
+    for (const { check, delta } of adjustments) {
+      const state = settle(check, this.lifeOf(check.key) === undefined ? undefined : this.counters.get(check.key), delta, now);
+      if (state !== undefined) this.write(check, state, now);
+    }
   }
 
   async close(): Promise<void> {
@@ -51,7 +57,14 @@ export class MemoryCounters implements CounterStore {
     return this.counters.size;
   }
 
+  /** Milliseconds the counter still lives; undefined when there is none (or it is at its very end, as Redis's PTTL 0). */
+  private lifeOf(key: string): number | undefined {
+    const ttl = this.counters.getRemainingTTL(key);
+    return ttl > 0 && Number.isFinite(ttl) ? ttl : undefined;
+  }
+
   private write(check: Check, value: number, now: number): void {
-    this.counters.set(check.key, value, { ttl: keepMs(check, value, now) });
+    const state = stored(value);
+    this.counters.set(check.key, state, { ttl: keepMs(check, state, now, this.lifeOf(check.key)) });
   }
 }

@@ -112,3 +112,130 @@ for (const [name, open] of Object.entries(stores)) {
     });
   });
 }
+
+const usdBudget = (key: string, limit: number, cost: number, fixedPeriod = false): Check => ({
+  kind: 'budget',
+  name: fixedPeriod ? 'client_max_cost_usd' : 'session_max_cost_usd',
+  key,
+  limit,
+  periodMs: 3_600_000,
+  burst: 0,
+  cost,
+  unit: 'usd',
+  overdraw: true,
+  fixedPeriod,
+});
+const usdRate = (key: string, limit: number, cost: number): Check => ({
+  kind: 'rate',
+  name: 'session_cost_per_hour_usd',
+  key,
+  limit,
+  periodMs: 3_600_000,
+  burst: limit,
+  cost,
+  unit: 'usd',
+  overdraw: true,
+});
+
+for (const [name, open] of Object.entries(stores)) {
+  describe(`cost limits (overdraw): ${name}`, () => {
+    let store: CounterStore | undefined;
+    afterEach(async () => {
+      await store?.close();
+      store = undefined;
+    });
+
+    it('admits while anything is left, whatever the cost, and refuses from the moment the spend reaches the limit', async () => {
+      store = await open();
+      expect((await store.admit([usdBudget('u', 100, 90)], T0)).allowed).toBe(true);
+      // 90 spent: the next request is admitted although its estimate (50) does not fit; it crosses the limit.
+      const crossing = await store.admit([usdBudget('u', 100, 50)], T0);
+      expect(crossing).toMatchObject({ allowed: true, shown: null });
+      const refused = await store.admit([usdBudget('u', 100, 0)], T0);
+      expect(refused).toMatchObject({ allowed: false, refusedBy: { name: 'session_max_cost_usd' } });
+      expect(refused.shown?.outcome.remaining).toBe(0);
+      // A lifetime budget is back when its counter is gone: what is left of its life.
+      expect(refused.shown?.outcome.retryAfterMs).toBeGreaterThan(3_590_000);
+      expect(refused.shown?.outcome.retryAfterMs).toBeLessThanOrEqual(3_600_000);
+      // Settling the true cost (a refund here: 140 reserved, 99 spent) opens it again.
+      await store.adjust([{ check: usdBudget('u', 100, 0), delta: -41 }], T0);
+      expect((await store.admit([usdBudget('u', 100, 0)], T0)).allowed).toBe(true);
+      await store.adjust([{ check: usdBudget('u', 100, 0), delta: 1 }], T0);
+      expect((await store.admit([usdBudget('u', 100, 0)], T0)).allowed).toBe(false);
+    });
+
+    it('an hourly cost bucket readmits at the first millisecond the spend is below the limit', async () => {
+      store = await open();
+      // 3,600,000 per hour: one unit drains per millisecond.
+      const perHour = 3_600_000;
+      expect((await store.admit([usdRate('h', perHour, 3_000_000)], T0)).allowed).toBe(true);
+      expect((await store.admit([usdRate('h', perHour, 1_000_000)], T0)).allowed).toBe(true); // crosses: 400,000 over
+      const refused = await store.admit([usdRate('h', perHour, 1)], T0);
+      expect(refused.shown?.outcome).toMatchObject({ allowed: false, remaining: 0, retryAfterMs: 400_001 });
+      expect((await store.admit([usdRate('h', perHour, 1)], T0 + 400_000)).allowed).toBe(false); // exactly at the limit
+      expect((await store.admit([usdRate('h', perHour, 1)], T0 + 400_001)).allowed).toBe(true);
+    });
+
+    it('a refund to a budget whose counter is gone leaves nothing behind', async () => {
+      store = await open();
+      await store.adjust([{ check: usdBudget('gone', 100, 0), delta: -50 }], T0);
+      // Not a credit of 50: the whole 100 and no more.
+      expect((await store.admit([usdBudget('gone', 100, 100)], T0)).outcomes[0]).toMatchObject({ allowed: true, remaining: 0 });
+      expect((await store.admit([usdBudget('gone', 100, 0)], T0)).allowed).toBe(false);
+    });
+
+    it('a budget period runs from the first charge: later charges and settlements do not extend it', async () => {
+      store = await open();
+      await store.admit([usdBudget('period', 100, 60, true)], T0);
+      await new Promise((resolve) => setTimeout(resolve, 30)); // Redis keeps time by its own clock
+      await store.admit([usdBudget('period', 100, 60, true)], T0);
+      await store.adjust([{ check: usdBudget('period', 100, 0, true), delta: 5 }], T0);
+      const refused = await store.admit([usdBudget('period', 100, 0, true)], T0);
+      expect(refused.allowed).toBe(false);
+      expect(refused.shown?.outcome.retryAfterMs).toBeLessThanOrEqual(name === 'redis' ? 3_600_000 - 30 : 3_600_000);
+    });
+  });
+}
+
+describe('the two stores reach the same states', () => {
+  it('gives identical answers to a long run of admits and settlements with fractional bucket intervals', async () => {
+    const redis = (await stores.redis()) as RedisCounters;
+    let clock = T0;
+    const memory = new MemoryCounters(1000, () => clock);
+    // A deterministic walk: costs, refunds and time steps that leave thousandths of a millisecond behind.
+    let seed = 42;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const answers: Record<'memory' | 'redis', unknown[]> = { memory: [], redis: [] };
+    try {
+      for (let step = 0; step < 300; step++) {
+        clock += Math.floor(random() * 400);
+        const cost = Math.floor(random() * 5000);
+        const checks = [usdRate('walk-h', 7_777_777, cost), usdBudget('walk-b', 50_000_000, cost), tokens('walk-t', 99_991, Math.floor(random() * 900))];
+        const delta = Math.floor(random() * 4000) - 2000;
+        for (const [which, store] of [
+          ['memory', memory],
+          ['redis', redis],
+        ] as const) {
+          const result = await store.admit(checks, clock);
+          // Budgets' resets follow each store's own clock for expiry; everything else must agree exactly.
+          answers[which].push(
+            result.allowed,
+            result.outcomes.map((o, i) => (checks[i].kind === 'rate' ? [o.allowed, o.remaining, o.resetMs, o.retryAfterMs] : [o.allowed, o.remaining])),
+          );
+          if (result.allowed && step % 3 === 0)
+            await store.adjust(
+              [
+                { check: checks[0], delta },
+                { check: checks[1], delta },
+              ],
+              clock,
+            );
+        }
+      }
+      expect(answers.redis).toEqual(answers.memory);
+      expect(answers.memory.filter((a) => a === false).length).toBeGreaterThan(10); // the walk did hit its limits
+    } finally {
+      await redis.close();
+    }
+  });
+});

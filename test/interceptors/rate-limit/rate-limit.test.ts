@@ -3,61 +3,11 @@
 // honouring Retry-After, an injected clock for windows, and counters shared through Redis.
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startRedis } from '../../helpers/redis-server.js';
-import { startStack, type Stack, type StackOptions } from '../../helpers/stack.js';
+import { anthropicBody, chatBody, figures, limitedStacks, post, reportedTokens } from './harness.js';
 
-const stacks: Stack[] = [];
-afterEach(async () => {
-  await Promise.all(stacks.splice(0).map((stack) => stack.close()));
-});
-
-async function limited(config: Record<string, unknown>, options: StackOptions = {}): Promise<Stack> {
-  const stack = await startStack({ ...options, interceptors: [{ type: 'rate_limit', config }] });
-  stacks.push(stack);
-  return stack;
-}
-
-const chatBody = (text: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: text }], ...extra });
-const anthropicBody = (text: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: text }], ...extra });
-
-function post(
-  stack: Stack,
-  body: string,
-  headers: Record<string, string> = {},
-  path = stack.config.llm.type === 'anthropic' ? '/v1/messages' : '/v1/chat/completions',
-): Promise<Response> {
-  const auth: Record<string, string> =
-    stack.config.llm.type === 'anthropic' ? { 'x-api-key': 'sk-client', 'anthropic-version': '2023-06-01' } : { authorization: 'Bearer sk-client' };
-  return fetch(`${stack.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth, ...headers }, body });
-}
-
-async function figures(stack: Stack): Promise<Record<string, number>> {
-  const metrics = (await (await fetch(`${stack.url}/metrics`)).json()) as { interceptors: { rate_limit: Record<string, number> } };
-  return metrics.interceptors.rate_limit;
-}
-
-/** Usage a provider reported, from a JSON body or an SSE stream (both formats). */
-function reportedTokens(text: string): number {
-  let input = 0;
-  let output = 0;
-  const bodies = text.startsWith('{')
-    ? [text]
-    : text
-        .split('\n')
-        .filter((line) => line.startsWith('data: ') && line !== 'data: [DONE]')
-        .map((line) => line.slice(6));
-  for (const body of bodies) {
-    const parsed = JSON.parse(body) as { usage?: Record<string, number> | null; message?: { usage?: Record<string, number> } };
-    const usage = parsed.usage ?? parsed.message?.usage;
-    if (!usage) continue;
-    input = Math.max(input, usage.prompt_tokens ?? usage.input_tokens ?? 0);
-    output = Math.max(output, usage.completion_tokens ?? usage.output_tokens ?? 0);
-  }
-  return input + output;
-}
+const limited = limitedStacks();
 
 describe('per-session request limits', () => {
   it('admits exactly the limit out of 50 concurrent requests of one session; the rest get 429 before the provider', async () => {
