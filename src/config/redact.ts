@@ -11,6 +11,10 @@ function redactUrlCredentials(value: string): string {
 function redactValue(key: string, value: unknown): unknown {
   if (value === undefined || value === null || value === '') return value;
   if (secretKey.test(key)) return REDACTED;
+  // Export headers carry ingest keys under names of every vendor's choosing: all their values are secret.
+  if (key === 'headers' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.fromEntries(Object.keys(value).map((name) => [name, REDACTED]));
+  }
   if (typeof value === 'string') return redactUrlCredentials(value);
   if (Array.isArray(value)) return value.map((item) => redactValue('', item));
   if (typeof value === 'object') {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { otlpConfigSchema } from '../telemetry/otlp/settings.js';
 
 /**
  * The whole configuration surface, one strict object per YAML section. Strict objects make unknown keys an
@@ -140,6 +141,11 @@ export const interceptorSchema = z.strictObject({
   config: z.record(z.string(), z.unknown()).default({}),
 });
 
+export const telemetrySchema = z.strictObject({
+  /** OpenTelemetry export over OTLP/HTTP; unset keys fall back to the standard OTEL_* variables. */
+  otlp: otlpConfigSchema.prefault({}),
+});
+
 export const loggingSchema = z.strictObject({
   level: logLevel.default('info'),
   format: z.enum(['console', 'json']).default('console'),
@@ -153,6 +159,7 @@ export const configSchema = z.strictObject({
   pricing: pricingSchema.prefault({}),
   interceptors: z.array(interceptorSchema).default([]),
   logging: loggingSchema.prefault({}),
+  telemetry: telemetrySchema.prefault({}),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;

@@ -48,6 +48,13 @@ export const PIPELINE_METRICS = {
   ),
   deadlinesMissed: def('cylestio_stage_deadlines_missed_total', 'counter', 'Stages that did not finish within server.timeouts.stage_seconds.'),
   sinkFailures: def('cylestio_sink_failures_total', 'counter', 'Finished-exchange consumers (log line, metrics, request rows) that threw.'),
+  spansExported: def('cylestio_otlp_spans_exported_total', 'counter', 'OpenTelemetry spans the collector accepted.'),
+  spansDropped: def(
+    'cylestio_otlp_spans_dropped_total',
+    'counter',
+    'OpenTelemetry spans lost: the export queue was full (collector down or slow) or an export failed.',
+  ),
+  metricExportsFailed: def('cylestio_otlp_metric_exports_failed_total', 'counter', 'OpenTelemetry metric exports that failed or timed out.'),
   loginFailures: def('cylestio_admin_login_failures_total', 'counter', 'Wrong admin tokens given (sign-in form or Bearer on admin endpoints).'),
   loginLimited: def('cylestio_admin_login_limited_total', 'counter', 'Admin sign-in attempts refused because the client had too many wrong tokens.'),
 } as const;

@@ -29,6 +29,8 @@ export interface MetricsSources {
   persistence?: PersistenceMetrics | null;
   /** The request path's own failures; absent when no pipeline runs (tests of the metrics alone). */
   pipeline?: PipelineFiguresView | null;
+  /** OpenTelemetry export figures; absent or null while export is off. */
+  otlp?: OtlpFiguresView | null;
   /** Sign-in attempts on the admin endpoints (wrong tokens, clients locked out). */
   admin?: { login_failures: number; login_limited: number } | null;
 }
@@ -39,6 +41,16 @@ export interface PipelineFiguresView {
   by_stage: Record<string, number>;
   deadlines_missed: number;
   sink_failures: number;
+}
+
+/** What became of exported telemetry (`otlp` in the JSON view). */
+export interface OtlpFiguresView {
+  spans_started: number;
+  spans_exported: number;
+  spans_dropped: number;
+  spans_failed: number;
+  metric_exports: number;
+  metric_exports_failed: number;
 }
 
 type Labels = Record<string, string | number>;
@@ -157,6 +169,19 @@ export class Exposition {
     add(
       PIPELINE_METRICS.sinkFailures,
       pipeline((p) => [{ labels: {}, value: p.sink_failures }]),
+    );
+    const otlp = (pick: (o: OtlpFiguresView) => number) => () => (this.sources.otlp ? [{ labels: {}, value: pick(this.sources.otlp) }] : []);
+    add(
+      PIPELINE_METRICS.spansExported,
+      otlp((o) => o.spans_exported),
+    );
+    add(
+      PIPELINE_METRICS.spansDropped,
+      otlp((o) => o.spans_dropped + o.spans_failed),
+    );
+    add(
+      PIPELINE_METRICS.metricExportsFailed,
+      otlp((o) => o.metric_exports_failed),
     );
     add(PIPELINE_METRICS.loginFailures, () => (this.sources.admin ? [{ labels: {}, value: this.sources.admin.login_failures }] : []));
     add(PIPELINE_METRICS.loginLimited, () => (this.sources.admin ? [{ labels: {}, value: this.sources.admin.login_limited }] : []));

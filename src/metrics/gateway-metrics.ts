@@ -81,6 +81,7 @@ export class GatewayMetrics {
       interceptors: sources.interceptors,
       persistence: sources.persistence ?? null,
       pipeline: sources.pipeline ?? null,
+      otlp: sources.otlp ?? null,
       admin: sources.admin ?? null,
       tokens: { input: s.inputTokens, output: s.outputTokens, total: s.totalTokens },
       cost: {

@@ -38,3 +38,9 @@ export function boundedIndex(index: unknown, limit: number): number | undefined 
   const n = asNumber(index);
   return Number.isInteger(n) && n >= 0 && n < limit ? n : undefined;
 }
+
+/** The reasons generation stopped, strings only (an upstream may send anything). */
+export function finishReasonsOf(values: unknown[]): string[] | undefined {
+  const reasons = values.filter((value): value is string => typeof value === 'string' && value !== '');
+  return reasons.length > 0 ? reasons : undefined;
+}

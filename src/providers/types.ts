@@ -20,6 +20,10 @@ export interface CapturedReply {
   /** Provider-side response id (Responses API `resp_…`), used to link `previous_response_id`. */
   responseId?: string;
   model?: string;
+  /** The provider's id of this answer (`chatcmpl-…`, `msg_…`, `resp_…`), for telemetry; sessions use `responseId`. */
+  messageId?: string;
+  /** Why generation stopped, one per choice, in the provider's own words (`stop`, `end_turn`, `tool_use`, …). */
+  finishReasons?: string[];
   /**
    * A streamed reply reassembled in the provider's own non-streaming shape (what a JSON response would
    * have held), for traces and message logs. Absent for JSON responses: their body already is that.

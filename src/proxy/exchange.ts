@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Span } from '@opentelemetry/api';
 import type { BodyCapture } from '../capture/body-capture.js';
 import type { RequestContext } from '../interceptors/types.js';
 import type { CapturedReply, Operation, ParsedRequest, ProviderAdapter } from '../providers/types.js';
@@ -64,6 +65,8 @@ export class Exchange implements RequestContext {
   failure: string | null = null;
   /** A short explanation for the request's log line. */
   note: string | undefined;
+  /** The exchange's OpenTelemetry span, when export is on (started before the request goes upstream). */
+  span: Span | null = null;
   /** The stage running now: named in the log line when one fails. */
   stage = 'route';
   /** Set once the sinks have run: an exchange is finished exactly once. */

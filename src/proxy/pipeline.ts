@@ -9,11 +9,12 @@ import { corsHeaders } from '../server/cors.js';
 import type { Persistence } from '../sessions/store/open-persistence.js';
 import type { SessionTimelines } from '../sessions/timeline.js';
 import type { SessionEngine } from '../sessions/types.js';
+import type { OtlpTelemetry } from '../telemetry/otlp/telemetry.js';
 import type { UpstreamTarget } from '../upstream/pool.js';
 import { credentialResolver } from './credential.js';
 import { Exchange } from './exchange.js';
 import { PipelineFigures, StageRunner, type Stage } from './runner.js';
-import { finisher, metricsSink, requestLogSink, requestRowsSink, timelineSink, type Sink } from './sinks.js';
+import { finisher, metricsSink, otlpSink, requestLogSink, requestRowsSink, timelineSink, type Sink } from './sinks.js';
 import { decideSessionStage } from './stages/decide-session.js';
 import { forwardStage } from './stages/forward.js';
 import { parseStage } from './stages/parse.js';
@@ -29,6 +30,8 @@ export interface PipelineDeps {
   metrics: GatewayMetrics;
   persistence: Persistence | null;
   timelines: SessionTimelines;
+  /** OpenTelemetry export; null when off (then it costs nothing per request). */
+  telemetry: OtlpTelemetry | null;
   log: Logger;
 }
 
@@ -45,7 +48,7 @@ export interface ProxyPipeline {
  * timeline. Stages that have nothing to do for a gateway (no sessions, no hooks) are left out of the list.
  */
 export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
-  const { config, adapter, sessions, interceptors, log } = deps;
+  const { config, adapter, sessions, interceptors, telemetry, log } = deps;
   const stageDeadlineMs = Math.round(config.server.timeouts.stage_seconds * 1000);
   const figures = new PipelineFigures();
   const prices = new PriceCatalog(config.pricing.overrides);
@@ -63,24 +66,29 @@ export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
   if (sessions) stages.push(decideSessionStage(sessions, config.session, config.llm.api_key || undefined, stageDeadlineMs, log));
   if (interceptors.hasRequestHooks) stages.push(requestHooksStage(interceptors, stageDeadlineMs));
   stages.push(
-    forwardStage(deps.upstream, {
-      timeoutSeconds: config.llm.timeout,
-      captureLimit: interceptors.needsBodies ? interceptors.maxBodyBytes : 0,
-      // Record reply: the next request of the conversation must find this reply, so it is recorded
-      // before the client can send that request.
-      // The reply is priced here, once, so the session's total and the exchange record agree.
-      onReply: (ex, reply) => {
-        reply.costUsd = prices.cost(ex.provider, reply.model ?? ex.model, reply.usage);
-        if (sessions && ex.decision) sessions.recordReply(ex.decision, reply);
+    forwardStage(
+      deps.upstream,
+      {
+        timeoutSeconds: config.llm.timeout,
+        captureLimit: Math.max(interceptors.needsBodies ? interceptors.maxBodyBytes : 0, telemetry?.contentBytes ?? 0),
+        // Record reply: the next request of the conversation must find this reply, so it is recorded
+        // before the client can send that request.
+        // The reply is priced here, once, so the session's total and the exchange record agree.
+        onReply: (ex, reply) => {
+          reply.costUsd = prices.cost(ex.provider, reply.model ?? ex.model, reply.usage);
+          if (sessions && ex.decision) sessions.recordReply(ex.decision, reply);
+        },
+        log,
       },
-      log,
-    }),
+      telemetry,
+    ),
   );
 
   const requestLog = deps.persistence?.requestLog;
   const sinks: Sink[] = [requestLogSink(log), metricsSink(deps.metrics)];
   if (requestLog) sinks.push(requestRowsSink(requestLog));
   else if (sessions) sinks.push(timelineSink(deps.timelines));
+  if (telemetry) sinks.push(otlpSink(telemetry));
 
   const runner = new StageRunner(stages, finisher(interceptors, sinks, sessions, prices, figures, log), figures, log);
 

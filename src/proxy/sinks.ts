@@ -8,6 +8,7 @@ import type { RequestRow } from '../sessions/store/postgres-records.js';
 import { requestRow } from '../sessions/store/request-row.js';
 import type { SessionTimelines } from '../sessions/timeline.js';
 import type { SessionEngine } from '../sessions/types.js';
+import type { OtlpTelemetry } from '../telemetry/otlp/telemetry.js';
 import type { Exchange } from './exchange.js';
 import { exchangeRecord } from './record.js';
 import type { PipelineFigures } from './runner.js';
@@ -62,6 +63,11 @@ export function requestRowsSink(requestLog: { enqueue(row: RequestRow): void }):
 /** Recent requests per session in memory, for the sessions API when no durable record is kept. */
 export function timelineSink(timelines: SessionTimelines): Sink {
   return { name: 'timeline', write: (record, _ex, handed) => timelines.add(record, handed.traceFile ?? null) };
+}
+
+/** The exchange's OpenTelemetry span, ended (or started and ended, for requests never forwarded), and its metrics. */
+export function otlpSink(telemetry: OtlpTelemetry): Sink {
+  return { name: 'otlp', write: (record, ex) => telemetry.finish(record, ex) };
 }
 
 /** What the sinks get when no interceptor handed anything on (shared: sinks only read it). */

@@ -3,7 +3,7 @@ import { redactConfig } from '../config/redact.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { InterceptorChain } from '../interceptors/chain.js';
 import { metricsFormat, type GatewayMetrics, type MetricsSources } from '../metrics/gateway-metrics.js';
-import type { PipelineFiguresView } from '../metrics/exposition.js';
+import type { OtlpFiguresView, PipelineFiguresView } from '../metrics/exposition.js';
 import type { Persistence } from '../sessions/store/open-persistence.js';
 import type { SessionTimelines } from '../sessions/timeline.js';
 import type { SessionEngine } from '../sessions/types.js';
@@ -23,6 +23,8 @@ export interface AdminDeps {
   ready(): boolean;
   /** The request pipeline's failure counters. */
   pipeline: { figures(): PipelineFiguresView };
+  /** OpenTelemetry export, when on. */
+  telemetry: { toJSON(): OtlpFiguresView & Record<string, unknown> } | null;
 }
 
 /** The gateway's own endpoints; registered before the catch-all so they never reach the provider. */
@@ -55,7 +57,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
 
 function registerProtected(
   app: FastifyInstance,
-  { config, sessions, interceptors, metrics, persistence, pipeline }: AdminDeps,
+  { config, sessions, interceptors, metrics, persistence, pipeline, telemetry }: AdminDeps,
   admin: () => AdminAuthFigures,
 ): void {
   // Interceptor configs may hold credentials of their own, so only their type and state are shown.
@@ -67,6 +69,7 @@ function registerProtected(
     interceptors: interceptors.figures(),
     persistence: persistence?.metrics() ?? null,
     pipeline: pipeline.figures(),
+    otlp: telemetry?.toJSON() ?? null,
     admin: admin(),
   });
   // JSON (the guide's shape) by default; Prometheus or OpenMetrics text when the client asks for it.

@@ -19,6 +19,8 @@ import { lingerAfterAnswer } from './linger.js';
 import { registerCors } from './cors.js';
 import { errorBody, errors, type GatewayError } from './errors.js';
 import { createProxyPipeline, type ProxyPipeline } from '../proxy/pipeline.js';
+import { resolveOtlpSettings } from '../telemetry/otlp/settings.js';
+import { OtlpTelemetry } from '../telemetry/otlp/telemetry.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -26,6 +28,8 @@ export interface Gateway {
   interceptors: InterceptorChain;
   /** The session store and Postgres record, when persistence is on. */
   persistence: Persistence | null;
+  /** OpenTelemetry export, when on. */
+  telemetry: OtlpTelemetry | null;
   /** Readiness, and the drain that answers every request on an accepted connection before closing. */
   lifecycle: ServerLifecycle;
   /**
@@ -47,6 +51,8 @@ function toGatewayError(error: FastifyError, maxBody: number): GatewayError {
 export interface GatewayOptions {
   /** Milliseconds clock for interceptors (rate-limit windows); tests inject one. */
   now?: () => number;
+  /** Where OTEL_* variables are read (default: process.env); the config's `telemetry.otlp` wins over them. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function buildGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
@@ -59,6 +65,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
     ? new DetectionEngine(config.session, { store: persistence?.link, secret: persistence?.secret })
     : null;
   const startedAt = new Date();
+  const otlp = resolveOtlpSettings(config.telemetry.otlp, options.env ?? process.env);
+  const telemetry = otlp ? new OtlpTelemetry(otlp, config.llm.base_url, log) : null;
 
   const timeouts = config.server.timeouts;
   const app = Fastify({
@@ -116,7 +124,18 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
   const metrics = new GatewayMetrics({ service: 'cylestio-gateway', version, startedAt });
   // Recent requests per session for GET /sessions/:id, unless the Postgres record keeps them all.
   const timelines = new SessionTimelines(Math.min(config.session.max_sessions, 10_000), 200);
-  const pipeline: ProxyPipeline = createProxyPipeline({ config, adapter, upstream, sessions, interceptors, metrics, persistence, timelines, log });
+  const pipeline: ProxyPipeline = createProxyPipeline({
+    config,
+    adapter,
+    upstream,
+    sessions,
+    interceptors,
+    metrics,
+    persistence,
+    timelines,
+    telemetry,
+    log,
+  });
   const lifecycle = new ServerLifecycle(app.server);
   answerUnknownExpectations(app.server);
   registerAdminRoutes(app, {
@@ -128,6 +147,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
     persistence,
     timelines,
     pipeline: pipeline.figures,
+    telemetry,
     ready: () => lifecycle.ready,
   });
 
@@ -142,6 +162,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
     sessions,
     interceptors,
     persistence,
+    telemetry,
     lifecycle,
     async close(options: Partial<DrainOptions> = {}) {
       // Every request on an accepted connection is answered; then the queues are flushed (traces, rows,
@@ -149,6 +170,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
       await lifecycle.drain({ graceMs: 0, timeoutMs: Math.round(config.server.shutdown_timeout_seconds * 1000), quietMs: 100, ...options });
       await app.close();
       await interceptors.close();
+      await telemetry?.shutdown(); // spans and metrics still queued, bounded by the export timeout
       await upstream.dispatcher.close();
       await persistence?.close();
       await sessions?.close(); // waits for store writes in flight, then closes the store

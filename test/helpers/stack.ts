@@ -29,6 +29,10 @@ export interface StackOptions {
   pricing?: Record<string, unknown>;
   /** Milliseconds clock for interceptors (rate-limit windows). */
   now?: () => number;
+  /** The `telemetry:` section (OpenTelemetry export). */
+  telemetry?: Record<string, unknown>;
+  /** OTEL_* variables the gateway sees (default: none, so tests never depend on the runner's environment). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A simulated provider and a gateway in front of it, both on ephemeral loopback ports. */
@@ -40,6 +44,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     session: options.session ?? {},
     pricing: options.pricing ?? {},
     interceptors: options.interceptors ?? [],
+    telemetry: options.telemetry ?? {},
     logging: { level: 'debug', format: 'json' },
   });
   const chunks: string[] = [];
@@ -52,7 +57,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       done();
     },
   });
-  const gateway = await buildGateway(config, pino({ level: 'debug' }, sink), { now: options.now });
+  const gateway = await buildGateway(config, pino({ level: 'debug' }, sink), { now: options.now, env: options.env ?? {} });
   const url = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
   return {
     sim,

@@ -1,5 +1,5 @@
 import { CanonicalBuilder } from '../../conversation/canonical.js';
-import { asArray, asNumber, asObject, asString, boundedIndex } from '../body.js';
+import { asArray, asNumber, asObject, asString, boundedIndex, finishReasonsOf } from '../body.js';
 import { BoundedString } from '../bounded-string.js';
 import type { ReplyBudget } from '../reply-budget.js';
 import type { SseReassembler } from '../sse.js';
@@ -37,7 +37,13 @@ export function replyFromMessage(body: unknown): CapturedReply | null {
     if (block?.type === 'text') builder.text(block.text);
     else if (block?.type === 'tool_use') builder.toolCall(block.id, block.name, block.input);
   }
-  return { replies: [builder.build('assistant')], usage: anthropicUsage(message.usage), model: asString(message.model) };
+  return {
+    replies: [builder.build('assistant')],
+    usage: anthropicUsage(message.usage),
+    model: asString(message.model),
+    messageId: asString(message.id),
+    finishReasons: finishReasonsOf([message.stop_reason]),
+  };
 }
 
 /** Content blocks read; later ones are ignored (an upstream cannot make us allocate a huge array). */
@@ -65,6 +71,7 @@ export function eventReassembler(budget: ReplyBudget): SseReassembler {
   let usage: Usage | null = null;
   let model: string | undefined;
   let stopReason: unknown = null;
+  let messageId: string | undefined;
   return {
     onEvent(_type, data) {
       const event = asObject(data);
@@ -73,6 +80,7 @@ export function eventReassembler(budget: ReplyBudget): SseReassembler {
         case 'message_start': {
           const message = asObject(event.message);
           model = asString(message?.model);
+          messageId = asString(message?.id);
           usage = anthropicUsage(message?.usage);
           break;
         }
@@ -133,7 +141,8 @@ export function eventReassembler(budget: ReplyBudget): SseReassembler {
         }
       }
       const assembled = { type: 'message', role: 'assistant', model, content, stop_reason: stopReason, usage };
-      return { replies: [builder.build('assistant')], usage, model, assembled, ...(truncated ? { truncated } : {}) };
+      const finishReasons = finishReasonsOf([stopReason]);
+      return { replies: [builder.build('assistant')], usage, model, messageId, finishReasons, assembled, ...(truncated ? { truncated } : {}) };
     },
   };
 }

@@ -1,5 +1,5 @@
 import { CanonicalBuilder, type CanonicalMessage } from '../../conversation/canonical.js';
-import { asArray, asNumber, asObject, asString, boundedIndex, type Json } from '../body.js';
+import { asArray, asNumber, asObject, asString, boundedIndex, finishReasonsOf, type Json } from '../body.js';
 import { BoundedString } from '../bounded-string.js';
 import type { ReplyBudget } from '../reply-budget.js';
 import type { SseReassembler } from '../sse.js';
@@ -38,8 +38,15 @@ function replyMessage(message: Json): CanonicalMessage {
 export function replyFromJson(body: unknown): CapturedReply | null {
   const completion = asObject(body);
   if (!completion) return null;
-  const replies = asArray(completion.choices).map((choice) => replyMessage(asObject(asObject(choice)?.message) ?? {}));
-  return { replies, usage: openAiUsage(completion.usage), model: asString(completion.model) };
+  const choices = asArray(completion.choices);
+  const replies = choices.map((choice) => replyMessage(asObject(asObject(choice)?.message) ?? {}));
+  return {
+    replies,
+    usage: openAiUsage(completion.usage),
+    model: asString(completion.model),
+    messageId: asString(completion.id),
+    finishReasons: finishReasonsOf(choices.map((choice) => asObject(choice)?.finish_reason)),
+  };
 }
 
 const TEXT_DELTA = '"delta":{"content":"';
@@ -89,6 +96,7 @@ export function chunkReassembler(budget: ReplyBudget): SseReassembler {
   const choices: (ChoiceDraft | undefined)[] = [];
   let usage: Usage | null = null;
   let model: string | undefined;
+  let messageId: string | undefined;
   const draftAt = (index: number): ChoiceDraft => (choices[index] ??= { content: new BoundedString(budget), toolCalls: [], finishReason: null });
   return {
     onRawEvent(_type, data) {
@@ -102,6 +110,7 @@ export function chunkReassembler(budget: ReplyBudget): SseReassembler {
       const chunk = asObject(data);
       if (!chunk) return;
       model ??= asString(chunk.model);
+      messageId ??= asString(chunk.id);
       if (chunk.usage) usage = openAiUsage(chunk.usage);
       for (const rawChoice of asArray(chunk.choices)) {
         const choice = asObject(rawChoice);
@@ -155,7 +164,8 @@ export function chunkReassembler(budget: ReplyBudget): SseReassembler {
         }),
         usage,
       };
-      return { replies, usage, model, assembled, ...(truncated ? { truncated } : {}) };
+      const finishReasons = finishReasonsOf(drafts.map((draft) => draft.finishReason));
+      return { replies, usage, model, messageId, finishReasons, assembled, ...(truncated ? { truncated } : {}) };
     },
   };
 }

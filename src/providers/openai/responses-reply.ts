@@ -1,5 +1,5 @@
 import { CanonicalBuilder } from '../../conversation/canonical.js';
-import { asArray, asObject, asString, textOf, type Json } from '../body.js';
+import { asArray, asObject, asString, finishReasonsOf, textOf, type Json } from '../body.js';
 import { plainJson } from '../bounded-json.js';
 import { UnreadableString } from '../bounded-string.js';
 import type { SseReassembler } from '../sse.js';
@@ -33,7 +33,10 @@ export function replyFromResponse(body: unknown): CapturedReply | null {
     replies: [builder.build('assistant')],
     usage: openAiUsage(response.usage),
     responseId: asString(response.id),
+    messageId: asString(response.id),
     model: asString(response.model),
+    // The Responses API has no finish reason: why an answer is incomplete, else its status.
+    finishReasons: finishReasonsOf([asObject(response.incomplete_details)?.reason ?? response.status]),
   };
 }
 
