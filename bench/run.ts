@@ -39,6 +39,11 @@ const SECTIONS: Section[] = [
     load: () => import('./tracing.js'),
   },
   {
+    name: 'otel',
+    description: 'OpenTelemetry export on (collector up, collector down) vs off: throughput ratio',
+    load: () => import('./otel.js'),
+  },
+  {
     name: 'persistence',
     description: 'session stores: throughput and detection latency per backend beside memory',
     load: () => import('./persistence.js'),
