@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Histogram, type Span, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
@@ -19,7 +19,8 @@ import { version } from '../../version.js';
 import { ExportFigures } from './export-figures.js';
 import { metricExporter, traceExporter } from './exporters.js';
 import { replyContent, requestContent } from './gen-ai-content.js';
-import { ATTR, LATEST, METRIC, OPERATION_NAMES, SECONDS_BUCKETS, TOKEN_BUCKETS, V1_36, type GenAiNames } from './semconv.js';
+import { GenAiMetrics } from './gen-ai-metrics.js';
+import { ATTR, LATEST, OPERATION_NAMES, V1_36, type GenAiNames } from './semconv.js';
 import type { OtlpSettings } from './settings.js';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -67,7 +68,7 @@ export class OtlpTelemetry {
   private readonly propagator = new W3CTraceContextPropagator();
   private readonly names: GenAiNames;
   private readonly server: Attributes;
-  private readonly instruments: { tokens: Histogram; duration: Histogram; firstChunk: Histogram } | null;
+  private readonly metrics: GenAiMetrics | null;
   readonly figures = new ExportFigures();
   spansStarted = 0;
   /** Bytes of reply body the relay must keep for `gen_ai.output.messages` (0: content is off). */
@@ -107,26 +108,17 @@ export class OtlpTelemetry {
       this.tracer = null;
     }
     if (settings.metricsUrl) {
+      this.metrics = new GenAiMetrics(this.names, this.server);
       const reader = new PeriodicExportingMetricReader({
         exporter: this.figures.countMetricExports(metricExporter(settings, settings.metricsUrl)),
+        metricProducers: [this.metrics],
         exportIntervalMillis: settings.metricIntervalMs,
         exportTimeoutMillis: Math.min(settings.exportTimeoutMs, settings.metricIntervalMs),
       });
       this.meterProvider = new MeterProvider({ resource, readers: [reader] });
-      const meter = this.meterProvider.getMeter('cylestio-gateway', version);
-      const timing = { unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } };
-      this.instruments = {
-        tokens: meter.createHistogram(METRIC.tokenUsage, {
-          unit: '{token}',
-          description: 'Tokens used by model calls, by type (input, output)',
-          advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
-        }),
-        duration: meter.createHistogram(METRIC.duration, { ...timing, description: 'Duration of model calls through the gateway' }),
-        firstChunk: meter.createHistogram(METRIC.timeToFirstChunk, { ...timing, description: 'Time to the first chunk of streamed model calls' }),
-      };
     } else {
       this.meterProvider = null;
-      this.instruments = null;
+      this.metrics = null;
     }
   }
 
@@ -151,7 +143,7 @@ export class OtlpTelemetry {
       if (span.isRecording()) this.describe(span, record, ex, operation, errorType);
       span.end();
     }
-    if (this.instruments && operation) this.measure(record, operation, errorType);
+    if (this.metrics && operation) this.metrics.record(record, operation, errorType);
   }
 
   async shutdown(): Promise<void> {
@@ -241,20 +233,5 @@ export class OtlpTelemetry {
     } catch (err) {
       this.log.debug({ request_id: ex.requestId, error: (err as Error).message }, 'message content left out of the span');
     }
-  }
-
-  private measure(record: ExchangeRecord, operation: string, errorType: string | undefined): void {
-    const instruments = this.instruments!;
-    const attributes: Attributes = { ...this.server, [ATTR.operation]: operation, [this.names.provider]: record.provider };
-    if (record.model) attributes[ATTR.requestModel] = record.model;
-    const responseModel = record.response.reply?.model;
-    if (responseModel) attributes[ATTR.responseModel] = responseModel;
-    if (record.usage) {
-      instruments.tokens.record(record.usage.input_tokens, { ...attributes, [ATTR.tokenType]: 'input' });
-      instruments.tokens.record(record.usage.output_tokens, { ...attributes, [ATTR.tokenType]: 'output' });
-    }
-    if (record.stream && record.ttfbMs !== null && !errorType) instruments.firstChunk.record(seconds(record.ttfbMs), attributes);
-    if (errorType) attributes[ATTR.errorType] = errorType;
-    instruments.duration.record(seconds(record.durationMs), attributes);
   }
 }
