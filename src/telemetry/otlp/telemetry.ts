@@ -48,6 +48,9 @@ function samplerOf(settings: OtlpSettings): Sampler {
   }
 }
 
+/** The epoch time of `performance.now()`'s zero, read once (the getter is not free). */
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** Characters of each prompt or reply text kept in content attributes. */
 const CONTENT_CHARS = 16_384;
 
@@ -69,6 +72,7 @@ export class OtlpTelemetry {
   private readonly names: GenAiNames;
   private readonly server: Attributes;
   private readonly metrics: GenAiMetrics | null;
+  private readonly startAttributes = new Map<string, Attributes>();
   readonly figures = new ExportFigures();
   spansStarted = 0;
   /** Bytes of reply body the relay must keep for `gen_ai.output.messages` (0: content is off). */
@@ -171,18 +175,30 @@ export class OtlpTelemetry {
     const operation = ex.operation ? OPERATION_NAMES[ex.operation] : undefined;
     const model = ex.model;
     const name = operation ? (model ? `${operation} ${model}` : operation) : `${ex.method} ${ex.operation ?? ''}`.trim();
-    const attributes: Attributes = { ...this.server };
-    if (operation) {
-      attributes[ATTR.operation] = operation;
-      attributes[this.names.provider] = ex.provider;
-      if (model) attributes[ATTR.requestModel] = model;
-    } else {
-      attributes[ATTR.httpMethod] = ex.method;
-    }
-    const parent = this.propagator.extract(ROOT_CONTEXT, ex.headers, headerGetter);
+    const attributes = operation ? this.chatAttributes(operation, ex.provider, model) : { ...this.server, [ATTR.httpMethod]: ex.method };
+    // Most clients send no trace context: skip the propagator's work for them.
+    const parent = ex.headers.traceparent === undefined ? ROOT_CONTEXT : this.propagator.extract(ROOT_CONTEXT, ex.headers, headerGetter);
     this.spansStarted++;
-    ex.span = this.tracer.startSpan(name, { kind: SpanKind.CLIENT, startTime: performance.timeOrigin + ex.startedAt, attributes }, parent);
+    ex.span = this.tracer.startSpan(name, { kind: SpanKind.CLIENT, startTime: TIME_ORIGIN + ex.startedAt, attributes }, parent);
     return ex.span;
+  }
+
+  /**
+   * The attributes a chat span starts with (those samplers may read), built once per operation, provider and
+   * model: the SDK copies them into each span, so one shared object serves every request of that model.
+   */
+  private chatAttributes(operation: string, provider: string, model: string | null): Attributes {
+    const key = `${operation}\u0000${provider}\u0000${model ?? ''}`;
+    let attributes = this.startAttributes.get(key);
+    if (!attributes) {
+      attributes = { ...this.server, [ATTR.operation]: operation, [this.names.provider]: provider };
+      if (model) attributes[ATTR.requestModel] = model;
+      Object.freeze(attributes);
+      // Bounded like every cache: models are few, but a client can name any.
+      if (this.startAttributes.size >= 1000) this.startAttributes.clear();
+      this.startAttributes.set(key, attributes);
+    }
+    return attributes;
   }
 
   private describe(span: Span, record: ExchangeRecord, ex: Exchange, operation: string | undefined, errorType: string | undefined): void {
