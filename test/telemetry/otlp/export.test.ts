@@ -3,8 +3,8 @@
 // conventions' client metrics; a collector that is down or hangs costs requests nothing and its drops are
 // counted; export is off unless asked for.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
-import { startStack, type Stack, type StackOptions } from '../helpers/stack.js';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../helpers/otlp-receiver.js';
+import { startStack, type Stack, type StackOptions } from '../../helpers/stack.js';
 
 let stack: Stack | undefined;
 let receiver: OtlpReceiver | undefined;
@@ -154,6 +154,17 @@ describe('OpenTelemetry spans', () => {
     expect(JSON.parse(String(streamed.attributes['gen_ai.output.messages']))[0].parts[0].type).toBe('text');
   });
 
+  it('gives other routes a cheap span without GenAI attributes', async () => {
+    await exportingStack();
+    const response = await fetch(`${stack!.url}/v1/models`);
+    await response.text();
+    const span = await onlySpan();
+    expect(span.name).toBe('GET models');
+    expect(span.attributes['http.request.method']).toBe('GET');
+    expect(span.attributes['http.response.status_code']).toBe(200);
+    expect(span.attributes['gen_ai.operation.name']).toBeUndefined();
+  });
+
   it('leaves spans and headers alone when export is off', async () => {
     stack = await startStack({ env: {} });
     await post('/v1/chat/completions', chat(false), { traceparent });
@@ -197,6 +208,11 @@ describe('OpenTelemetry metrics', () => {
     expect(duration[0].unit).toBe('s');
     expect(duration.reduce((n, p) => Math.max(n, p.count), 0)).toBe(2);
     expect(latest('gen_ai.client.operation.time_to_first_chunk')[0].count).toBe(1);
+    // The histograms hold what the spans say: input tokens summed over both calls.
+    const spans = await receiver!.waitForSpans(2);
+    const inputSum = spans.reduce((sum, span) => sum + Number(span.attributes['gen_ai.usage.input_tokens']), 0);
+    const inputPoints = tokens.filter((p) => p.attributes['gen_ai.token.type'] === 'input');
+    expect(inputPoints.at(-1)!.sum).toBe(inputSum);
     for (const point of points) expect(Object.keys(point.attributes).some((key) => key.startsWith('session') || key.includes('conversation'))).toBe(false);
   });
 });
