@@ -27,6 +27,7 @@ describe('GatewayMetrics.json', () => {
       interceptors: interceptorFigures(),
       persistence: null,
       pipeline: null,
+      otlp: null,
       admin: null,
       tokens: { input: 0, output: 0, total: 0 },
       cost: { total_usd: 0, unpriced_requests: 0, by_provider: {} },
