@@ -1,5 +1,6 @@
 import { Detector, type Verdict } from './detection.js';
 import { HashTimer, type EngineConfig, type EngineParts } from './engine-parts.js';
+import { Lineage } from './lineage/lineage.js';
 import { Fingerprinter } from './fingerprint.js';
 import { FleetState } from './fleet.js';
 import { fleetKeysOf } from './fleet-keys.js';
@@ -36,6 +37,10 @@ export interface EngineOptions {
   secret?: string;
 }
 
+/** Delegations (tool calls handing a task to a sub-agent) remembered for linking, and for how long. */
+const MAX_DELEGATIONS = 20_000;
+const DELEGATION_TTL_MS = 30 * 60_000;
+
 /**
  * Session detection (docs/sessions.md): owns the live index and wires the parts together. The rules are in
  * detection.ts, what a reply leaves behind in recording.ts, the shared-store keys in fleet-keys.ts, the
@@ -50,6 +55,7 @@ export class DetectionEngine implements SessionEngine {
   private readonly timer = new HashTimer();
   private readonly sweeper: NodeJS.Timeout;
   private readonly store: StoreLink | null;
+  private readonly lineage: Lineage;
 
   constructor(config: EngineConfig, options: EngineOptions = {}) {
     const now = options.now ?? Date.now;
@@ -81,6 +87,7 @@ export class DetectionEngine implements SessionEngine {
       hash: (compute) => this.timer.time(compute),
     };
     this.detector = new Detector(this.parts);
+    this.lineage = new Lineage(this.parts, { maxDelegations: MAX_DELEGATIONS, delegationTtlMs: DELEGATION_TTL_MS, now });
     this.queries = new SessionQueries(this.index, this.store, now);
   }
 
@@ -98,7 +105,10 @@ export class DetectionEngine implements SessionEngine {
     const keys = fleetKeysOf(this.parts, request);
     const detectMs = performance.now() - started;
     return store.lookup(keys).then((found) => {
-      for (const stored of found) this.parts.fleet!.hydrate(stored);
+      for (const stored of found) {
+        const session = this.parts.fleet!.hydrate(stored);
+        if (session.parent) this.lineage.adopt(session, session.parent);
+      }
       store.restored(found.length);
       // Decided again even when the store knew nothing: a concurrent request may have created the session
       // (the same client-given name) while this one waited.
@@ -117,6 +127,7 @@ export class DetectionEngine implements SessionEngine {
   recordReply(decision: SessionDecision, reply: RecordedReply): void {
     const pending = decision.pending as Pending | null;
     if (!pending || !this.index.alive(pending.session)) return; // ended or evicted meanwhile
+    this.lineage.onReply(pending.session, pending.partition, reply.replies);
     const write = recordReply(this.parts, pending, reply);
     this.counters.longest = Math.max(this.counters.longest, pending.session.messageCount);
     if (write) this.store!.save(write);
@@ -129,6 +140,10 @@ export class DetectionEngine implements SessionEngine {
 
   get(key: string): SessionView | undefined {
     return this.queries.get(key);
+  }
+
+  children(key: string): string[] {
+    return this.lineage.children(key);
   }
 
   list(query: SessionQuery): Promise<{ sessions: SessionView[]; total: number }> {
@@ -148,7 +163,7 @@ export class DetectionEngine implements SessionEngine {
   }
 
   metrics(): SessionMetrics {
-    return sessionMetrics(this.counters, this.index);
+    return { ...sessionMetrics(this.counters, this.index), lineage: this.lineage.metrics() };
   }
 
   /** Index sizes, for tests: every entry must go when its session goes. */
@@ -159,6 +174,7 @@ export class DetectionEngine implements SessionEngine {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.index.clear();
+    this.lineage.clear();
     await this.store?.close();
   }
 
@@ -168,6 +184,9 @@ export class DetectionEngine implements SessionEngine {
       verdict.session ?? (verdict.named ? this.create(verdict.named.id, verdict.rule, verdict.named.key) : this.generated(request.partition, verdict.rule));
     session.requests++;
     session.lastSeen = this.index.clock();
+    // Lineage: a new session may be a sub-agent's; a session that delegated may now hold its answer.
+    if (!verdict.session) this.lineage.placeNew(session, request);
+    else this.lineage.confirm(session, request.conversation, verdict.firstNew, request.partition);
     const pending = pendingFor(this.parts, session, request.partition, request.conversation, verdict.lastPosition, verdict.firstNew);
     const c = this.counters;
     c.considered++;
@@ -176,7 +195,15 @@ export class DetectionEngine implements SessionEngine {
     if (verdict.rule === 'fuzzy') c.fuzzyMatches++;
     c.hashing.add(this.timer.ms);
     c.lookup.add(performance.now() - started - this.timer.ms);
-    return { sessionId: session.id, sessionKey: session.key, isNew: verdict.isNew, rule: verdict.rule, reason: verdict.reason, pending };
+    return {
+      sessionId: session.id,
+      sessionKey: session.key,
+      isNew: verdict.isNew,
+      rule: verdict.rule,
+      reason: verdict.reason,
+      parent: session.parent,
+      pending,
+    };
   }
 
   private create(id: string, rule: SessionRule, key = id): Session {

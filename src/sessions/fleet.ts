@@ -82,6 +82,7 @@ export class FleetState {
     state.paragraphs = paragraphs.map(stringHex);
     state.responses = responses.map(stringHex);
     state.topic = session.extra?.topic ?? null;
+    state.parent = session.parent;
     return {
       state: structuredClone(state),
       lastSeen: this.index.wallTime(session.lastSeen),
@@ -107,6 +108,7 @@ export class FleetState {
     this.index.setParagraphs(session, state.paragraphs.map(hexString));
     for (const key of state.responses) this.index.addResponse(session, hexString(key), KEEP_RESPONSES);
     if (state.topic) session.extras().topic = state.topic;
+    if (state.parent) session.parent = state.parent;
     this.states.set(session, structuredClone(state));
     return session;
   }

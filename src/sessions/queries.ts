@@ -30,6 +30,7 @@ function storedView(stored: StoredSession): SessionView {
     output_tokens: stored.outputTokens,
     cost_usd: roundUsd(stored.costUsd ?? 0),
     rule: stored.state.rule,
+    parent_session_id: stored.state.parent?.key ?? null,
   };
 }
 
@@ -125,6 +126,7 @@ export class SessionQueries {
       output_tokens: session.outputTokens,
       cost_usd: roundUsd(session.costUsd),
       rule: session.rule,
+      parent_session_id: session.parent?.key ?? null,
     };
   }
 }

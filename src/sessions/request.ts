@@ -1,6 +1,7 @@
 import type { SessionConfig } from '../config/schema.js';
 import type { ParsedRequest } from '../providers/types.js';
 import { explicitIdFinder } from './explicit.js';
+import { statedLineage } from './lineage/agent-headers.js';
 import type { SessionRequest } from './types.js';
 
 /** What the proxy knows of a chat request when it asks for its session. */
@@ -27,9 +28,13 @@ export function sessionRequestBuilder(
   const partitionBy = config.partition_by;
   return ({ headers, clientIp, clientCredential, parsed }) => {
     const credential = clientCredential ?? (configuredKey || undefined) ?? '';
+    const explicitId = findExplicitId(headers, parsed.explicitSessionId);
+    // A sub-agent of a named run is a session of its own, under the run (agent headers, session paths).
+    const stated = statedLineage(headers, explicitId);
     return {
       partition: partitionBy === 'none' ? '' : partitionBy === 'credential' ? credential : `${credential}|${clientIp}`,
-      explicitId: findExplicitId(headers, parsed.explicitSessionId),
+      explicitId: stated?.explicitId ?? explicitId,
+      explicitParentId: stated?.explicitParentId,
       previousResponseId: parsed.previousResponseId,
       conversation: parsed.conversation(),
     };

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { DigestKey } from './fingerprint.js';
 import { NO_SKETCH } from './fingerprint.js';
 import { KeyTable } from './key-table.js';
-import type { SessionRule } from './types.js';
+import type { ParentLink, SessionRule } from './types.js';
 
 /** A reply (or loose form) record read back from the index, already validated against its session. */
 export interface Candidate {
@@ -24,6 +24,8 @@ export interface SessionExtra {
   responseKeys: string[];
   /** Content words of recent user turns, only when the context-break rule is on. */
   topic: number[] | null;
+  /** Admin identities of sub-agent sessions started from this one (bounded by the lineage rules). */
+  children: string[] | null;
 }
 
 /**
@@ -53,6 +55,8 @@ export class Session {
    * id joins it only from that partition; 0 when unknown (rebuilt from a shared store): then it never does.
    */
   partitionTag = 0;
+  /** The session this one is a sub-agent of; null for a root. */
+  parent: ParentLink | null = null;
 
   constructor(
     /** The id clients see (X-Session-ID): random, or the name an explicit client gave. */
@@ -68,7 +72,7 @@ export class Session {
   }
 
   extras(): SessionExtra {
-    return (this.extra ??= { paragraphKeys: [], responseKeys: [], topic: null });
+    return (this.extra ??= { paragraphKeys: [], responseKeys: [], topic: null, children: null });
   }
 }
 

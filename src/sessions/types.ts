@@ -1,4 +1,5 @@
 import type { CanonicalMessage, Conversation } from '../conversation/canonical.js';
+import type { LineageFigures } from './lineage/lineage.js';
 
 /** Which detection rule (docs/sessions.md) decided a request's session (the `session_rule` in logs and traces). */
 export type SessionRule = 'explicit' | 'continued' | 'retry' | 'fuzzy' | 'reset_phrase' | 'count_drop' | 'context_break' | 'first';
@@ -15,7 +16,22 @@ export interface SessionRequest {
   explicitId?: string;
   /** Responses API `previous_response_id`. */
   previousResponseId?: string;
+  /**
+   * The session this request's session is a sub-agent of, when the client says so (a coding agent's
+   * agent-id header, `Helicone-Session-Path`): the parent's client-given name, sanitised like `explicitId`.
+   */
+  explicitParentId?: string;
   conversation: Conversation;
+}
+
+/** A session's parent: what clients see of it (`X-Parent-Session-ID`) and its admin identity. */
+export interface ParentLink {
+  id: string;
+  key: string;
+  /** How the link was made: the client said so, or a sub-agent's first message carried a tool call's argument. */
+  source: 'explicit' | 'tool_call';
+  /** A tool-call link is confirmed once the child's final reply comes back in the parent's tool result. */
+  confirmed: boolean;
 }
 
 export interface SessionDecision {
@@ -31,6 +47,8 @@ export interface SessionDecision {
   rule: SessionRule;
   /** Why, in words, for the decision log line. */
   reason: string;
+  /** The session this one is a sub-agent of; null for a root session. */
+  parent: ParentLink | null;
   /** Engine-private state needed again when the reply is recorded. */
   readonly pending: unknown;
 }
@@ -59,6 +77,17 @@ export interface SessionView {
   /** USD of the session's priced exchanges, fleet-wide with a shared store. */
   cost_usd: number;
   rule: SessionRule;
+  /** The admin identity of the session this one is a sub-agent of; null for a root. */
+  parent_session_id: string | null;
+}
+
+/** Totals over a session and every descendant (its sub-agents, theirs, …). */
+export interface TreeTotals {
+  sessions: number;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
 }
 
 export interface TimingSummary {
@@ -81,6 +110,8 @@ export interface SessionMetrics {
   explicit: number;
   decisions: Record<SessionRule, number>;
   requests_considered: number;
+  /** Sub-agent links made and confirmed, and the bounded index of delegations (absent in engines without lineage). */
+  lineage?: LineageFigures;
   /** Means over the last 1,024 decisions (the guide's fields), with their p99 beside them. */
   performance: { session_lookup_ms: number; session_lookup_p99_ms: number; hash_computation_ms: number; hash_computation_p99_ms: number };
 }
@@ -112,6 +143,8 @@ export interface SessionEngine {
   recordReply(decision: SessionDecision, reply: RecordedReply): void;
   /** A live session of this gateway by its admin identity (SessionDecision.sessionKey). */
   get(key: string): SessionView | undefined;
+  /** Admin identities of a session's live sub-agent sessions (children), as this gateway knows them. */
+  children(key: string): string[];
   /** The decided session's running usage (cheap: no view built), for exchange records. */
   usage(decision: SessionDecision): { requests: number; input_tokens: number; output_tokens: number } | undefined;
   /** Ends a session by its admin identity: its index entries go with it and the next request starts anew. */

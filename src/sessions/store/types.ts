@@ -1,4 +1,4 @@
-import type { SessionRule } from '../types.js';
+import type { ParentLink, SessionRule } from '../types.js';
 
 /**
  * What a store keeps of one session: enough for any gateway of the fleet to rebuild it and go on detecting
@@ -32,6 +32,8 @@ export interface SessionState {
   responses: string[];
   /** Content words of recent user turns, when the context-break rule is on. */
   topic: number[] | null;
+  /** The session this one is a sub-agent of (absent in states stored before lineage): shared by the fleet. */
+  parent?: ParentLink | null;
 }
 
 export interface StoredReply {
