@@ -4,7 +4,7 @@
 
 import { argumentsFromSchema, contentText, promptTokens, randomId, replyText, splitForStream, splitJson, toolCallTokens, wordCount } from './replies.js';
 import { largeArguments, largeArgumentsPieces, largeReplyTokens, largeText, largeTextPieces } from './large-reply.js';
-import { sendError, sendJson, sendSse, sendSseFrames, sseEvent, type SimContext } from './respond.js';
+import { type ScriptedToolCall, sendError, sendJson, sendSse, sendSseFrames, sseEvent, type SimContext } from './respond.js';
 
 interface Block {
   type?: unknown;
@@ -44,6 +44,7 @@ export function messages(ctx: SimContext): Promise<void> | void {
     if (m?.role === 'user') lastUser = m;
     else if (m?.role === 'assistant') assistantTurns++;
   }
+  if (ctx.controls.toolCalls?.length) return scriptedCalls(ctx, ctx.controls.toolCalls);
   const large = ctx.controls.replyBytes;
   const shortText = replyText(userText(lastUser), assistantTurns, ctx.controls.reply);
 
@@ -156,4 +157,37 @@ function* largeStream(ev: EventOf, start: string, pieces: Iterable<string>, tool
   }
   yield ev('content_block_stop', { index: 0 });
   yield* end;
+}
+
+/** The reply `x-sim-tool-calls` scripts: one tool_use block per call (parallel), as JSON or as a stream. */
+function scriptedCalls(ctx: SimContext, calls: ScriptedToolCall[]): Promise<void> | void {
+  const { body } = ctx;
+  const id = `msg_${randomId(24)}`;
+  const model = typeof body.model === 'string' ? body.model : 'claude-haiku-4-5';
+  const blocks = calls.map((call) => ({ type: 'tool_use', id: `toolu_${randomId(24)}`, name: call.name, input: call.arguments }));
+  const usage = {
+    input_tokens: promptTokens(ctx.rawBody),
+    output_tokens: blocks.reduce((sum, block) => sum + toolCallTokens(JSON.stringify(block.input)), 0),
+  };
+  if (body.stream !== true) {
+    return sendJson(ctx, 200, { id, type: 'message', role: 'assistant', model, content: blocks, stop_reason: 'tool_use', stop_sequence: null, usage });
+  }
+  const ev = (type: string, fields: Record<string, unknown> = {}) => sseEvent(type, { type, ...fields });
+  const frames = [
+    ev('message_start', {
+      message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } },
+    }),
+  ];
+  blocks.forEach((block, index) => {
+    frames.push(ev('content_block_start', { index, content_block: { ...block, input: {} } }));
+    for (const partial of ['', ...splitJson(JSON.stringify(block.input))]) {
+      frames.push(ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: partial } }));
+    }
+    frames.push(ev('content_block_stop', { index }));
+  });
+  frames.push(
+    ev('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: usage.output_tokens } }),
+    ev('message_stop'),
+  );
+  return sendSse(ctx, frames);
 }

@@ -4,7 +4,7 @@
 
 import { argumentsFromSchema, contentText, promptTokens, randomId, replyText, splitForStream, splitJson, toolCallTokens, wordCount } from './replies.js';
 import { largeArguments, largeArgumentsPieces, largeReplyTokens, largeText, largeTextPieces } from './large-reply.js';
-import { nowSeconds, sendError, sendJson, sendSse, sendSseFrames, SSE_DONE, sseData, type SimContext } from './respond.js';
+import { nowSeconds, type ScriptedToolCall, sendError, sendJson, sendSse, sendSseFrames, SSE_DONE, sseData, type SimContext } from './respond.js';
 
 interface ChatMessage {
   role?: unknown;
@@ -40,6 +40,7 @@ export function chatCompletions(ctx: SimContext): Promise<void> | void {
     if (m?.role === 'user') lastUserText = contentText(m.content);
     else if (m?.role === 'assistant') assistantTurns++;
   }
+  if (ctx.controls.toolCalls?.length) return scriptedCalls(ctx, ctx.controls.toolCalls);
   const large = ctx.controls.replyBytes;
   const tool = toolToCall(body, messages[messages.length - 1]);
   // A large reply is built only for JSON answers; streams produce it piece by piece (see largeStream).
@@ -163,4 +164,46 @@ function* largeStream(
   yield sseData(chunk(0, {}, finishReason));
   if (usageChunk) yield sseData(usageChunk);
   yield SSE_DONE;
+}
+
+/** The reply `x-sim-tool-calls` scripts: those tool calls, in parallel, as JSON or as a stream. */
+function scriptedCalls(ctx: SimContext, calls: ScriptedToolCall[]): Promise<void> | void {
+  const { body } = ctx;
+  const id = `chatcmpl-${randomId(29)}`;
+  const created = nowSeconds();
+  const model = typeof body.model === 'string' ? body.model : 'gpt-4o-mini';
+  const toolCalls = calls.map((call) => ({
+    id: `call_${randomId(24)}`,
+    type: 'function',
+    function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+  }));
+  const prompt = promptTokens(ctx.rawBody);
+  const completion = toolCalls.reduce((sum, call) => sum + toolCallTokens(call.function.arguments), 0);
+  const usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  if (body.stream !== true) {
+    return sendJson(ctx, 200, {
+      id,
+      object: 'chat.completion',
+      created,
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: toolCalls, refusal: null }, logprobs: null, finish_reason: 'tool_calls' }],
+      usage,
+    });
+  }
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  });
+  const frames = [sseData(chunk({ role: 'assistant', content: null }))];
+  toolCalls.forEach((call, index) => {
+    frames.push(sseData(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] })));
+    for (const piece of splitJson(call.function.arguments)) frames.push(sseData(chunk({ tool_calls: [{ index, function: { arguments: piece } }] })));
+  });
+  frames.push(sseData(chunk({}, 'tool_calls')));
+  if (body.stream_options?.include_usage === true) frames.push(sseData({ id, object: 'chat.completion.chunk', created, model, choices: [], usage }));
+  frames.push(SSE_DONE);
+  return sendSse(ctx, frames);
 }

@@ -16,6 +16,29 @@ export interface Controls {
   replyBytes: number;
   /** `x-sim-delta-bytes`: characters per streamed delta of such a reply (default 1,000). */
   deltaBytes: number;
+  /**
+   * `x-sim-tool-calls`: URI-encoded JSON `[{name, arguments}]`: the reply is exactly these tool calls (parallel
+   * when several), whatever tools the request offers (agent tests script their sub-agent delegations so).
+   */
+  toolCalls?: ScriptedToolCall[];
+}
+
+export interface ScriptedToolCall {
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+function scriptedToolCalls(raw: string | undefined): ScriptedToolCall[] | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(decodeURIComponent(raw));
+    if (!Array.isArray(parsed)) return undefined;
+    return parsed
+      .filter((call): call is ScriptedToolCall => typeof call?.name === 'string' && call.arguments !== null && typeof call.arguments === 'object')
+      .slice(0, 16);
+  } catch {
+    return undefined;
+  }
 }
 
 export interface SimContext {
@@ -66,6 +89,7 @@ export function readControls(req: IncomingMessage): Controls {
     noUsage: noUsage !== undefined && noUsage !== '0' && noUsage !== 'false',
     replyBytes: nonNegativeInt(header(req, 'x-sim-reply-bytes')),
     deltaBytes: nonNegativeInt(header(req, 'x-sim-delta-bytes')) || 1000,
+    toolCalls: scriptedToolCalls(header(req, 'x-sim-tool-calls')),
   };
 }
 
