@@ -1,0 +1,115 @@
+// Lineage in the engine alone: a new conversation whose first user message carries a recent delegation of
+// another session (the whole task, word for word, whatever the layout) is that session's sub-agent; the link
+// is confirmed when the sub-agent's answer comes back in the parent's tool result; everything is bounded.
+import { afterEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../../../src/config/schema.js';
+import { CanonicalBuilder } from '../../../src/conversation/canonical.js';
+import { DetectionEngine } from '../../../src/sessions/engine.js';
+import { delegationsOf, MIN_WORDS } from '../../../src/sessions/lineage/delegations.js';
+import { forEachWindow, HEAD_WORDS, windowHash } from '../../../src/sessions/lineage/word-windows.js';
+import { ask, ScriptedChat, toolCall, toolResult, user } from '../../helpers/conversation.js';
+
+const engines: DetectionEngine[] = [];
+function engine(now?: () => number): DetectionEngine {
+  const e = new DetectionEngine(configSchema.parse({}).session, { now });
+  engines.push(e);
+  return e;
+}
+afterEach(() => engines.splice(0).forEach((e) => e.close()));
+
+const TASK =
+  'Search the billing service for every place that rounds currency amounts, list the files and functions, and explain which rounding mode each one uses.';
+
+describe('word windows', () => {
+  it('finds a window by its rolling hash wherever it starts', () => {
+    const needle = 'one two three four five six seven eight'.split(' ');
+    const hay = 'alpha beta one two three four five six seven eight gamma'.split(' ');
+    const starts: number[] = [];
+    forEachWindow(hay, (hash, start) => {
+      if (hash === windowHash(needle)) starts.push(start);
+      return false;
+    });
+    expect(starts).toEqual([2]);
+    expect(HEAD_WORDS).toBe(8);
+  });
+});
+
+describe('delegationsOf', () => {
+  it('reads distinctive task arguments of tool calls only', () => {
+    const reply = [
+      toolCall('c1', 'Agent', { description: 'billing', prompt: TASK }),
+      toolCall('c2', 'Read', { file_path: '/a/very/long/path/that/is/not/a/task.ts' }),
+    ];
+    const found = delegationsOf(reply);
+    expect(found.map((d) => d.callId)).toEqual(['c1']);
+    expect(delegationsOf([toolCall('c3', 'Agent', { prompt: 'Summarise the file please.' })])).toEqual([]);
+    expect(MIN_WORDS).toBe(12);
+  });
+});
+
+describe('sub-agent links', () => {
+  it('links a Task-style sub-agent (the task ends its first message, another layout) and confirms it with the answer', () => {
+    const e = engine();
+    const parent = new ScriptedChat(e);
+    const root = parent.send(user('Audit rounding in billing.'), toolCall('call_9', 'Agent', { description: 'Rounding', prompt: TASK }));
+    const reflowed = `<system-reminder>Use the repo at /src.</system-reminder>\n${TASK.replaceAll(', ', ',\n').toUpperCase()}`;
+    const child = new ScriptedChat(e);
+    const first = child.send(
+      user(reflowed),
+      'The billing service rounds in three places: invoice totals use half-even, tax lines use half-up, refunds truncate.',
+    );
+    expect(first.isNew).toBe(true);
+    expect(first.parent).toMatchObject({ id: root.sessionId, key: root.sessionKey, source: 'tool_call', confirmed: false });
+    expect(e.children(root.sessionKey)).toEqual([first.sessionKey]);
+    expect(e.get(first.sessionKey)?.parent_session_id).toBe(root.sessionKey);
+    // The parent gets the answer back as the tool's result: the link is confirmed.
+    parent.send(
+      toolResult('call_9', 'The billing service rounds in three places: invoice totals use half-even, tax lines use half-up, refunds truncate.\nagentId: x1'),
+      'Done.',
+    );
+    expect(e.metrics().lineage).toMatchObject({ links_tool_call: 1, links_confirmed: 1 });
+    expect(first.parent?.confirmed).toBe(true);
+  });
+
+  it('links every child of parallel calls, and grandchildren to their own parent', () => {
+    const e = engine();
+    const tasks = [0, 1, 2].map((i) => `${TASK} Focus on module number ${i} and its tests only.`);
+    const parallel = new CanonicalBuilder();
+    tasks.forEach((task, i) => parallel.toolCall(`p${i}`, 'Agent', { prompt: task }));
+    const root = new ScriptedChat(e).send(user('Audit all.'), parallel.build('assistant'));
+    const children = tasks.map((task) =>
+      new ScriptedChat(e).send(user(task), toolCall('g1', 'Agent', { prompt: `${task} Delegate the reading of the test files.` })),
+    );
+    expect(children.map((c) => c.parent?.key)).toEqual([root.sessionKey, root.sessionKey, root.sessionKey]);
+    const grandchild = new ScriptedChat(e).send(user(`${tasks[1]} Delegate the reading of the test files.`), 'Read them.');
+    expect(grandchild.parent?.key).toBe(children[1].sessionKey);
+  });
+
+  it('does not link a look-alike, a partial task, another tenant, or a task delegated too long ago', () => {
+    let now = 1_000_000;
+    const e = engine(() => now);
+    new ScriptedChat(e).send(user('Audit rounding.'), toolCall('c1', 'Agent', { prompt: TASK }));
+    const changed = TASK.replace('rounding mode', 'locking mode');
+    expect(ask(e, [user(changed)]).parent).toBeNull();
+    expect(ask(e, [user(TASK.split(' ').slice(0, 15).join(' '))]).parent).toBeNull();
+    expect(ask(e, [user(TASK)], { partition: 'key-b' }).parent).toBeNull();
+    now += 31 * 60_000;
+    expect(ask(e, [user(TASK)]).parent).toBeNull();
+  });
+
+  it('takes a parent the client names over content, and never makes a session its own parent', () => {
+    const e = engine();
+    const run = ask(e, [user('Start the run.')], { explicitId: 'run-1' });
+    const sub = ask(e, [user('Sub-agent work.')], { explicitId: 'run-1:agent-a', explicitParentId: 'run-1' });
+    expect(sub.parent).toMatchObject({ id: 'run-1', key: run.sessionKey, source: 'explicit', confirmed: true });
+    expect(e.children(run.sessionKey)).toEqual([sub.sessionKey]);
+    expect(ask(e, [user('x')], { explicitId: 'loop', explicitParentId: 'loop' }).parent).toBeNull();
+  });
+
+  it('bounds what it remembers: the delegation index is capped and counted', () => {
+    const e = engine();
+    const chat = new ScriptedChat(e);
+    chat.send(user('go'), toolCall('c1', 'Agent', { prompt: TASK }));
+    expect(e.metrics().lineage).toMatchObject({ delegations_indexed: 1, delegations_live: 1, delegations_evicted: 0 });
+  });
+});
