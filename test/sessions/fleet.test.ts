@@ -2,7 +2,7 @@
 // gateways on Redis, or a gateway restarted on its file store.
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
-import { conversationOf, type CanonicalMessage } from '../../src/conversation/canonical.js';
+import { CanonicalBuilder, conversationOf, type CanonicalMessage } from '../../src/conversation/canonical.js';
 import { DetectionEngine } from '../../src/sessions/engine.js';
 import { FleetState } from '../../src/sessions/fleet.js';
 import { SessionIndex } from '../../src/sessions/session-index.js';
@@ -168,5 +168,26 @@ describe('engines sharing a store', () => {
     await settled();
     expect((await client.send(a.engine, 'q2', 'a2')).sessionId).toBe(first.sessionId); // a's own copy is local
     expect(await store.get(first.sessionId, Date.now())).toMatchObject({ requests: 1 });
+  });
+});
+
+describe('lineage shared by the fleet', () => {
+  it("carries a sub-agent's parent to the other gateways through the store", async () => {
+    const store = new MemoryStore({ maxSessions: 100, ttlMs: 60_000 });
+    const a = gateway(store);
+    const b = gateway(store);
+    const task = 'Read every migration file of the payments schema and list the columns that were renamed, with the release that renamed each.';
+    const parentHistory = [user('Audit the payments schema.')];
+    const parent = await a.engine.decide({ partition: 'key-a', conversation: conversationOf(parentHistory) });
+    a.engine.recordReply(parent, { replies: [new CanonicalBuilder().toolCall('call_1', 'Agent', { prompt: task }).build('assistant')] });
+    const child = new Client();
+    const first = await child.send(a.engine, task, 'Three columns were renamed: amount (v12), payee (v14), memo (v15).');
+    expect(first.parent?.key).toBe(parent.sessionKey);
+    await settled();
+    // The sub-agent's next turn lands on the other gateway: it knows the session, and its parent.
+    const next = await child.send(b.engine, 'Which release was the riskiest?', 'v14.');
+    expect(next.sessionKey).toBe(first.sessionKey);
+    expect(next.parent?.key).toBe(parent.sessionKey);
+    expect(b.engine.get(first.sessionKey)?.parent_session_id).toBe(parent.sessionKey);
   });
 });
