@@ -187,6 +187,7 @@ export class DetectionEngine implements SessionEngine {
     // Lineage: a new session may be a sub-agent's; a session that delegated may now hold its answer.
     if (!verdict.session) this.lineage.placeNew(session, request);
     else this.lineage.confirm(session, request.conversation, verdict.firstNew, request.partition);
+    this.lineage.observeTrace(session, request.partition, request.traceId);
     const pending = pendingFor(this.parts, session, request.partition, request.conversation, verdict.lastPosition, verdict.firstNew);
     const c = this.counters;
     c.considered++;

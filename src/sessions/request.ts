@@ -35,8 +35,17 @@ export function sessionRequestBuilder(
       partition: partitionBy === 'none' ? '' : partitionBy === 'credential' ? credential : `${credential}|${clientIp}`,
       explicitId: stated?.explicitId ?? explicitId,
       explicitParentId: stated?.explicitParentId,
+      traceId: traceIdOf(headers.traceparent),
       previousResponseId: parsed.previousResponseId,
       conversation: parsed.conversation(),
     };
   };
+}
+
+/** The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`); undefined when absent or malformed. */
+function traceIdOf(value: string | string[] | undefined): string | undefined {
+  const header = Array.isArray(value) ? value[0] : value;
+  if (!header || header.length < 55) return undefined;
+  const match = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}/.exec(header);
+  return match && match[1] !== '0'.repeat(32) ? match[1] : undefined;
 }

@@ -21,6 +21,8 @@ export interface SessionRequest {
    * agent-id header, `Helicone-Session-Path`): the parent's client-given name, sanitised like `explicitId`.
    */
   explicitParentId?: string;
+  /** The trace id of the client's W3C `traceparent`, when it sent one (agents run sub-agents inside a tool call's span). */
+  traceId?: string;
   conversation: Conversation;
 }
 
@@ -28,8 +30,12 @@ export interface SessionRequest {
 export interface ParentLink {
   id: string;
   key: string;
-  /** How the link was made: the client said so, or a sub-agent's first message carried a tool call's argument. */
-  source: 'explicit' | 'tool_call';
+  /**
+   * How the link was made: the client named the parent (`explicit`), the sub-agent's first message carried
+   * a delegating tool call's argument (`tool_call`), or it came in the trace of a session waiting on a tool
+   * call (`trace`).
+   */
+  source: 'explicit' | 'tool_call' | 'trace';
   /** A tool-call link is confirmed once the child's final reply comes back in the parent's tool result. */
   confirmed: boolean;
 }
@@ -127,6 +133,8 @@ export interface SessionQuery {
   q?: string;
   /** Only sessions seen within this many milliseconds. */
   activeWithinMs?: number;
+  /** Only sessions without a parent (top-level runs, not their sub-agents). */
+  rootOnly?: boolean;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { CanonicalMessage, Conversation } from '../../conversation/canonical.js';
 import { segmentsOf, spokenText, TOOL_MARK } from '../../conversation/segments.js';
 import type { EngineParts } from '../engine-parts.js';
@@ -19,6 +20,9 @@ const FIRST_USER_MESSAGES = 2;
 const SCAN_WORDS = 20_000;
 /** Words of a sub-agent's answer that must come back in the parent's tool result to confirm a link. */
 const ANSWER_WORDS = 200;
+/** Sessions remembered per client trace id (the first ones), and trace ids remembered in all. */
+const SESSIONS_PER_TRACE = 8;
+const MAX_TRACES = 20_000;
 
 export interface LineageOptions {
   /** Delegations remembered at most, and for how long (ms). */
@@ -31,6 +35,7 @@ export interface LineageOptions {
 export interface LineageFigures {
   links_tool_call: number;
   links_explicit: number;
+  links_trace: number;
   links_confirmed: number;
   delegations_indexed: number;
   delegations_live: number;
@@ -59,13 +64,18 @@ export class Lineage {
   private readonly delegations: DelegationIndex;
   private readonly answers = new WeakMap<Session, Answer>();
   private readonly awaited = new WeakMap<Session, Map<string, string>>();
-  private readonly figures = { links_tool_call: 0, links_explicit: 0, links_confirmed: 0, delegations_indexed: 0, children_dropped: 0 };
+  /** Sessions whose latest reply called a tool: they may be running a sub-agent now. */
+  private readonly awaitingTool = new WeakSet<Session>();
+  /** Sessions by the client trace they were seen in (partition tag and trace id). */
+  private readonly traces: LRUCache<string, string[]>;
+  private readonly figures = { links_tool_call: 0, links_explicit: 0, links_trace: 0, links_confirmed: 0, delegations_indexed: 0, children_dropped: 0 };
 
   constructor(
     private readonly parts: EngineParts,
     options: LineageOptions,
   ) {
     this.delegations = new DelegationIndex(options.maxDelegations, options.delegationTtlMs, options.now);
+    this.traces = new LRUCache({ max: MAX_TRACES, ttl: options.delegationTtlMs, perf: { now: options.now }, ttlResolution: 0 });
   }
 
   /** After a new session was created: its parent, if the client named one or its first message was delegated. */
@@ -79,17 +89,15 @@ export class Lineage {
       }
       return;
     }
-    if (this.delegations.size === 0) return;
-    const found = this.delegatedFrom(request.conversation, request.partition, session.key);
-    if (!found) return;
+    const found = this.delegations.size > 0 ? this.delegatedFrom(request.conversation, request.partition, session.key) : undefined;
+    if (!found) {
+      if (request.traceId) this.placeByTrace(session, request.partition, request.traceId);
+      return;
+    }
     const parent = this.parts.index.peek(found.parentKey);
     this.link(session, { id: found.parentId, key: found.parentKey, source: 'tool_call', confirmed: false });
     this.figures.links_tool_call++;
-    if (parent) {
-      let awaited = this.awaited.get(parent);
-      if (!awaited) this.awaited.set(parent, (awaited = new Map()));
-      if (awaited.size < MAX_AWAITED) awaited.set(found.callId, session.key);
-    }
+    if (parent) this.await(parent, found.callId, session.key);
   }
 
   /** A request of a session that delegated: tool results that carry a sub-agent's answer confirm its link. */
@@ -101,20 +109,35 @@ export class Lineage {
       if (!message.text.includes(TOOL_MARK)) continue;
       for (const segment of segmentsOf(message)) {
         if (segment.kind !== 'result') continue;
-        const childKey = awaited.get(segment.id);
-        if (childKey === undefined) continue;
-        const child = this.parts.index.peek(childKey);
-        const answer = child && this.answers.get(child);
-        if (!child?.parent || !answer || !this.carries(segment.content, answer, partition)) continue;
-        awaited.delete(segment.id);
-        child.parent.confirmed = true;
-        this.figures.links_confirmed++;
+        // The child started for this call, then children linked by trace (their call is unknown).
+        for (const callId of [segment.id, ...[...awaited.keys()].filter((id) => id.startsWith('*'))]) {
+          const childKey = awaited.get(callId);
+          if (childKey === undefined) continue;
+          const child = this.parts.index.peek(childKey);
+          const answer = child && this.answers.get(child);
+          if (!child?.parent || !answer || !this.carries(segment.content, answer, partition)) continue;
+          awaited.delete(callId);
+          child.parent.confirmed = true;
+          this.figures.links_confirmed++;
+          break;
+        }
       }
     }
   }
 
+  /** Every request with a client trace: its session is filed under the trace (after placeNew looked there). */
+  observeTrace(session: Session, partition: string, traceId: string | undefined): void {
+    if (!traceId) return;
+    const key = this.traceKey(partition, traceId);
+    const sessions = this.traces.get(key);
+    if (!sessions) this.traces.set(key, [session.key]);
+    else if (!sessions.includes(session.key) && sessions.length < SESSIONS_PER_TRACE) sessions.push(session.key);
+  }
+
   /** After a reply was recorded: remember its delegations, and a sub-agent's answer until its link is confirmed. */
   onReply(session: Session, partition: string, replies: CanonicalMessage[]): void {
+    if (replies.some((message) => message.text.includes(TOOL_MARK) && segmentsOf(message).some((s) => s.kind === 'call'))) this.awaitingTool.add(session);
+    else this.awaitingTool.delete(session);
     const parent = session.parent;
     if (parent && !parent.confirmed && replies[0]) {
       const answerWords = words(spokenText(replies[0]), ANSWER_WORDS);
@@ -161,6 +184,38 @@ export class Lineage {
 
   clear(): void {
     this.delegations.clear();
+  }
+
+  /**
+   * A new session in the trace of exactly one other session that is waiting on a tool call: the agent runs a
+   * sub-agent inside that call. With two or more such sessions in the trace (parallel or nested sub-agents),
+   * the trace alone cannot tell which is the parent, so it links nothing.
+   */
+  private placeByTrace(session: Session, partition: string, traceId: string): void {
+    const sessions = this.traces.get(this.traceKey(partition, traceId));
+    if (!sessions) return;
+    let parent: Session | undefined;
+    for (const key of sessions) {
+      const candidate = key === session.key ? undefined : this.parts.index.peek(key);
+      if (!candidate || !this.awaitingTool.has(candidate)) continue;
+      if (parent) return; // ambiguous
+      parent = candidate;
+    }
+    if (!parent) return;
+    this.link(session, { id: parent.id, key: parent.key, source: 'trace', confirmed: false });
+    this.figures.links_trace++;
+    // Which tool call runs it is unknown: any tool result of the parent that carries its answer confirms it.
+    this.await(parent, `*${session.key}`, session.key);
+  }
+
+  private await(parent: Session, callId: string, childKey: string): void {
+    let awaited = this.awaited.get(parent);
+    if (!awaited) this.awaited.set(parent, (awaited = new Map()));
+    if (awaited.size < MAX_AWAITED) awaited.set(callId, childKey);
+  }
+
+  private traceKey(partition: string, traceId: string): string {
+    return `${this.parts.hash(() => partitionTag(this.parts.fingerprints, partition)).small}:${traceId}`;
   }
 
   private link(session: Session, parent: ParentLink): void {

@@ -113,3 +113,33 @@ describe('sub-agent links', () => {
     expect(e.metrics().lineage).toMatchObject({ delegations_indexed: 1, delegations_live: 1, delegations_evicted: 0 });
   });
 });
+
+describe('sub-agent links by client trace', () => {
+  const trace = (id: string) => ({ traceId: id.padStart(32, '0') });
+
+  it('links a new session in the trace of the one session waiting on a tool call, and confirms it by its answer', () => {
+    const e = engine();
+    const parent = new ScriptedChat(e, { partition: 'key-a', ...trace('a1') });
+    const root = parent.send(user('Plan the migration.'), toolCall('call_1', 'run_planner', { step: 1 }));
+    const child = new ScriptedChat(e, { partition: 'key-a', ...trace('a1') }).send(
+      user('You plan migrations. Go.'),
+      'Plan: back up, migrate, verify the row counts.',
+    );
+    expect(child.parent).toMatchObject({ key: root.sessionKey, source: 'trace', confirmed: false });
+    parent.send(toolResult('call_1', 'Plan: back up, migrate, verify the row counts.'), 'Done.');
+    expect(child.parent?.confirmed).toBe(true);
+    expect(e.metrics().lineage).toMatchObject({ links_trace: 1, links_confirmed: 1 });
+  });
+
+  it('links nothing when the trace has no session waiting on a tool, or two of them', () => {
+    const e = engine();
+    new ScriptedChat(e, { partition: 'key-a', ...trace('b1') }).send(user('Just chatting.'), 'Sure.');
+    expect(ask(e, [user('Another conversation in the same trace.')], trace('b1')).parent).toBeNull();
+    new ScriptedChat(e, { partition: 'key-a', ...trace('c1') }).send(user('Agent one.'), toolCall('x', 'tool', {}));
+    new ScriptedChat(e, { partition: 'key-a', ...trace('c1') }).send(user('Agent two.'), toolCall('y', 'tool', {}));
+    expect(ask(e, [user('Whose sub-agent am I?')], trace('c1')).parent).toBeNull();
+    // Another tenant in the same trace id never links.
+    new ScriptedChat(e, { partition: 'key-a', ...trace('d1') }).send(user('Waiting.'), toolCall('z', 'tool', {}));
+    expect(ask(e, [user('Other tenant.')], { partition: 'key-b', ...trace('d1') }).parent).toBeNull();
+  });
+});
