@@ -30,6 +30,12 @@ export interface ExchangeRecord {
    * request rows and the sessions API key by. Absent only in records built without a session decision.
    */
   sessionKey?: string | null;
+  /**
+   * The session this one is a sub-agent of, as its client sees it (X-Parent-Session-ID), and its admin
+   * identity; null for a root session or no session. Absent in records built without a session decision.
+   */
+  parentSessionId?: string | null;
+  parentSessionKey?: string | null;
   isNewSession: boolean | null;
   sessionRule: SessionRule | null;
   usage: Usage | null;

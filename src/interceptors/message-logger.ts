@@ -65,8 +65,9 @@ function renderLine(fields: Record<string, unknown>, messages: unknown, reply: R
 }
 
 /**
- * `message_logger`: one JSON line per exchange with its new messages, the reply and the session id. Lines
- * go through pino's asynchronous file destination (SonicBoom): appended in order, flushed on shutdown.
+ * `message_logger`: one JSON line per exchange with its new messages, the reply, the session id and its
+ * parent's. Lines go through pino's asynchronous file destination (SonicBoom): appended in order, flushed
+ * on shutdown.
  */
 export const createMessageLogger: InterceptorFactory = ({ config }) => {
   const options = messageLoggerConfigSchema.parse(config);
@@ -74,7 +75,13 @@ export const createMessageLogger: InterceptorFactory = ({ config }) => {
   let written = 0;
   const log = (ctx: RequestContext, record: ExchangeRecord) => {
     if (!ctx.operation) return; // only conversations have messages
-    const fields: Record<string, unknown> = { timestamp: record.timestamp, session_id: record.sessionId, request_id: record.requestId };
+    const fields: Record<string, unknown> = {
+      timestamp: record.timestamp,
+      session_id: record.sessionId,
+      // A sub-agent's line names the session it worked for (null for a root), as trace files do.
+      parent_session_id: record.parentSessionId ?? null,
+      request_id: record.requestId,
+    };
     if (options.include_metadata) {
       Object.assign(fields, {
         provider: record.provider,

@@ -27,6 +27,7 @@ export const createPrinter: InterceptorFactory = ({ config, logger }) => {
         duration_ms: record.durationMs,
         ttfb_ms: record.ttfbMs,
         session_id: record.sessionId,
+        parent_session_id: record.parentSessionId ?? undefined,
         tokens: record.usage ?? undefined,
         failure: record.failure ?? undefined,
         body: options.log_body ? preview(record.response.body, options.max_body_length) : undefined,

@@ -24,6 +24,8 @@ export function exchangeRecord(ex: Exchange, sessions: SessionEngine | null, pri
     ttfbMs: ex.firstByteAt ? round(ex.firstByteAt - ex.startedAt) : null,
     sessionId: decision?.sessionId ?? null,
     sessionKey: decision?.sessionKey ?? null,
+    parentSessionId: decision?.parent?.id ?? null,
+    parentSessionKey: decision?.parent?.key ?? null,
     isNewSession: decision?.isNew ?? null,
     sessionRule: decision?.rule ?? null,
     usage,

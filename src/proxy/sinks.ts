@@ -36,6 +36,7 @@ export function requestLogSink(log: Logger): Sink {
           duration_ms: record.durationMs,
           ttfb_ms: record.ttfbMs ?? undefined,
           session_id: record.sessionId ?? undefined,
+          parent_session_id: record.parentSessionId ?? undefined,
           session_rule: record.sessionRule ?? undefined,
           note: ex.note,
         },

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
  */
 export const corsHeaders: Readonly<Record<string, string>> = {
   'access-control-allow-origin': '*',
-  'access-control-expose-headers': 'X-Request-ID, X-Session-ID, X-Provider',
+  'access-control-expose-headers': 'X-Request-ID, X-Session-ID, X-Parent-Session-ID, X-Provider',
 };
 
 const preflightHeaders: Readonly<Record<string, string>> = {

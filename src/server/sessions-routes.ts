@@ -7,6 +7,7 @@ import type { RequestRow } from '../sessions/store/postgres-records.js';
 import type { SessionTimelines } from '../sessions/timeline.js';
 import type { SessionEngine } from '../sessions/types.js';
 import { errorBody, errors, type GatewayError } from './errors.js';
+import { sessionLineage } from './session-lineage.js';
 
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -17,6 +18,8 @@ const listQuery = z.strictObject({
   q: z.string().min(1).max(200).optional(),
   /** Seconds: only sessions seen this recently. */
   active_within: z.coerce.number().positive().optional(),
+  /** Only sessions without a parent: top-level runs, their sub-agents left out. */
+  root_only: z.stringbool().optional(),
 });
 
 /** Requests shown per session at most. */
@@ -82,8 +85,9 @@ export interface SessionsDeps {
 
 /**
  * The sessions API: live sessions (this gateway's, or the fleet's through a shared store), one session with
- * its request timeline (from the Postgres record when configured, else from this gateway's recent memory),
- * and ending a session so that the next request starts a new one.
+ * its request timeline (from the Postgres record when configured, else from this gateway's recent memory)
+ * and its place among sub-agents (parent, children, tree totals), and ending a session so that the next
+ * request starts a new one.
  */
 export function registerSessionsRoutes(scope: FastifyInstance, { sessions, timelines, persistence }: SessionsDeps): void {
   scope.get('/sessions', async (request, reply) => {
@@ -95,8 +99,8 @@ export function registerSessionsRoutes(scope: FastifyInstance, { sessions, timel
         .type('application/json')
         .send(errorBody(errors.badQuery(`${problem.path.join('.') || 'query'}: ${problem.message}`), request.id));
     }
-    const { active_within, ...query } = parsed.data;
-    const { sessions: page, total } = await sessions.list({ ...query, activeWithinMs: active_within ? active_within * 1000 : undefined });
+    const { active_within, root_only, ...query } = parsed.data;
+    const { sessions: page, total } = await sessions.list({ ...query, activeWithinMs: active_within ? active_within * 1000 : undefined, rootOnly: root_only });
     return { sessions: page, total, limit: query.limit, offset: query.offset, source: persistence ? persistence.link.store.backend : 'memory' };
   });
 
@@ -119,7 +123,8 @@ export function registerSessionsRoutes(scope: FastifyInstance, { sessions, timel
         .code(404)
         .type('application/json')
         .send(errorBody(errors.notFound(`session ${id}`), request.id));
-    return { session, requests, timeline_source: recorded ? 'postgres' : 'memory', conversation: await conversationOf(requests) };
+    const lineage = await sessionLineage(sessions, persistence !== null, key, session, requests);
+    return { session, ...lineage, requests, timeline_source: recorded ? 'postgres' : 'memory', conversation: await conversationOf(requests) };
   });
 
   scope.delete<{ Params: { id: string } }>('/sessions/:id', async (request, reply) => {

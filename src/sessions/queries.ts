@@ -6,7 +6,7 @@ import { isBareName } from './identity.js';
 import type { SessionLookup, SessionQuery, SessionView } from './types.js';
 
 /** Sessions the sessions API reads from a shared store at most per call (it sorts and pages them itself). */
-const LIST_CAP = 10_000;
+export const LIST_CAP = 10_000;
 
 const sortKeys: Record<SessionQuery['sort'], (view: SessionView) => number> = {
   last_seen: (v) => Date.parse(v.last_seen),
@@ -66,7 +66,8 @@ export class SessionQueries {
       (v) =>
         (!query.rule || v.rule === query.rule) &&
         (!query.q || v.id.includes(query.q)) &&
-        (!query.activeWithinMs || now - Date.parse(v.last_seen) <= query.activeWithinMs),
+        (!query.activeWithinMs || now - Date.parse(v.last_seen) <= query.activeWithinMs) &&
+        (!query.rootOnly || v.parent_session_id === null),
     );
     const key = sortKeys[query.sort];
     const direction = query.order === 'asc' ? 1 : -1;

@@ -17,6 +17,8 @@ const state = {
   sort: 'last_seen',
   order: 'desc',
   q: '',
+  /** Only top-level sessions (root_only): sub-agents left out of the table. */
+  rootOnly: false,
   offset: 0,
   /** @type {{ view: 'list' } | { view: 'detail', id: string }} */
   route: { view: 'list' },
@@ -28,7 +30,7 @@ const state = {
   /** @type {AbortController | null} */
   inflight: null,
   /** What the detail view last drew, so an unchanged session is not redrawn (keeps hover and scroll). */
-  drawn: { timeline: '', conversation: '' },
+  drawn: { timeline: '', conversation: '', lineage: '' },
   /** The session whose page was last open, to give focus back to its row on return. */
   lastOpened: '',
 };
@@ -214,6 +216,7 @@ async function loadList(signal) {
   }
   const params = new URLSearchParams({ limit: String(PAGE), offset: String(state.offset), sort: state.sort, order: state.order });
   if (state.q) params.set('q', state.q);
+  if (state.rootOnly) params.set('root_only', 'true');
   const result = await api(`/sessions?${params}`, { signal });
   if (signal.aborted) return;
   if (result.status !== 200 || !result.body?.sessions) {
@@ -237,17 +240,63 @@ async function loadList(signal) {
 }
 
 const sessionHref = (id) => `#/sessions/${encodeURIComponent(id)}`;
+const sessionLink = (id) => h('a', { href: sessionHref(id), class: 'session-link' }, h('code', {}, id));
+/** Indent levels the stylesheet has; deeper sub-agents stay at the last one. */
+const MAX_INDENT = 4;
+
+/**
+ * The page's sessions with each sub-agent right after the session it works for (depth first, siblings in
+ * the page's sort order), and its depth. A session whose parent is not on this page starts a group of its
+ * own; a cycle (which links should never make) cannot hide rows: whatever the walk missed follows at depth 0.
+ */
+function nested(sessions) {
+  const onPage = new Set(sessions.map((session) => session.id));
+  const children = new Map();
+  for (const session of sessions) {
+    const parent = session.parent_session_id;
+    if (parent && onPage.has(parent) && parent !== session.id) {
+      if (!children.has(parent)) children.set(parent, []);
+      children.get(parent).push(session);
+    }
+  }
+  const out = [];
+  const placed = new Set();
+  const visit = (session, depth) => {
+    if (placed.has(session.id)) return;
+    placed.add(session.id);
+    out.push({ session, depth });
+    for (const child of children.get(session.id) ?? []) visit(child, depth + 1);
+  };
+  for (const session of sessions) if (!session.parent_session_id || !onPage.has(session.parent_session_id)) visit(session, 0);
+  for (const session of sessions) visit(session, 0);
+  return out;
+}
+
+function sessionCell(session, depth, onPage) {
+  const parent = session.parent_session_id;
+  if (!parent) return h('th', { scope: 'row' }, sessionLink(session.id));
+  // Under its parent: a branch mark, and the relation in words for screen readers. Elsewhere: a link up.
+  if (onPage.has(parent) && depth > 0)
+    return h('th', { scope: 'row' }, h('span', { class: 'branch', 'aria-hidden': 'true' }, '↳ '), sessionLink(session.id), h('span', { class: 'visually-hidden' }, ` sub-agent of ${parent}`));
+  return h('th', { scope: 'row' }, sessionLink(session.id), h('span', { class: 'parent-of' }, 'sub-agent of ', h('a', { href: sessionHref(parent), class: 'parent-link' }, h('code', {}, parent))));
+}
 
 function renderRows(sessions) {
   const body = $('sessions-body');
   // Rows are redrawn every refresh; a keyboard user's place is kept by focusing the same link again.
   const focused = body.contains(document.activeElement) ? document.activeElement?.closest('tr')?.dataset.id : undefined;
+  const onPage = new Set(sessions.map((session) => session.id));
   body.replaceChildren(
-    ...sessions.map((session) =>
+    ...nested(sessions).map(({ session, depth }) =>
       h(
         'tr',
-        { 'data-id': session.id },
-        h('th', { scope: 'row' }, h('a', { href: sessionHref(session.id), class: 'session-link' }, h('code', {}, session.id))),
+        {
+          'data-id': session.id,
+          'data-parent': session.parent_session_id ?? undefined,
+          'data-depth': depth,
+          class: depth > 0 ? `child depth-${Math.min(depth, MAX_INDENT)}` : undefined,
+        },
+        sessionCell(session, depth, onPage),
         h('td', {}, timeAgo(session.created_at)),
         h('td', {}, timeAgo(session.last_seen)),
         h('td', {}, h('span', { class: `rule rule-${session.rule}` }, session.rule)),
@@ -258,7 +307,7 @@ function renderRows(sessions) {
       ),
     ),
   );
-  if (focused) body.querySelector(`tr[data-id="${CSS.escape(focused)}"] a`)?.focus();
+  if (focused) body.querySelector(`tr[data-id="${CSS.escape(focused)}"] a.session-link`)?.focus();
 }
 
 function setSort(key) {
@@ -290,6 +339,7 @@ async function loadDetail(id, signal) {
     note.textContent = 'This gateway does not know this session: it ended, expired, or was seen by another replica.';
     end.disabled = true;
     $('detail-summary').replaceChildren();
+    drawLineage(null);
     drawTimeline([]);
     drawConversation(null, 0);
     return;
@@ -300,6 +350,7 @@ async function loadDetail(id, signal) {
   note.hidden = !!session;
   note.textContent = session ? '' : 'This session has ended; its recorded requests are shown.';
   drawSummary(session, requests, source);
+  drawLineage(result.body);
   drawTimeline(requests);
   drawConversation(conversation, requests.length);
 }
@@ -320,6 +371,44 @@ function drawSummary(session, requests, source) {
   add('Requests shown', `${fmt(requests.length)} (from ${source === 'postgres' ? 'the Postgres record' : "this gateway's memory"})`);
   if (failed) add('Failed', h('span', { class: 'bad' }, fmt(failed)));
   $('detail-summary').replaceChildren(...rows);
+}
+
+/**
+ * Where the session sits among sub-agents: a link up to the session it works for, links down to its own
+ * sub-agents, and the totals of the whole tree below it. Hidden for a session that has neither.
+ */
+function drawLineage(body) {
+  const section = $('lineage');
+  const parent = body?.parent_session_id ?? null;
+  const children = body?.children ?? [];
+  const tree = body?.tree;
+  // Redrawn only when it changed, so a keyboard user's focus on a link survives the refresh.
+  const signature = JSON.stringify([parent, children, tree]);
+  if (signature === state.drawn.lineage) return;
+  state.drawn.lineage = signature;
+  section.hidden = !parent && children.length === 0;
+  if (section.hidden) return;
+  const up = $('lineage-parent');
+  up.hidden = !parent;
+  up.replaceChildren(...(parent ? ['Sub-agent of ', h('a', { href: sessionHref(parent), id: 'parent-link' }, h('code', {}, parent))] : []));
+  const rows = [];
+  const add = (term, detail) => rows.push(h('div', {}, h('dt', {}, term), h('dd', {}, detail)));
+  // A session without sub-agents is a tree of one: its own figures are already in the summary above.
+  if (tree && children.length > 0) {
+    add('Sessions in tree', fmt(tree.sessions));
+    add('Requests in tree', fmt(tree.requests));
+    add('Tokens in tree (in / out)', `${fmt(tree.input_tokens)} / ${fmt(tree.output_tokens)}`);
+    add('Cost of tree', fmtUsd(tree.cost_usd));
+  }
+  $('tree-totals').replaceChildren(...rows);
+  const cut = $('tree-note');
+  cut.hidden = !tree?.truncated;
+  cut.textContent = tree?.truncated ? 'The tree is larger than the gateway walks at once: its totals leave the deepest or last sub-agents out.' : '';
+  $('children').replaceChildren(
+    ...(children.length === 0
+      ? [h('li', { class: 'note' }, 'No live sub-agents.')]
+      : children.map((id) => h('li', {}, h('a', { href: sessionHref(id), class: 'child-link' }, h('code', {}, id))))),
+  );
 }
 
 const isError = (r) => r.status >= 400 || r.status === 0 || !!r.failure;
@@ -485,9 +574,12 @@ function route() {
   $('detail-view').hidden = !id;
   if (id) {
     state.lastOpened = id;
-    state.drawn = { timeline: '', conversation: '' };
+    state.drawn = { timeline: '', conversation: '', lineage: '' };
     $('detail-id').textContent = id;
     $('detail-summary').replaceChildren();
+    $('lineage').hidden = true;
+    $('lineage-parent').replaceChildren();
+    $('children').replaceChildren();
     $('timeline').replaceChildren(h('p', { class: 'note' }, 'Loading…'));
     $('requests-body').replaceChildren();
     $('conversation').replaceChildren();
@@ -527,6 +619,11 @@ function start() {
     state.offset = 0;
     void refresh();
   };
+  $('root-only').addEventListener('change', (event) => {
+    state.rootOnly = /** @type {HTMLInputElement} */ (event.target).checked;
+    state.offset = 0;
+    void refresh();
+  });
   filter.addEventListener('input', () => {
     clearTimeout(debounce);
     debounce = window.setTimeout(applyFilter, 250);

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { DURATION_CAP, percentile, SessionAggregator, sortRows, type SessionRow } from '../../src/cli/sessions/aggregate.js';
 import { clip, formatDuration, formatTime } from '../../src/cli/sessions/format.js';
+import { renderLineage, SessionForest, tallySummary, type SessionTally } from '../../src/cli/sessions/lineage.js';
 import { Progress } from '../../src/cli/sessions/progress.js';
 import { renderCsv, renderJson, renderTable, type Column } from '../../src/cli/sessions/render.js';
 import type { TraceSummary } from '../../src/cli/sessions/trace-summary.js';
@@ -14,6 +15,7 @@ function summary(overrides: Partial<TraceSummary>): TraceSummary {
   return {
     file: 'f.json',
     sessionId: 'sess_a',
+    parentSessionId: null,
     timestamp: T0,
     model: 'gpt-4o',
     provider: 'openai',
@@ -50,6 +52,7 @@ describe('SessionAggregator', () => {
       const rows = sortRows(aggregator.rows(), 'requests');
       expect(rows[0]).toEqual({
         session_id: 'sess_a',
+        parent_session_id: null,
         requests: 20,
         first: '2025-01-01T00:00:00.000Z',
         last: '2025-01-01T00:09:30.000Z',
@@ -90,10 +93,65 @@ describe('SessionAggregator', () => {
     expect(run()).toEqual(run());
   });
 
+  it("keeps a session's parent as its latest trace names it, in any order of files", () => {
+    const summaries = [
+      summary({ sessionId: 'run:agent-1', parentSessionId: null, timestamp: T0 }),
+      summary({ sessionId: 'run:agent-1', parentSessionId: 'run', timestamp: T0 + 1 }),
+      summary({ sessionId: 'run:agent-1', parentSessionId: 'run-b', timestamp: T0 + 2 }),
+      summary({ sessionId: 'run:agent-1', parentSessionId: 'run-a', timestamp: T0 + 2 }),
+      summary({ sessionId: 'run', timestamp: T0 }),
+    ];
+    for (const order of [summaries, [...summaries].reverse()]) {
+      const aggregator = new SessionAggregator();
+      for (const s of order) aggregator.add(s);
+      const parents = Object.fromEntries(aggregator.rows().map((row) => [row.session_id, row.parent_session_id]));
+      expect(parents).toEqual({ run: null, 'run:agent-1': 'run-b' });
+    }
+  });
+
   it('caps the models kept per session and says how many more there were', () => {
     const aggregator = new SessionAggregator();
     for (let i = 0; i < 11; i++) aggregator.add(summary({ model: `m${String(i).padStart(2, '0')}` }));
     expect(aggregator.rows()[0].models).toEqual(['m00', 'm01', 'm02', 'm03', 'm04', 'm05', 'm06', 'm07', '+3']);
+  });
+});
+
+describe('session trees from tallies', () => {
+  const forestOf = (summaries: TraceSummary[], batches = 1) => {
+    const forest = new SessionForest();
+    // Tallied per batch, as the workers do, then merged.
+    for (let b = 0; b < batches; b++) {
+      const tallies = new Map<string, SessionTally>();
+      for (const s of summaries.filter((_, i) => i % batches === b)) tallySummary(tallies, s);
+      for (const tally of tallies.values()) forest.add(tally);
+    }
+    return forest;
+  };
+
+  it('merges batches into the same figures, and ends on a cycle links should never make', () => {
+    const summaries = [
+      summary({ sessionId: 'a', parentSessionId: 'b', inputTokens: 1, costUsd: 0.25 }),
+      summary({ sessionId: 'b', parentSessionId: 'a', inputTokens: 2 }),
+      summary({ sessionId: 'a', parentSessionId: 'b', inputTokens: 4, timestamp: T0 + 1 }),
+    ];
+    const lines = renderLineage(forestOf(summaries), 'a');
+    expect(renderLineage(forestOf(summaries, 3), 'a')).toEqual(lines);
+    expect(lines).toEqual([
+      'parent: b (1 request, tokens 2 in / 0 out, cost -)',
+      'tree: 2 sessions, 3 requests, tokens 7 in / 0 out, cost $0.2500',
+      '  a  2 requests, tokens 5 in / 0 out, cost $0.2500',
+      '  └─ b  1 request, tokens 2 in / 0 out, cost -',
+    ]);
+    expect(renderLineage(forestOf(summaries), 'nope')).toEqual([]);
+    expect(renderLineage(forestOf([summary({ sessionId: 'solo' })]), 'solo')).toEqual([]);
+  });
+
+  it('stops a deep chain at the walk bound and says so', () => {
+    const chain = Array.from({ length: 40 }, (_, i) => summary({ sessionId: `n${i}`, parentSessionId: i === 0 ? null : `n${i - 1}` }));
+    const lines = renderLineage(forestOf(chain), 'n0');
+    expect(lines[0]).toBe('tree: 33 sessions, 33 requests, tokens 0 in / 0 out, cost - (cut at 32 levels or 1000 sessions: the rest is left out)');
+    expect(lines).toHaveLength(34);
+    expect(lines.at(-1)).toMatch(/^ {2}( {3}){31}└─ n32 {2}1 request/);
   });
 });
 
@@ -112,6 +170,7 @@ describe('percentile and sorting', () => {
 
   const row = (id: string, requests: number, mean: number | null, last: string): SessionRow => ({
     session_id: id,
+    parent_session_id: null,
     requests,
     first: last,
     last,

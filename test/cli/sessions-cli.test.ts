@@ -33,6 +33,9 @@ type Row = SessionRow;
 interface TraceJson {
   timestamp: string;
   session_id?: string | null;
+  session_key?: string;
+  parent_session_id?: string | null;
+  parent_session_key?: string;
   model?: string | null;
   failure: string | null;
   response: { status: number; duration_ms?: number };
@@ -52,9 +55,11 @@ async function expectedRows(directory: string): Promise<Map<string | null, Row>>
       continue;
     }
     if (typeof trace?.timestamp !== 'string' || typeof trace.response !== 'object') continue;
-    const list = groups.get(trace.session_id ?? null) ?? [];
+    // A client-named session by its tenant-scoped key, as the CLI groups it.
+    const id = trace.session_key ?? trace.session_id ?? null;
+    const list = groups.get(id) ?? [];
     list.push(trace);
-    groups.set(trace.session_id ?? null, list);
+    groups.set(id, list);
   }
   const rows = new Map<string | null, Row>();
   for (const [id, traces] of groups) {
@@ -67,6 +72,7 @@ async function expectedRows(directory: string): Promise<Map<string | null, Row>>
     const priced = traces.filter((t) => typeof t.cost_usd === 'number');
     rows.set(id, {
       session_id: id,
+      parent_session_id: traces.map((t) => t.parent_session_key ?? t.parent_session_id ?? null).find((p) => p !== null) ?? null,
       requests: traces.length,
       first: new Date(Math.min(...times)).toISOString(),
       last: new Date(Math.max(...times)).toISOString(),
@@ -309,6 +315,7 @@ describe('sessions: the table', () => {
       expect(rows.map((row) => row.session_id)).toEqual(['sess_synth_a', 'sess_synth_b', null]);
       expect(rows[0]).toEqual({
         session_id: 'sess_synth_a',
+        parent_session_id: null,
         requests: 20,
         first: '2025-01-01T00:00:00.000Z',
         last: '2025-01-01T00:09:30.000Z',
@@ -488,6 +495,106 @@ describe('sessions show', () => {
       expect(run.code).toBe(1);
       expect(run.stdout).toBe('');
       expect(run.stderr).toContain(`no trace of session sess_nope in ${realDir}`);
+    },
+    LONG,
+  );
+});
+
+describe('sessions show: the session tree', () => {
+  it(
+    'prints the parent and sub-agents of sessions real gateways linked by agent headers; the table carries the parent in JSON and CSV',
+    async () => {
+      const directory = join(root, 'lineage-real');
+      await mkdir(directory);
+      const stack = await startStack({ interceptors: [{ type: 'trace', config: { directory } }] });
+      try {
+        const post = async (headers: Record<string, string>, content: string) => {
+          const response = await fetch(`${stack.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: 'Bearer sk-tree', ...headers },
+            body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content }] }),
+          });
+          await response.text();
+          return response.headers;
+        };
+        await post({ 'x-claude-code-session-id': 'run-7' }, 'Plan the work');
+        const child = await post({ 'x-claude-code-session-id': 'run-7', 'x-claude-code-agent-id': 'a1' }, 'Read the files');
+        expect(child.get('x-parent-session-id')).toBe('run-7');
+        await post({ 'x-claude-code-session-id': 'run-7', 'x-claude-code-agent-id': 'a1' }, 'Read more files');
+      } finally {
+        await stack.close(); // flushes the trace queue
+      }
+      const [parent, sub, json, csv] = await Promise.all([
+        sessions(['show', 'run-7', '--traces', directory]),
+        sessions(['show', 'run-7:agent-a1', '--traces', directory]),
+        sessions(['--traces', directory, '--json']),
+        sessions(['--traces', directory, '--csv']),
+      ]);
+      const rows: Row[] = JSON.parse(json.stdout);
+      const runKey = rows.find((row) => row.session_id?.startsWith('run-7~'))!.session_id!;
+      const subKey = rows.find((row) => row.session_id?.startsWith('run-7:agent-a1~'))!.session_id!;
+      expect(rows.find((row) => row.session_id === subKey)!.parent_session_id).toBe(runKey);
+      expect(rows.find((row) => row.session_id === runKey)!.parent_session_id).toBeNull();
+      expect(new Map(rows.map((row) => [row.session_id, row]))).toEqual(
+        new Map([...(await expectedRows(directory)).values()].map((row) => [row.session_id, row])),
+      );
+      expect(csv.stdout.split('\n')[0]).toMatch(/^session_id,parent_session_id,requests,/);
+      expect(parseCsv(csv.stdout).find((row) => row.session_id === subKey)!.parent_session_id).toBe(runKey);
+
+      expect(parent.code).toBe(0);
+      const lines = parent.stdout.split('\n');
+      expect(lines[0]).toMatch(/^session run-7: 1 request, /);
+      expect(lines[1]).toMatch(/^tree: 2 sessions, 3 requests, tokens \d+ in \/ \d+ out, cost \$[\d.e-]+$/);
+      expect(lines[2]).toMatch(new RegExp(`^  ${runKey}  1 request, tokens \\d+ in / \\d+ out, cost \\$`));
+      expect(lines[3]).toMatch(new RegExp(`^  └─ ${subKey}  2 requests, `));
+      expect(lines[4]).toBe('');
+      expect(sub.stdout.split('\n')[1]).toMatch(new RegExp(`^parent: ${runKey} \\(1 request, tokens \\d+ in / \\d+ out, cost \\$`));
+      expect(sub.stdout.split('\n')[2]).toBe(''); // no sub-agents of its own: no tree
+    },
+    LONG,
+  );
+
+  it(
+    'walks a deeper tree with exact totals, the same with worker threads; a parent without traces is named',
+    async () => {
+      const directory = join(root, 'lineage-synth');
+      await mkdir(directory);
+      const at = (s: number) => T0 + s * 1000;
+      const specs: TraceSpec[] = [
+        { session: 'r', sessionKey: 'r~aa', at: at(0), input: 100, output: 10 },
+        { session: 'r', sessionKey: 'r~aa', at: at(9), input: 100, output: 10 },
+        { session: 'r:c1', sessionKey: 'r:c1~aa', parent: 'r', parentKey: 'r~aa', at: at(1), input: 10, output: 1 },
+        { session: 'r:c2', sessionKey: 'r:c2~aa', parent: 'r', parentKey: 'r~aa', at: at(2), input: 20, output: 2 },
+        { session: 'r:c2', sessionKey: 'r:c2~aa', parent: 'r', parentKey: 'r~aa', at: at(3), input: 20, output: 2 },
+        { session: 'r:c1:g', sessionKey: 'r:c1:g~aa', parent: 'r:c1', parentKey: 'r:c1~aa', at: at(4), input: 5, output: 1 },
+        { session: 'orphan', sessionKey: 'orphan~aa', parent: 'gone', parentKey: 'gone~aa', at: at(5), input: 1, output: 1 },
+      ];
+      // Enough files of other sessions for the worker threads to read them.
+      for (let i = 0; i < 1100; i++) specs.push({ session: `sess_filler_${i % 50}`, at: at(100 + i), input: 1, output: 1 });
+      await writeTraces(directory, specs);
+      const [inline, workers, child, grandchild, orphan] = await Promise.all([
+        sessions(['show', 'r', '--traces', directory, '--threads', '0']),
+        sessions(['show', 'r', '--traces', directory, '--threads', '2', '--no-progress']),
+        sessions(['show', 'r:c1', '--traces', directory, '--no-progress']),
+        sessions(['show', 'r:c1:g~aa', '--traces', directory, '--no-progress']),
+        sessions(['show', 'orphan', '--traces', directory, '--no-progress']),
+      ]);
+      expect(workers.stdout).toBe(inline.stdout);
+      expect(inline.stdout.split('\n').slice(1, 6)).toEqual([
+        'tree: 4 sessions, 6 requests, tokens 255 in / 26 out, cost -',
+        '  r~aa  2 requests, tokens 200 in / 20 out, cost -',
+        '  └─ r:c1~aa  1 request, tokens 10 in / 1 out, cost -',
+        '     └─ r:c1:g~aa  1 request, tokens 5 in / 1 out, cost -',
+        '  └─ r:c2~aa  2 requests, tokens 40 in / 4 out, cost -',
+      ]);
+      expect(child.stdout.split('\n').slice(1, 5)).toEqual([
+        'parent: r~aa (2 requests, tokens 200 in / 20 out, cost -)',
+        'tree: 2 sessions, 2 requests, tokens 15 in / 2 out, cost -',
+        '  r:c1~aa  1 request, tokens 10 in / 1 out, cost -',
+        '  └─ r:c1:g~aa  1 request, tokens 5 in / 1 out, cost -',
+      ]);
+      expect(grandchild.stdout.split('\n').slice(1, 3)).toEqual(['parent: r:c1~aa (1 request, tokens 10 in / 1 out, cost -)', '']);
+      expect(orphan.stdout.split('\n').slice(1, 3)).toEqual(['parent: gone~aa (no traces)', '']);
     },
     LONG,
   );

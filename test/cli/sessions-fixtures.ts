@@ -15,6 +15,9 @@ export interface TraceSpec {
   session: string | null;
   /** The tenant-scoped key of a client-named session (`name~tag`). */
   sessionKey?: string;
+  /** The session this one is a sub-agent of, and its tenant-scoped key. */
+  parent?: string;
+  parentKey?: string;
   /** ISO time or epoch ms. */
   at: string | number;
   durationMs?: number;
@@ -130,6 +133,8 @@ export function exchangeRecord(spec: TraceSpec): ExchangeRecord {
     ttfbMs: failure ? null : 10,
     sessionId: spec.session,
     sessionKey: spec.sessionKey ?? spec.session,
+    parentSessionId: spec.parent ?? null,
+    parentSessionKey: spec.parentKey ?? spec.parent ?? null,
     isNewSession: spec.session === null ? null : false,
     sessionRule: spec.session === null ? null : 'continued',
     usage,

@@ -46,6 +46,13 @@ describe('trace summary: fast path', () => {
     expect(bothPaths(traceFile({ ...base, session: 'sess_generated' }).text).sessionId).toBe('sess_generated');
   });
 
+  it("reads a sub-agent's parent next to its session, by its tenant-scoped key when the trace has one", () => {
+    const child = bothPaths(traceFile({ ...base, session: 'run:agent-1', parent: 'run', parentKey: 'run~00000000000000aa' }).text);
+    expect(child).toMatchObject({ sessionId: 'run:agent-1', parentSessionId: 'run~00000000000000aa' });
+    expect(bothPaths(traceFile({ ...base, parent: 'sess_parent' }).text).parentSessionId).toBe('sess_parent');
+    expect(bothPaths(traceFile(base).text).parentSessionId).toBeNull();
+  });
+
   it('reads failures, errors, no usage and no session', () => {
     expect(bothPaths(traceFile({ ...base, status: 502, failure: 'unreachable', responseBody: null, input: undefined, output: undefined }).text)).toMatchObject({
       status: 502,
@@ -121,6 +128,7 @@ describe('trace summary: fast path', () => {
     expect(summary).toEqual({
       file: 'f',
       sessionId: null,
+      parentSessionId: null,
       timestamp: Date.parse('2025-01-01T00:00:00Z'),
       model: null,
       provider: null,

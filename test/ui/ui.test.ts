@@ -253,6 +253,85 @@ describe('the /ui page', () => {
   );
 
   it(
+    'shows sub-agent sessions under their run, hides them on request, and links parent, children and tree totals',
+    async () => {
+      const stack = await tracedStack();
+      const client = new GatewayClient(stack);
+      const lead = new Conversation(client, { stream: false });
+      const run = { 'x-claude-code-session-id': 'ui-run' };
+      await lead.say('Plan the work', { headers: run });
+      await lead.say('Delegate it', { headers: run });
+      const reader = new Conversation(client, { stream: true });
+      await reader.say('Read the files', { headers: { ...run, 'x-claude-code-agent-id': 'r1' } });
+      // Created after the sub-agent and seen last, so without nesting it would sit between run and sub-agent.
+      const other = new Conversation(client, { stream: false });
+      await other.say('Something else');
+      const listed = (await (await fetch(`${stack.url}/sessions`)).json()).sessions as { id: string; name: string }[];
+      const idOf = (name: string) => listed.find((view) => view.name === name)!.id;
+      const [runId, readerId, otherId] = [idOf('ui-run'), idOf('ui-run:agent-r1'), other.sessionIds[0]!];
+      const { page, problems } = await openPage();
+      await page.goto(`${stack.url}/ui`);
+
+      // Sorted by last seen, the sub-agent still follows its run, indented one level.
+      await eventually(() => rowIds(page)).toEqual([otherId, runId, readerId]);
+      const readerRow = page.locator(`#sessions-body tr[data-id="${readerId}"]`);
+      expect(await readerRow.getAttribute('data-depth')).toBe('1');
+      expect(await readerRow.getAttribute('data-parent')).toBe(runId);
+      const linkX = async (id: string) => (await page.locator(`#sessions-body tr[data-id="${id}"] a.session-link`).boundingBox())!.x;
+      expect(await linkX(readerId)).toBeGreaterThan((await linkX(runId)) + 10);
+      expect(await readerRow.locator('th').textContent()).toContain(`sub-agent of ${runId}`);
+
+      // Only the runs, then everything again.
+      await page.getByLabel('Hide sub-agents').check();
+      await eventually(() => rowIds(page)).toEqual([otherId, runId]);
+      await page.getByLabel('Hide sub-agents').uncheck();
+      await eventually(() => rowIds(page)).toHaveLength(3);
+
+      // A sub-agent whose run is not on the page links up to it.
+      await page.locator('#filter').fill('agent-r1');
+      await eventually(() => rowIds(page)).toEqual([readerId]);
+      const up = page.locator(`#sessions-body tr[data-id="${readerId}"] a.parent-link`);
+      expect(await up.textContent()).toBe(runId);
+      await up.click();
+      await page.waitForURL(`**/ui#/sessions/${encodeURIComponent(runId)}`);
+
+      // The run's page: its sub-agent as a link, and the totals of the whole tree.
+      await eventually(() => page.locator('#children a').allTextContents()).toEqual([readerId]);
+      expect(await page.locator('#lineage').isVisible()).toBe(true);
+      expect(await page.locator('#lineage-parent').isVisible()).toBe(false);
+      const tree = (await (await fetch(`${stack.url}/sessions/${encodeURIComponent(runId)}`)).json()).tree;
+      expect(tree).toMatchObject({ sessions: 2, requests: 3, truncated: false });
+      const totals = Object.fromEntries(
+        await page
+          .locator('#tree-totals > div')
+          .evaluateAll((rows) => rows.map((row) => [row.querySelector('dt')!.textContent, row.querySelector('dd')!.textContent])),
+      );
+      expect(totals).toMatchObject({ 'Sessions in tree': '2', 'Requests in tree': '3', 'Cost of tree': `$${Number(tree.cost_usd.toPrecision(4))}` });
+      expect(totals['Tokens in tree (in / out)']).toBe(`${tree.input_tokens} / ${tree.output_tokens}`);
+
+      // Down to the sub-agent, and back up through its parent link.
+      await page.locator('#children a').click();
+      await page.waitForURL(`**/ui#/sessions/${encodeURIComponent(readerId)}`);
+      await eventually(() => page.locator('#parent-link').textContent()).toBe(runId);
+      expect(await page.locator('#lineage-parent').textContent()).toBe(`Sub-agent of ${runId}`);
+      expect(await page.locator('#children').textContent()).toBe('No live sub-agents.');
+      await page.screenshot({ fullPage: true, path: join(shots, 'sub-agent.png') });
+      await page.locator('#parent-link').click();
+      await page.waitForURL(`**/ui#/sessions/${encodeURIComponent(runId)}`);
+      await eventually(() => page.locator('#children a').allTextContents()).toEqual([readerId]);
+
+      // A session outside any tree shows no lineage at all.
+      await page.goto(`${stack.url}/ui#/sessions/${otherId}`);
+      await eventually(() => page.locator('#timeline .bar').count()).toBe(1);
+      expect(await page.locator('#lineage').isVisible()).toBe(false);
+
+      expect(problems).toEqual([]);
+      await page.close();
+    },
+    SLOW,
+  );
+
+  it(
     'polls every few seconds, but not while paused or while the tab is hidden',
     async () => {
       const stack = await tracedStack();

@@ -13,6 +13,8 @@ const MODEL_CAP = 8;
 export interface SessionRow {
   /** null: the exchanges that had no session (sessions off, or paths sessions do not apply to). */
   session_id: string | null;
+  /** The session this one is a sub-agent of, as its traces name it; null for a root. */
+  parent_session_id: string | null;
   requests: number;
   /** ISO times of the first and last request (arrival). */
   first: string;
@@ -73,6 +75,9 @@ export class SessionStats {
   errors = 0;
   readonly models = new Set<string>();
   extraModels = 0;
+  /** The parent the latest trace that names one gives (ties: the larger id), so file order never matters. */
+  parent: string | null = null;
+  parentAt = -Infinity;
 
   constructor(
     readonly id: string | null,
@@ -83,6 +88,10 @@ export class SessionStats {
     this.requests++;
     if (summary.timestamp < this.first) this.first = summary.timestamp;
     if (summary.timestamp > this.last) this.last = summary.timestamp;
+    if (summary.parentSessionId !== null) {
+      const later = summary.timestamp > this.parentAt || (summary.timestamp === this.parentAt && summary.parentSessionId > (this.parent ?? ''));
+      if (later) [this.parent, this.parentAt] = [summary.parentSessionId, summary.timestamp];
+    }
     if (summary.durationMs !== null) {
       this.timed++;
       this.durationMicros += Math.round(summary.durationMs * 1000);
@@ -111,6 +120,7 @@ export class SessionStats {
     if (this.extraModels > 0) models.push(`+${this.extraModels}`);
     return {
       session_id: this.id,
+      parent_session_id: this.parent,
       requests: this.requests,
       first: new Date(this.first).toISOString(),
       last: new Date(this.last).toISOString(),

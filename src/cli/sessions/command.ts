@@ -4,6 +4,7 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SORT_KEYS, SessionAggregator, sortRows, type SortKey } from './aggregate.js';
+import { renderLineage, SessionForest, type SessionTally } from './lineage.js';
 import { Progress } from './progress.js';
 import { renderCsv, renderJson, renderTable } from './render.js';
 import { defaultThreads, scanTraces, TraceDirectoryError, type ScanResult } from './scan.js';
@@ -65,7 +66,13 @@ function reportScan(directory: string, scan: ScanResult): void {
 }
 
 /** Scans the directory with the options' reading settings and progress, reporting bad files. */
-async function scan(command: Command, options: SessionsOptions, onSummary: (summary: TraceSummary) => void, sessionId?: string): Promise<ScanResult> {
+async function scan(
+  command: Command,
+  options: SessionsOptions,
+  onSummary: (summary: TraceSummary) => void,
+  sessionId?: string,
+  onTally?: (tally: SessionTally) => void,
+): Promise<ScanResult> {
   const progress = new Progress(process.stderr, { every: options.progressEvery, enabled: options.progress });
   let result: ScanResult;
   try {
@@ -74,7 +81,9 @@ async function scan(command: Command, options: SessionsOptions, onSummary: (summ
       threads: options.threads,
       fullParse: options.fullParse === true,
       sessionId,
+      tally: onTally !== undefined,
       onSummary,
+      onTally,
       onProgress: (files) => progress.update(files),
     });
   } catch (err) {
@@ -101,7 +110,15 @@ async function runView(view: View, command: Command): Promise<void> {
 async function runShow(sessionId: string, command: Command): Promise<void> {
   const options = command.optsWithGlobals<SessionsOptions & { width: number }>();
   const summaries: TraceSummary[] = [];
-  await scan(command, options, (summary) => summaries.push(summary), sessionId);
+  // Every session is tallied too: the session's parent and sub-agents are other sessions' traces.
+  const forest = new SessionForest();
+  await scan(
+    command,
+    options,
+    (summary) => summaries.push(summary),
+    sessionId,
+    (tally) => forest.add(tally),
+  );
   if (summaries.length === 0) command.error(`error: no trace of session ${sessionId} in ${options.traces}`, { exitCode: 1 });
   // Data formats keep the texts whole unless a width was asked for; the text form always cuts them.
   const widthGiven = command.getOptionValueSource('width') !== 'default';
@@ -109,7 +126,10 @@ async function runShow(sessionId: string, command: Command): Promise<void> {
     const rows = await showRows(options.traces, summaries, widthGiven ? options.width : null);
     write(renderShowData(options.json ? 'json' : 'csv', rows));
   } else {
-    write(renderShowText(sessionId, summaries, await showRows(options.traces, summaries, options.width)));
+    // A bare name may match several tenants' sessions (`name~tag`): each one's tree.
+    const keys = [...new Set(summaries.map((summary) => summary.sessionId))].filter((key) => key !== null).sort();
+    const lineage = keys.flatMap((key) => renderLineage(forest, key));
+    write(renderShowText(sessionId, summaries, await showRows(options.traces, summaries, options.width), lineage));
   }
 }
 
@@ -131,7 +151,9 @@ export function sessionsCommand(): Command {
 
   sessions
     .command('show')
-    .description("one session's requests in time order: time, status, duration, tokens, the user message and the reply")
+    .description(
+      "one session's requests in time order: time, status, duration, tokens, the user message and the reply; its parent and sub-agents with their totals",
+    )
     .argument('<session-id>', 'the session id (sess_…)')
     .option('--width <n>', 'cut the user message and the reply to n characters (JSON and CSV: only when given)', integer(1), 100)
     .action(async (sessionId: string, _options: unknown, command: Command) => runShow(sessionId, command));

@@ -18,6 +18,11 @@ export function formatDuration(ms: number | null): string {
   return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
 }
 
+/** Dollars to the cent once a figure reaches a dollar, else to four significant digits; `-` when not priced. */
+export function formatCost(usd: number | null): string {
+  return usd === null ? '-' : usd >= 1 ? `$${usd.toFixed(2)}` : `$${usd.toPrecision(4)}`;
+}
+
 /** The text on one line (runs of whitespace become one space), cut to `width` characters with `…`. */
 export function clip(text: string, width: number): string {
   const line = text.replace(/\s+/g, ' ').trim();

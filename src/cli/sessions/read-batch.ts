@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tallySummary, type SessionTally } from './lineage.js';
 import { summarizeTrace, type TraceSummary } from './trace-summary.js';
 
 /** A session asked for by its id, or a client-given name asked for without its tenant tag (`name~tag`). */
@@ -25,6 +26,8 @@ export interface BatchOptions {
   fullParse: boolean;
   /** When set, only the summaries of this session are returned (the `show` command). */
   sessionId?: string;
+  /** Also tally every session of the batch (parent, requests, tokens, cost), for session trees. */
+  tally?: boolean;
 }
 
 export interface BatchResult {
@@ -32,6 +35,8 @@ export interface BatchResult {
   files: number;
   summaries: TraceSummary[];
   rejected: Rejection[];
+  /** One per session of the batch, when asked for (`tally`). */
+  tallies?: SessionTally[];
 }
 
 function errorCode(err: unknown): string {
@@ -41,6 +46,7 @@ function errorCode(err: unknown): string {
 export function readBatch(names: string[], options: BatchOptions): BatchResult {
   const summaries: TraceSummary[] = [];
   const rejected: Rejection[] = [];
+  const tallies = options.tally ? new Map<string, SessionTally>() : null;
   for (const name of names) {
     let bytes: Buffer;
     try {
@@ -51,8 +57,12 @@ export function readBatch(names: string[], options: BatchOptions): BatchResult {
       continue;
     }
     const result = summarizeTrace(name, bytes, options.fullParse);
-    if (result.summary === undefined) rejected.push({ file: name, reason: result.reason });
-    else if (options.sessionId === undefined || sameSession(result.summary.sessionId, options.sessionId)) summaries.push(result.summary);
+    if (result.summary === undefined) {
+      rejected.push({ file: name, reason: result.reason });
+      continue;
+    }
+    if (options.sessionId === undefined || sameSession(result.summary.sessionId, options.sessionId)) summaries.push(result.summary);
+    if (tallies) tallySummary(tallies, result.summary);
   }
-  return { files: names.length, summaries, rejected };
+  return { files: names.length, summaries, rejected, ...(tallies ? { tallies: [...tallies.values()] } : {}) };
 }

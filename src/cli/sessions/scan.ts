@@ -9,6 +9,7 @@ import type { Dirent } from 'node:fs';
 import { opendir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { SessionTally } from './lineage.js';
 import { readBatch, type BatchOptions, type BatchResult, type Rejection } from './read-batch.js';
 import type { TraceSummary } from './trace-summary.js';
 
@@ -38,6 +39,8 @@ export interface ScanOptions extends BatchOptions {
   /** Worker threads; 0 reads everything in the main thread. */
   threads: number;
   onSummary(summary: TraceSummary): void;
+  /** Every session's tally of a batch, when `tally` is set. */
+  onTally?(tally: SessionTally): void;
   /** Called after every batch with the number of files read so far. */
   onProgress?(files: number): void;
 }
@@ -54,7 +57,7 @@ export interface ScanResult {
 
 /** Where the worker's module is: its compiled .js beside this file, or its .ts when run from source. */
 function startWorker(options: BatchOptions): Worker {
-  const workerData: BatchOptions = { directory: options.directory, fullParse: options.fullParse, sessionId: options.sessionId };
+  const workerData: BatchOptions = { directory: options.directory, fullParse: options.fullParse, sessionId: options.sessionId, tally: options.tally };
   if (import.meta.url.endsWith('.ts')) {
     // From the TypeScript sources (tests, `node --import tsx`): loader hooks do not reach worker threads,
     // so the worker registers tsx itself before importing its module.
@@ -83,6 +86,7 @@ export async function scanTraces(options: ScanOptions): Promise<ScanResult> {
   const take = (batch: BatchResult) => {
     result.files += batch.files;
     for (const summary of batch.summaries) options.onSummary(summary);
+    for (const tally of batch.tallies ?? []) options.onTally?.(tally);
     result.rejectedCount += batch.rejected.length;
     for (const rejection of batch.rejected) if (result.rejected.length < REPORTED_REJECTIONS) result.rejected.push(rejection);
     options.onProgress?.(result.files);

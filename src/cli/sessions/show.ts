@@ -86,8 +86,11 @@ const dataColumns: Column<ShowRow>[] = (
   value: (r) => r[key],
 }));
 
-/** The text form: a header line about the session, then per request one aligned line and its two texts. */
-export function renderShowText(sessionId: string, summaries: TraceSummary[], rows: ShowRow[]): string {
+/**
+ * The text form: a header line about the session, its place among sub-agents when it has one (`lineage`,
+ * see lineage.ts), then per request one aligned line and its two texts.
+ */
+export function renderShowText(sessionId: string, summaries: TraceSummary[], rows: ShowRow[], lineage: string[] = []): string {
   const aggregator = new SessionAggregator();
   for (const summary of summaries) aggregator.add(summary);
   const [session] = aggregator.rows();
@@ -98,7 +101,7 @@ export function renderShowText(sessionId: string, summaries: TraceSummary[], row
     `${session.errors} error${session.errors === 1 ? '' : 's'}`;
   const lines = renderTable(headColumns, rows).trimEnd().split('\n');
   const indent = ' '.repeat(String(rows.length).length + 2);
-  const out = [header, '', lines[0]];
+  const out = [header, ...lineage, '', lines[0]];
   rows.forEach((row, i) => out.push(lines[i + 1], `${indent}user:  ${row.user_message}`, `${indent}reply: ${row.reply}`));
   return `${out.join('\n')}\n`;
 }

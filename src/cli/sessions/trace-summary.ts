@@ -1,7 +1,7 @@
 // The few fields of one trace file that the session table needs. A trace is written by the trace interceptor
-// (src/interceptors/trace/trace-record.ts) in a fixed key order: small session fields, then `request`
-// (headers and body), then `response` (status, headers, body, duration_ms, time_to_first_byte_ms), then
-// usage, session_usage and failure. The fast path parses the small head and tail as JSON and steps over the
+// (src/interceptors/trace/trace-record.ts) in a fixed key order: small session fields (the parent's among
+// them), then `request` (headers and body), then `response` (status, headers, body, duration_ms,
+// time_to_first_byte_ms), then usage, session_usage and failure. The fast path parses the small head and tail as JSON and steps over the
 // bodies in between without building them; anything that does not look exactly like that layout (another
 // key order, a field added in a later version, a truncated file) falls back to a full JSON.parse, so the
 // fast path only ever changes the speed, never the answer.
@@ -13,6 +13,8 @@ export interface TraceSummary {
   file: string;
   /** null when the exchange had no session (sessions off, or a path sessions do not apply to). */
   sessionId: string | null;
+  /** The session this one is a sub-agent of (its tenant-scoped key when the trace has one); null for a root. */
+  parentSessionId: string | null;
   /** Request arrival, epoch milliseconds. */
   timestamp: number;
   model: string | null;
@@ -51,6 +53,7 @@ function summaryFromObject(file: string, value: unknown): SummaryResult {
       file,
       // Two tenants may name their sessions alike: the tenant-scoped key keeps them apart.
       sessionId: stringOrNull(value.session_key) ?? stringOrNull(value.session_id),
+      parentSessionId: stringOrNull(value.parent_session_key) ?? stringOrNull(value.parent_session_id),
       timestamp,
       model: stringOrNull(value.model),
       provider: stringOrNull(value.provider),

@@ -3,7 +3,7 @@
 // beside the session id (and what is needed to read it).
 
 import type { SessionRow, SortKey } from './aggregate.js';
-import { formatDuration, formatTime } from './format.js';
+import { formatCost, formatDuration, formatTime } from './format.js';
 import type { Column } from './render.js';
 
 const NO_SESSION = '(no session)';
@@ -11,6 +11,8 @@ const NO_SESSION = '(no session)';
 type SessionColumn = Column<SessionRow>;
 
 const session: SessionColumn = { header: 'session', key: 'session_id', text: (r) => r.session_id ?? NO_SESSION, value: (r) => r.session_id };
+// JSON and CSV only: the table stays as wide as it was; `sessions show` draws the tree.
+const parent: SessionColumn = { header: 'parent', key: 'parent_session_id', text: (r) => r.parent_session_id ?? '-', value: (r) => r.parent_session_id };
 const requests: SessionColumn = { header: 'requests', key: 'requests', align: 'right', text: (r) => String(r.requests), value: (r) => r.requests };
 const first: SessionColumn = { header: 'first (UTC)', key: 'first', text: (r) => formatTime(r.first), value: (r) => r.first };
 const last: SessionColumn = { header: 'last (UTC)', key: 'last', text: (r) => formatTime(r.last), value: (r) => r.last };
@@ -39,8 +41,6 @@ const tokensOut: SessionColumn = {
   text: (r) => String(r.output_tokens),
   value: (r) => r.output_tokens,
 };
-// Dollars to the cent in the table once a session costs a dollar, else to four significant digits.
-const formatCost = (usd: number | null) => (usd === null ? '-' : usd >= 1 ? `$${usd.toFixed(2)}` : `$${usd.toPrecision(4)}`);
 const cost: SessionColumn = { header: 'cost', key: 'cost_usd', align: 'right', text: (r) => formatCost(r.cost_usd), value: (r) => r.cost_usd };
 const tokensTotal: SessionColumn = { header: 'tokens', key: 'total_tokens', align: 'right', text: (r) => String(r.total_tokens), value: (r) => r.total_tokens };
 const errors: SessionColumn = { header: 'errors', key: 'errors', align: 'right', text: (r) => String(r.errors), value: (r) => r.errors };
@@ -64,7 +64,7 @@ export const SUMMARY_VIEW: View = {
   description: 'one row per session: requests, first/last time, duration, mean and p95 response time, tokens, cost, errors, models',
   sort: 'requests',
   table: [session, requests, first, last, duration, mean, p95, tokensIn, tokensOut, cost, errors, models],
-  data: [session, requests, first, last, duration, mean, p95, p95Exact, tokensIn, tokensOut, tokensTotal, cost, errors, models],
+  data: [session, parent, requests, first, last, duration, mean, p95, p95Exact, tokensIn, tokensOut, tokensTotal, cost, errors, models],
 };
 
 /** The guide's recipes, one subcommand each. */

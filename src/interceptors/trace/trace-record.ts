@@ -51,9 +51,10 @@ export function renderTrace(trace: Record<string, unknown>): string {
 }
 
 /**
- * The trace file's content: the session fields at the top (so `grep sess_…` and `jq .session_id` work),
- * then request and response with secrets redacted. A streamed response's body is the reply reassembled in
- * the provider's non-streaming shape; the raw events follow when `include_raw_stream` is set.
+ * The trace file's content: the session fields at the top (so `grep sess_…`, `jq .session_id` and
+ * `jq .parent_session_id` work), then request and response with secrets redacted. A streamed response's
+ * body is the reply reassembled in the provider's non-streaming shape; the raw events follow when
+ * `include_raw_stream` is set.
  */
 export function buildTrace(record: ExchangeRecord, shape: TraceShape): Record<string, unknown> {
   const request: Record<string, unknown> = { method: record.method, path: record.path };
@@ -94,6 +95,9 @@ export function buildTrace(record: ExchangeRecord, shape: TraceShape): Record<st
     session_id: record.sessionId,
     // A client-named session's identity across tenants (`name~tag`); absent when it is the session id itself.
     ...(record.sessionKey && record.sessionKey !== record.sessionId ? { session_key: record.sessionKey } : {}),
+    // The session this one is a sub-agent of (null for a root), its identity across tenants likewise.
+    parent_session_id: record.parentSessionId ?? null,
+    ...(record.parentSessionKey && record.parentSessionKey !== record.parentSessionId ? { parent_session_key: record.parentSessionKey } : {}),
     is_new_session: record.isNewSession,
     session_rule: record.sessionRule,
     provider: record.provider,

@@ -14,8 +14,17 @@ export function decideSessionStage(sessions: SessionEngine, config: SessionConfi
   const adopt = (ex: Exchange, decision: SessionDecision) => {
     ex.decision = decision;
     ex.responseHeaders['x-session-id'] = decision.sessionId;
+    // A sub-agent's session names the session it works for, in the id that session's client sees.
+    if (decision.parent) ex.responseHeaders['x-parent-session-id'] = decision.parent.id;
     log.debug(
-      { request_id: ex.requestId, session_id: decision.sessionId, rule: decision.rule, is_new: decision.isNew, reason: decision.reason },
+      {
+        request_id: ex.requestId,
+        session_id: decision.sessionId,
+        parent_session_id: decision.parent?.id,
+        rule: decision.rule,
+        is_new: decision.isNew,
+        reason: decision.reason,
+      },
       'session decision',
     );
   };

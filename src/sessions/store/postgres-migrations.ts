@@ -82,6 +82,20 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE sessions ADD COLUMN cost_usd double precision NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 3,
+    name: 'session lineage',
+    sql: `
+      -- The admin key of the session this one is a sub-agent of; NULL for a root. A column beside the
+      -- state, so a session's children are one indexed query for whoever reads the record.
+      ALTER TABLE sessions ADD COLUMN parent_session_id text NULL;
+      -- States saved by a gateway that kept the parent only in the JSON state.
+      UPDATE sessions SET parent_session_id = state->'parent'->>'key' WHERE state->'parent'->>'key' IS NOT NULL;
+      CREATE INDEX sessions_parent ON sessions (parent_session_id) WHERE parent_session_id IS NOT NULL;
+      -- Each request row names its session's parent too: a whole tree's requests without a join.
+      ALTER TABLE session_requests ADD COLUMN parent_session_id text NULL;
+    `,
+  },
 ];
 
 /**

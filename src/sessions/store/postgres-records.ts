@@ -9,6 +9,8 @@ export interface RequestRow {
   request_id: string;
   session_id: string;
   session_key?: string | null;
+  /** The admin identity of the session's parent (a sub-agent's run); null for a root (absent in rows before lineage). */
+  parent_session_id?: string | null;
   time: string;
   method: string;
   path: string;
@@ -71,6 +73,7 @@ const columns: [name: keyof RequestRow, type: string][] = [
   ['is_new', 'boolean'],
   ['failure', 'text'],
   ['trace_file', 'text'],
+  ['parent_session_id', 'text'],
 ];
 
 /**

@@ -110,6 +110,7 @@ export class PostgresStore implements SessionStore {
         Math.round(now),
         this.limits.ttlMs,
         delta.costUsd,
+        state.parent?.key ?? null,
       ]),
     );
   }
@@ -173,17 +174,18 @@ function statements(s: string) {
       ORDER BY s.last_seen_ms DESC LIMIT ${LOOKUP_LIMIT}`,
 
     // $1 key, $2 id, $3 rule, $4 createdAt, $5 lastSeen, $6-$8 deltas, $9 state, $10 index keys, $11 now, $12 ttl,
-    // $13 cost delta.
+    // $13 cost delta, $14 parent key.
     // A row that ended (or idled past the TTL) starts over: counters from this write's delta. The index
     // statements read from `upserted`, so they run after the session row is locked: writers of one session
     // take turns, and the last one's keys are all inserted after every earlier writer's deletes.
     save: `WITH upserted AS (
         INSERT INTO ${s}.sessions AS o (key, id, rule, created_at, last_seen, last_seen_ms,
-          requests, input_tokens, output_tokens, state, index_keys, ended_at, cost_usd)
+          requests, input_tokens, output_tokens, state, index_keys, ended_at, cost_usd, parent_session_id)
         VALUES ($1, $2, $3, to_timestamp($4::bigint / 1000.0), to_timestamp($5::bigint / 1000.0), $5::bigint,
-          $6, $7, $8, $9::jsonb, $10::text[], NULL, $13::double precision)
+          $6, $7, $8, $9::jsonb, $10::text[], NULL, $13::double precision, $14::text)
         ON CONFLICT (key) DO UPDATE SET
           id = excluded.id, rule = excluded.rule, state = excluded.state, index_keys = excluded.index_keys,
+          parent_session_id = excluded.parent_session_id,
           created_at = excluded.created_at, ended_at = NULL,
           last_seen_ms = CASE WHEN ${alive('$11', '$12', 'o.')} THEN greatest(o.last_seen_ms, excluded.last_seen_ms) ELSE excluded.last_seen_ms END,
           last_seen = CASE WHEN ${alive('$11', '$12', 'o.')} THEN greatest(o.last_seen, excluded.last_seen) ELSE excluded.last_seen END,

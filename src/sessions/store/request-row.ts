@@ -10,6 +10,7 @@ export function requestRow(record: ExchangeRecord, traceFile: string | null = nu
   return {
     request_id: record.requestId,
     session_id: record.sessionKey ?? record.sessionId, // the admin identity: two tenants' `session-2` are two timelines
+    parent_session_id: record.parentSessionKey ?? null, // likewise the parent's
     time: record.timestamp,
     method: record.method,
     path: record.path,

@@ -41,6 +41,8 @@ export const ATTR = {
   httpStatus: 'http.response.status_code',
   sessionId: 'session.id',
   sessionRule: 'cylestio.session.rule',
+  /** The session this one is a sub-agent of, as its client sees it (X-Parent-Session-ID). */
+  sessionParentId: 'cylestio.session.parent_id',
   costUsd: 'cylestio.cost_usd',
 } as const;
 

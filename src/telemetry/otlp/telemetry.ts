@@ -224,6 +224,7 @@ export class OtlpTelemetry {
     if (record.sessionId) {
       attributes[ATTR.sessionId] = record.sessionId;
       if (record.sessionRule) attributes[ATTR.sessionRule] = record.sessionRule;
+      if (record.parentSessionId) attributes[ATTR.sessionParentId] = record.parentSessionId;
       // The conventions forbid a generated or hashed id here: only a session the client named itself.
       if (record.sessionRule === 'explicit' && !record.sessionId.startsWith('sess_')) attributes[ATTR.conversationId] = record.sessionId;
     }

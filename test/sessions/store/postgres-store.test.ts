@@ -169,6 +169,69 @@ function row(requestId: string, extra: Partial<RequestRow> = {}): RequestRow {
   };
 }
 
+describe('postgres store: lineage', () => {
+  it('writes the parent key beside the state, so children are one indexed query, and keeps it when the state carries it', () =>
+    withSchema(async (schema, track) => {
+      const store = track(await openStore({ maxSessions: 10, ttlMs: 60_000 }, schema));
+      const parent = { id: 'run', key: 'run~ab', source: 'explicit' as const, confirmed: true };
+      await store.save(write('run~ab', T0), T0);
+      await store.save({ ...write('run:agent-1~ab', T0 + 1), state: { ...state('run:agent-1~ab'), parent } }, T0 + 1);
+      await store.save({ ...write('run:agent-2~ab', T0 + 2), state: { ...state('run:agent-2~ab'), parent } }, T0 + 2);
+      expect((await store.get('run:agent-1~ab', T0 + 2))?.state.parent).toEqual(parent);
+
+      const s = pg.escapeIdentifier(schema);
+      const { rows } = await admin.query(`SELECT key FROM ${s}.sessions WHERE parent_session_id = $1 ORDER BY key`, ['run~ab']);
+      expect(rows.map((row) => row.key)).toEqual(['run:agent-1~ab', 'run:agent-2~ab']);
+      expect((await admin.query(`SELECT parent_session_id FROM ${s}.sessions WHERE key = 'run~ab'`)).rows).toEqual([{ parent_session_id: null }]);
+      // Planned through the partial index, not a scan of every session.
+      await admin.query('SET enable_seqscan = off');
+      try {
+        const plan = await admin.query(`EXPLAIN SELECT key FROM ${s}.sessions WHERE parent_session_id = 'run~ab'`);
+        expect(plan.rows.map((row) => row['QUERY PLAN']).join('\n')).toContain('sessions_parent');
+      } finally {
+        await admin.query('RESET enable_seqscan');
+      }
+    }));
+
+  it('fills the column from states a gateway stored before the migration', () =>
+    withSchema(async (schema) => {
+      const pool = new pg.Pool({ connectionString: url, max: 1 });
+      try {
+        const s = pg.escapeIdentifier(schema);
+        await pool.query(`CREATE SCHEMA ${s}`);
+        // The schema as of migration 2, with a session whose state names a parent.
+        const client = await pool.connect();
+        try {
+          await client.query(`SET search_path TO ${s}`);
+          await client.query('CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+          for (const migration of migrations.filter((m) => m.version <= 2)) {
+            await client.query(migration.sql);
+            await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+          }
+          const child = { ...state('c~ab'), parent: { id: 'p', key: 'p~ab', source: 'tool_call', confirmed: false } };
+          for (const [key, saved] of [
+            ['p~ab', state('p~ab')],
+            ['c~ab', child],
+          ] as const)
+            await client.query(
+              `INSERT INTO sessions (key, id, rule, created_at, last_seen, last_seen_ms, state) VALUES ($1, $1, 'first', now(), now(), $2, $3)`,
+              [key, T0, JSON.stringify(saved)],
+            );
+        } finally {
+          client.release();
+        }
+        expect(await migrate(pool, schema)).toEqual(migrations.filter((m) => m.version > 2).map((m) => m.version));
+        const { rows } = await pool.query(`SELECT key, parent_session_id FROM ${s}.sessions ORDER BY key`);
+        expect(rows).toEqual([
+          { key: 'c~ab', parent_session_id: 'p~ab' },
+          { key: 'p~ab', parent_session_id: null },
+        ]);
+      } finally {
+        await pool.end();
+      }
+    }));
+});
+
 describe('postgres store: request log', () => {
   it('writes rows with every column, in batches, and reads them back in time order', () =>
     withSchema(async (schema, track) => {
@@ -186,6 +249,7 @@ describe('postgres store: request log', () => {
           is_new: false,
           failure: 'upstream 500',
           trace_file: 'traces/r2.json',
+          parent_session_id: 'run-1~ab',
           status: 500,
         }),
       );
@@ -206,6 +270,7 @@ describe('postgres store: request log', () => {
         is_new: true,
         failure: null,
         trace_file: null,
+        parent_session_id: null,
       });
       expect(got[1]).toEqual({
         request_id: 'r2',
@@ -227,6 +292,7 @@ describe('postgres store: request log', () => {
         is_new: false,
         failure: 'upstream 500',
         trace_file: 'traces/r2.json',
+        parent_session_id: 'run-1~ab',
       });
       expect(await store.requests('sess-1', 1).then((rows) => rows.map((r) => r.request_id))).toEqual(['r2']); // the latest
       await log.close();

@@ -119,6 +119,18 @@ describe('OpenTelemetry spans', () => {
     expect(a['cylestio.session.rule']).toBe('explicit');
   });
 
+  it('names a sub-agent session’s parent (explicit lineage headers) on its span, and no parent on the run’s', async () => {
+    await exportingStack();
+    await post('/v1/chat/completions', chat(false, 'Plan the work'), { 'x-claude-code-session-id': 'run-9' });
+    const child = await post('/v1/chat/completions', chat(false, 'Read the files'), { 'x-claude-code-session-id': 'run-9', 'x-claude-code-agent-id': 'a1' });
+    expect(child.headers.get('x-parent-session-id')).toBe('run-9');
+    const spans = await receiver!.waitForSpans(2);
+    const bySession = Object.fromEntries(spans.map((span) => [span.attributes['session.id'], span.attributes]));
+    expect(bySession['run-9:agent-a1']['cylestio.session.parent_id']).toBe('run-9');
+    expect(bySession['run-9:agent-a1']['gen_ai.conversation.id']).toBe('run-9:agent-a1');
+    expect(bySession['run-9']['cylestio.session.parent_id']).toBeUndefined();
+  });
+
   it('marks failures with error.type: a provider error, and a request refused before it left the gateway', async () => {
     await exportingStack({ interceptors: [{ type: 'rate_limit', config: { per_client: { requests_per_minute: 1 } } }] });
     expect((await post('/v1/chat/completions', chat(false), { 'x-sim-status': '503' })).status).toBe(503);
