@@ -3,6 +3,7 @@ import type { CliOverrides } from '../config/load.js';
 import { resolveConfig } from '../config/load.js';
 import { buildGateway } from '../server/app.js';
 import { createLogger } from '../telemetry/logger.js';
+import { isWorkerProcess, superviseWorkers, workerId } from './workers.js';
 
 export interface RunOptions {
   config?: string;
@@ -12,10 +13,12 @@ export interface RunOptions {
 /** Starts the gateway and stops it cleanly on SIGINT/SIGTERM (in-flight requests finish first). */
 export async function runGateway(options: RunOptions): Promise<void> {
   const config = await resolveConfig({ file: options.config, cli: options.cli });
-  const log: Logger = createLogger(config.logging);
-  if (config.server.workers > 1) {
-    log.warn({ workers: config.server.workers }, 'server.workers > 1 is not supported by this version; run one process per replica');
-  }
+  let log: Logger = createLogger(config.logging);
+  // With server.workers > 1 this process only supervises; the workers (the same CLI, forked) serve, each
+  // naming itself in its log lines.
+  if (config.server.workers > 1 && !isWorkerProcess()) return superviseWorkers(config, log);
+  const worker = workerId();
+  if (worker !== undefined) log = log.child({ worker });
   const gateway = await buildGateway(config, log);
   const address = await gateway.app.listen({ host: config.server.host, port: config.server.port });
   log.info({ address, provider: config.llm.type, base_url: config.llm.base_url, sessions: config.session.enabled }, 'cylestio gateway listening');

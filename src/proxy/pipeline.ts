@@ -76,8 +76,11 @@ export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
         // The reply is priced here, once, so the session's total and the exchange record agree.
         onReply: (ex, reply) => {
           reply.costUsd = prices.cost(ex.provider, reply.model ?? ex.model, reply.usage);
-          if (sessions && ex.decision) sessions.recordReply(ex.decision, reply);
+          if (sessions && ex.decision) return sessions.recordReply(ex.decision, reply);
         },
+        // With a shared store, a follow-up may reach another gateway or worker the moment the client has
+        // its answer: the last bytes wait for the store's write, at most the store's own timeout.
+        holdMs: deps.persistence?.link ? config.session.persistence.timeout_ms : 0,
         log,
       },
       telemetry,

@@ -13,8 +13,17 @@ export interface RelayOptions {
   timeoutSeconds: number;
   /** Bytes of the response body to keep for the record; 0 keeps none. */
   captureLimit: number;
-  /** Gets the reassembled reply before the client's last byte, so a follow-up request always finds it. */
-  onReply(ex: Exchange, reply: CapturedReply): void;
+  /**
+   * Gets the reassembled reply before the client's last byte, so a follow-up request always finds it. A
+   * promise (a shared store's write) holds the client's last bytes until it settles, at most `holdMs`.
+   */
+  onReply(ex: Exchange, reply: CapturedReply): void | Promise<void>;
+  /**
+   * Milliseconds the last bytes of a chat reply may wait for `onReply`'s promise; 0 never holds them. With
+   * a shared store, a follow-up sent the moment a client has its answer may reach another gateway (or
+   * worker): it must find the reply in the store already.
+   */
+  holdMs: number;
   log: Logger;
 }
 
@@ -29,6 +38,10 @@ export interface RelayOptions {
 class Relay implements ResponseSink {
   private decoder: ReplyDecoder | null = null;
   private over = false;
+  /** Body bytes still to come when the provider said how many (the last ones are held back); -1 otherwise. */
+  private remaining = -1;
+  /** The body's last bytes, held until the reply is recorded (Content-Length bodies only). */
+  private tail: Buffer | null = null;
 
   constructor(
     private readonly ex: Exchange,
@@ -44,7 +57,13 @@ class Relay implements ResponseSink {
     ex.upstreamHeaders = headers;
     const contentType = String(headers['content-type'] ?? '');
     // The reply's text is kept for records only as far as the largest record keeps bodies (0: none).
-    if (ex.route?.decoder && code >= 200 && code < 300) this.decoder = ex.route.decoder(contentType, { keepChars: this.options.captureLimit });
+    if (ex.route?.decoder && code >= 200 && code < 300) {
+      this.decoder = ex.route.decoder(contentType, { keepChars: this.options.captureLimit });
+      // A body of known length is complete for the client with its last byte, before the end is sent:
+      // to hold the client until the reply is recorded, the last chunk itself must wait.
+      const length = Number(headers['content-length']);
+      if (this.options.holdMs > 0 && Number.isInteger(length) && length > 0) this.remaining = length;
+    }
     if (this.options.captureLimit > 0) ex.capture = new BodyCapture(this.options.captureLimit);
     ex.res.writeHead(code, clientResponseHeaders(headers, ex.responseHeaders));
     // Event streams: send the status line now, so clients see the stream open before the first token.
@@ -62,6 +81,13 @@ class Relay implements ResponseSink {
       }
     }
     ex.capture?.add(chunk);
+    if (this.remaining > 0) {
+      this.remaining -= chunk.length;
+      if (this.remaining <= 0) {
+        this.tail = chunk;
+        return true;
+      }
+    }
     if (ex.res.write(chunk)) return true;
     ex.res.once('drain', () => ex.call?.resume());
     return false;
@@ -76,13 +102,33 @@ class Relay implements ResponseSink {
         this.dropDecoder(err);
       }
     }
+    let recorded: Promise<void> | undefined;
     if (ex.reply) {
       try {
-        this.options.onReply(ex, ex.reply);
+        const result = this.options.onReply(ex, ex.reply);
+        if (result instanceof Promise) recorded = result;
       } catch (err) {
         this.options.log.error({ err, request_id: ex.requestId }, 'recording the reply failed; the next request may start a new session');
       }
     }
+    if (recorded && this.options.holdMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.holdMs)));
+      void Promise.race([recorded, bound]).then(() => {
+        clearTimeout(timer);
+        this.complete();
+      });
+      return;
+    }
+    this.complete();
+  }
+
+  /** Sends what was held back and the end of the body, unless the client left meanwhile. */
+  private complete(): void {
+    const ex = this.ex;
+    if (this.over) return;
+    if (this.tail) ex.res.write(this.tail);
+    this.tail = null;
     ex.res.end();
     this.finish();
   }

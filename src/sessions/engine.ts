@@ -124,13 +124,13 @@ export class DetectionEngine implements SessionEngine {
     return this.conclude(request, this.detector.detect(request), started);
   }
 
-  recordReply(decision: SessionDecision, reply: RecordedReply): void {
+  recordReply(decision: SessionDecision, reply: RecordedReply): void | Promise<void> {
     const pending = decision.pending as Pending | null;
     if (!pending || !this.index.alive(pending.session)) return; // ended or evicted meanwhile
     this.lineage.onReply(pending.session, pending.partition, reply.replies);
     const write = recordReply(this.parts, pending, reply);
     this.counters.longest = Math.max(this.counters.longest, pending.session.messageCount);
-    if (write) this.store!.save(write);
+    if (write) return this.store!.save(write);
   }
 
   usage(decision: SessionDecision): { requests: number; input_tokens: number; output_tokens: number } | undefined {

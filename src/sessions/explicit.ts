@@ -3,6 +3,12 @@ import { sanitiseExplicitId } from './ids.js';
 type Headers = Record<string, string | string[] | undefined>;
 
 /**
+ * Headers the gateway itself answers with that a pattern such as `x-*-session-id` would match: a client
+ * that echoes every response header back must not name its session after its parent.
+ */
+const OWN_HEADERS = new Set(['x-parent-session-id']);
+
+/**
  * Finds the session name a client sent, trying the configured header names in order. A name with `*`
  * (`x-*-session-id`) matches any vendor's header. Per-request ids (`x-request-id`) are never in the list.
  */
@@ -32,7 +38,7 @@ export function explicitIdFinder(headerNames: string[]): (headers: Headers, body
       } else {
         for (const name in headers) {
           const value = headers[name];
-          if (entry.test(name) && typeof value === 'string' && value) return sanitiseExplicitId(value);
+          if (entry.test(name) && !OWN_HEADERS.has(name) && typeof value === 'string' && value) return sanitiseExplicitId(value);
         }
       }
     }

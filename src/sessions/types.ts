@@ -147,8 +147,12 @@ export type SessionLookup = { kind: 'one'; session: SessionView } | { kind: 'amb
 export interface SessionEngine {
   /** Synchronous, except when a shared store must be asked (see DetectionEngine.decide). */
   decide(request: SessionRequest): SessionDecision | Promise<SessionDecision>;
-  /** Called once the reply is complete, before the client sees its last byte, so a follow-up links to it. */
-  recordReply(decision: SessionDecision, reply: RecordedReply): void;
+  /**
+   * Called once the reply is complete, before the client sees its last byte, so a follow-up links to it.
+   * With a shared store, returns the write's promise (settles when the store has it, never rejects): the
+   * proxy holds the client's last bytes until then, so a follow-up that reaches another gateway finds it.
+   */
+  recordReply(decision: SessionDecision, reply: RecordedReply): void | Promise<void>;
   /** A live session of this gateway by its admin identity (SessionDecision.sessionKey). */
   get(key: string): SessionView | undefined;
   /** Admin identities of a session's live sub-agent sessions (children), as this gateway knows them. */

@@ -35,3 +35,14 @@ describe('sessionRequestBuilder', () => {
     expect(fromBody).toMatchObject({ explicitId: 'body-name', previousResponseId: 'resp_1' });
   });
 });
+
+describe('headers the gateway sends itself', () => {
+  it('never takes an echoed X-Parent-Session-ID as the session name, even through x-*-session-id', () => {
+    const build = sessionRequestBuilder({ explicit_id_headers: ['x-*-session-id'], partition_by: 'credential' }, 'sk');
+    const parsed = { stream: false, conversation: () => conversationOf([]) };
+    expect(build({ headers: { 'x-parent-session-id': 'sess_parent' }, clientIp: '::1', clientCredential: undefined, parsed }).explicitId).toBeUndefined();
+    expect(
+      build({ headers: { 'x-parent-session-id': 'p', 'x-app-session-id': 'mine' }, clientIp: '::1', clientCredential: undefined, parsed }).explicitId,
+    ).toBe('mine');
+  });
+});

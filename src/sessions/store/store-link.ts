@@ -68,16 +68,18 @@ export class StoreLink {
   }
 
   /** Sends one exchange's write without waiting for it. */
-  save(write: SessionWrite): void {
+  /** Sends a write; the promise settles (never rejects) once the store has it, or gave up on it. */
+  save(write: SessionWrite): Promise<void> {
     if (this.pending.size >= this.options.maxPendingWrites) {
       this.counts.saves_dropped++;
-      return;
+      return Promise.resolve();
     }
     this.counts.saves++;
     const done = this.run('save', () => this.store.save(write, this.options.now())).then(() => {
       this.pending.delete(done);
     });
     this.pending.add(done);
+    return done;
   }
 
   delete(key: string): void {
