@@ -14,7 +14,7 @@ const listQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
   sort: z.enum(['last_seen', 'created', 'requests', 'tokens', 'messages', 'cost']).default('last_seen'),
   order: z.enum(['asc', 'desc']).default('desc'),
-  rule: z.enum(['explicit', 'continued', 'retry', 'fuzzy', 'reset_phrase', 'count_drop', 'context_break', 'first']).optional(),
+  rule: z.enum(['explicit', 'continued', 'retry', 'fuzzy', 'reset_phrase', 'count_drop', 'context_break', 'compaction', 'first']).optional(),
   q: z.string().min(1).max(200).optional(),
   /** Seconds: only sessions seen this recently. */
   active_within: z.coerce.number().positive().optional(),

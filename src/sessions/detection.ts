@@ -105,8 +105,9 @@ export class Detector {
 
     const compacted = compactionOwner(this.parts, c, partition);
     if (compacted) {
-      const reason = 'the history quotes the latest reply of this session (compaction)';
-      return this.continuing(c, compacted.session, 'continued', reason, compacted.session.messageCount + n - 1 - compacted.at, compacted.at);
+      const how = compacted.share === undefined ? 'as a paragraph' : `by content (${Math.round(compacted.share * 100)}% of its sampled shingles)`;
+      const reason = `a user message quotes the latest reply of this session ${how}: a compacted history`;
+      return this.continuing(c, compacted.session, 'compaction', reason, compacted.session.messageCount + n - 1 - compacted.at, compacted.at);
     }
 
     if (config.fuzzy_matching && last >= 0) {

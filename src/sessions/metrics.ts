@@ -45,6 +45,7 @@ export class SessionCounters {
     reset_phrase: 0,
     count_drop: 0,
     context_break: 0,
+    compaction: 0,
     first: 0,
   };
   readonly lookup = new TimingWindow();

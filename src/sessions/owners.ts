@@ -3,6 +3,7 @@ import { spokenText } from '../conversation/segments.js';
 import { contextSketch, Fingerprinter, looseForm, NO_SKETCH, paragraphs, sketchValue, type DigestKey } from './fingerprint.js';
 import { COMPACTION_SCAN, PARAGRAPH_LIMIT, PARAGRAPH_MIN, SKETCH_SIZE, type EngineParts } from './engine-parts.js';
 import type { Candidate, Session } from './session-index.js';
+import { CANDIDATE_WORDS, contentWords, SHINGLE_MATCH, shingleKeys } from './shingles.js';
 
 /**
  * The lookups behind the detection rules that are not a plain "this reply is known": which of several
@@ -68,17 +69,33 @@ export function earlierTurn(parts: EngineParts, c: Conversation, partition: stri
   return { session, drop: session.messageCount - (position + 1) - (c.length - (first + 1)), position, first };
 }
 
-/** The session whose latest reply one of the first user messages quotes as a paragraph (compaction), and where. */
-export function compactionOwner(parts: EngineParts, c: Conversation, partition: string): { session: Session; at: number } | undefined {
+/**
+ * The session whose latest reply one of the first user messages quotes (compaction), and where: as a
+ * paragraph of its own (the whole-paragraph rule, also for replies too short to be sampled), or by content,
+ * when the message holds at least SHINGLE_MATCH of the reply's sampled shingles (shingles.ts). Only the
+ * first COMPACTION_SCAN user messages are read, each up to CANDIDATE_WORDS words: a compacted history puts
+ * its summary up front.
+ */
+export function compactionOwner(parts: EngineParts, c: Conversation, partition: string): { session: Session; at: number; share?: number } | undefined {
   const { index } = parts;
-  if (!index.hasParagraphs()) return undefined;
+  const byParagraph = index.hasParagraphs();
+  const byContent = index.hasShingles();
+  if (!byParagraph && !byContent) return undefined;
   let scanned = 0;
   for (let i = 0; i < c.length && scanned < COMPACTION_SCAN; i++) {
     if (c.role(i) !== 'user') continue;
     scanned++;
-    for (const paragraph of paragraphs(spokenText(c.message(i)), PARAGRAPH_MIN, PARAGRAPH_LIMIT)) {
-      const owner = index.paragraphOwner(parts.hash(() => parts.fingerprints.keyString(partition, 'paragraph', paragraph)));
-      if (owner && index.alive(owner)) return { session: owner, at: i };
+    const text = spokenText(c.message(i));
+    if (byParagraph) {
+      for (const paragraph of paragraphs(text, PARAGRAPH_MIN, PARAGRAPH_LIMIT)) {
+        const owner = index.paragraphOwner(parts.hash(() => parts.fingerprints.keyString(partition, 'paragraph', paragraph)));
+        if (owner && index.alive(owner)) return { session: owner, at: i };
+      }
+    }
+    if (byContent) {
+      const keys = parts.hash(() => shingleKeys(parts.fingerprints, partition, contentWords(text, CANDIDATE_WORDS)));
+      const best = keys.hi.length > 0 ? index.shingleOwners(keys)[0] : undefined;
+      if (best && best.share >= SHINGLE_MATCH) return { session: best.session, at: i, share: best.share };
     }
   }
   return undefined;

@@ -3,6 +3,7 @@ import { spokenText } from '../conversation/segments.js';
 import { KEEP_RESPONSES, PARAGRAPH_LIMIT, PARAGRAPH_MIN, SKETCH_SIZE, type EngineParts } from './engine-parts.js';
 import { contextSketch, Fingerprinter, looseForm, paragraphs, sketchValue, type DigestKey } from './fingerprint.js';
 import type { Session } from './session-index.js';
+import { replySample } from './shingles.js';
 import type { SessionWrite } from './store/types.js';
 import { mergeTopic, newTurnWords } from './topic.js';
 import type { RecordedReply } from './types.js';
@@ -39,8 +40,8 @@ export function pendingFor(parts: EngineParts, session: Session, partition: stri
 }
 
 /**
- * Files the reply under its session: reply keys (with the anchor on the first reply), the paragraphs and
- * loose form of the main reply, its sketch, the response id. With a shared store, returns the write that
+ * Files the reply under its session: reply keys (with the anchor on the first reply), the paragraphs,
+ * shingle sample and loose form of the main reply, its sketch, the response id. With a shared store, returns the write that
  * shares the session's new state; the caller sends it.
  */
 export function recordReply(parts: EngineParts, pending: Pending, reply: RecordedReply): SessionWrite | null {
@@ -70,6 +71,7 @@ export function recordReply(parts: EngineParts, pending: Pending, reply: Recorde
       session,
       quoted.map((p) => fingerprints.keyString(partition, 'paragraph', p)),
     );
+    index.setShingles(session, replySample(fingerprints, partition, spokenText(main)));
     if (config.fuzzy_matching) index.setLoose(session, (loose = fingerprints.key(partition, 'loose', looseForm(main))));
     session.sketch = (session.sketch + String.fromCharCode(...pending.added, sketchValue(main))).slice(-SKETCH_SIZE);
   }

@@ -47,6 +47,10 @@ export class Session {
   looseSeq = 0;
   /** Sequence number of the first reply's anchor record (recognises deep cut-backs); 0 when none. */
   anchorSeq = 0;
+  /** Sequence number of the latest reply's shingle records (compaction by content); 0 when none. */
+  shingleSeq = 0;
+  /** How many shingle records the latest reply has (its sample size). */
+  shingleCount = 0;
   /** 16-bit sketch values of the last messages, one character each, oldest first (fuzzy similarity). */
   sketch = '';
   extra: SessionExtra | null = null;
@@ -110,6 +114,8 @@ export class SessionIndex {
   private seq = 0;
   private readonly paragraphs = new Map<string, Session>();
   private readonly responses = new Map<string, Session>();
+  /** Set once a reply has been sampled for compaction by content (a cheap "skip the scan" test). */
+  private sampled = false;
 
   constructor(private readonly options: SessionIndexOptions) {
     this.epoch = options.now();
@@ -179,6 +185,8 @@ export class SessionIndex {
     this.wipe(session);
     session.looseSeq = 0;
     session.anchorSeq = 0;
+    session.shingleSeq = 0;
+    session.shingleCount = 0;
     session.latestPosition = -1;
     return session;
   }
@@ -256,6 +264,50 @@ export class SessionIndex {
     return out;
   }
 
+  /**
+   * The latest reply's shingle sample (shingles.ts). A new sequence number kills the previous reply's
+   * records at once, so only a session's latest reply can seed a compaction and a session never holds more
+   * than one sample; dead records are dropped when the table grows, like every other record.
+   */
+  setShingles(session: Session, keys: DigestKey[]): void {
+    if (keys.length === 0) {
+      session.shingleSeq = 0;
+      session.shingleCount = 0;
+      return;
+    }
+    session.shingleSeq = this.nextSeq();
+    session.shingleCount = keys.length;
+    this.sampled = true;
+    for (const key of keys) this.table.insert(key.hi, key.lo, session.slot, session.shingleSeq, keys.length, 0);
+  }
+
+  /** Whether any reply was ever sampled: a gateway that never saw a long enough reply skips the scan. */
+  hasShingles(): boolean {
+    return this.sampled;
+  }
+
+  /**
+   * Live sessions whose latest reply's sample these shingle keys cover, with the share covered, best first.
+   * A sampled shingle counts once however often the text repeats it (its record is counted, not the key).
+   */
+  shingleOwners(keys: { hi: Uint32Array; lo: Uint32Array }): { session: Session; share: number }[] {
+    let hits: Map<Session, Set<number>> | undefined;
+    for (let i = 0; i < keys.hi.length; i++) {
+      for (const record of this.table.find(keys.hi[i], keys.lo[i])) {
+        const session = this.bySlot[record.slot];
+        if (!session || session.shingleSeq !== record.seq) continue;
+        hits ??= new Map();
+        let entries = hits.get(session);
+        if (!entries) hits.set(session, (entries = new Set()));
+        entries.add(record.entry);
+      }
+    }
+    const out: { session: Session; share: number }[] = [];
+    if (!hits) return out;
+    for (const [session, entries] of hits) if (this.alive(session)) out.push({ session, share: entries.size / session.shingleCount });
+    return out.sort((a, b) => b.share - a.share || b.session.lastSeen - a.session.lastSeen);
+  }
+
   hasParagraphs(): boolean {
     return this.paragraphs.size > 0;
   }
@@ -288,10 +340,14 @@ export class SessionIndex {
   }
 
   /** Sizes of every index, for tests and metrics: live records only. */
-  indexSizes(): { sessions: number; replies: number; paragraphs: number; responses: number; table_bytes: number } {
+  indexSizes(): { sessions: number; replies: number; paragraphs: number; shingles: number; responses: number; table_bytes: number } {
     let replies = 0;
-    for (const session of this.sessions.values()) replies += Math.min(this.replyCount[session.slot], this.options.repliesPerSession);
-    return { sessions: this.sessions.size, replies, paragraphs: this.paragraphs.size, responses: this.responses.size, table_bytes: this.table.bytes };
+    let shingles = 0;
+    for (const session of this.sessions.values()) {
+      replies += Math.min(this.replyCount[session.slot], this.options.repliesPerSession);
+      if (session.shingleSeq !== 0) shingles += session.shingleCount;
+    }
+    return { sessions: this.sessions.size, replies, paragraphs: this.paragraphs.size, shingles, responses: this.responses.size, table_bytes: this.table.bytes };
   }
 
   clear(): void {
@@ -299,6 +355,7 @@ export class SessionIndex {
     this.table.clear();
     this.paragraphs.clear();
     this.responses.clear();
+    this.sampled = false;
   }
 
   private nextSeq(): number {
@@ -314,7 +371,7 @@ export class SessionIndex {
 
   private recordLive(slot: number, seq: number): boolean {
     const session = this.bySlot[slot];
-    return session !== undefined && (session.looseSeq === seq || session.anchorSeq === seq || this.inRing(slot, seq));
+    return session !== undefined && (session.looseSeq === seq || session.anchorSeq === seq || session.shingleSeq === seq || this.inRing(slot, seq));
   }
 
   /** A new slot; the per-slot arrays double when full. */
@@ -346,6 +403,8 @@ export class SessionIndex {
     const per = this.options.repliesPerSession;
     this.ring.fill(0, session.slot * per, (session.slot + 1) * per);
     this.replyCount[session.slot] = 0;
+    session.shingleSeq = 0; // its shingle records are dead from now on
+    session.shingleCount = 0;
     if (session.extra) {
       for (const key of session.extra.paragraphKeys) if (this.paragraphs.get(key) === session) this.paragraphs.delete(key);
       for (const key of session.extra.responseKeys) if (this.responses.get(key) === session) this.responses.delete(key);

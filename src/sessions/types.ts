@@ -2,7 +2,7 @@ import type { CanonicalMessage, Conversation } from '../conversation/canonical.j
 import type { LineageFigures } from './lineage/lineage.js';
 
 /** Which detection rule (docs/sessions.md) decided a request's session (the `session_rule` in logs and traces). */
-export type SessionRule = 'explicit' | 'continued' | 'retry' | 'fuzzy' | 'reset_phrase' | 'count_drop' | 'context_break' | 'first';
+export type SessionRule = 'explicit' | 'continued' | 'retry' | 'fuzzy' | 'reset_phrase' | 'count_drop' | 'context_break' | 'compaction' | 'first';
 
 /** Everything detection needs, already normalised by a provider adapter: no HTTP in here. */
 export interface SessionRequest {

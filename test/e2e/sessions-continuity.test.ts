@@ -138,7 +138,7 @@ for (const { format, stream, label } of MATRIX) {
       chat.replaceHistory([
         userMessage(`This conversation continues an earlier one. Its summary:\n\n${summary}\n\nLet us continue: reservations as a separate table?`),
       ]);
-      expect(await chat.exchange()).toMatchObject({ sessionId: session, rule: 'continued', isNew: false });
+      expect(await chat.exchange()).toMatchObject({ sessionId: session, rule: 'compaction', isNew: false });
       expect(await chat.say('Good. Write the CREATE TABLE statement.')).toMatchObject({ sessionId: session, rule: 'continued' });
       expect(chat.sessionIds).toEqual(Array(5).fill(session));
       expect((await metrics(env.stack)).total_created).toBe(1);

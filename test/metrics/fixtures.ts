@@ -46,7 +46,7 @@ export function sessionFigures(): SessionMetrics {
     ended: 1,
     resets: { reset_phrase: 1, count_drop: 2, context_break: 0 },
     explicit: 3,
-    decisions: { explicit: 3, continued: 20, retry: 1, fuzzy: 2, reset_phrase: 1, count_drop: 2, context_break: 0, first: 5 },
+    decisions: { explicit: 3, continued: 20, retry: 1, fuzzy: 2, reset_phrase: 1, count_drop: 2, context_break: 0, compaction: 0, first: 5 },
     requests_considered: 34,
     performance: { session_lookup_ms: 0.25, session_lookup_p99_ms: 1.5, hash_computation_ms: 0.05, hash_computation_p99_ms: 0.2 },
   };

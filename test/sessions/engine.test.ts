@@ -76,7 +76,7 @@ describe('continuation', () => {
       user('Reservations: separate table?'),
     ];
     // The assistant message 'Understood.' was never returned by the gateway; the quoted summary was.
-    expect(ask(e, compacted)).toMatchObject({ sessionId: s, rule: 'continued' });
+    expect(ask(e, compacted)).toMatchObject({ sessionId: s, rule: 'compaction' });
   });
 
   it('links previous_response_id to the session that produced the response', () => {
