@@ -7,7 +7,7 @@ import { DetectionEngine } from '../../src/sessions/engine.js';
 import { Fingerprinter } from '../../src/sessions/fingerprint.js';
 import { contentWords, replySample, SHINGLE_MIN_WORDS, SHINGLE_SAMPLE, SHINGLE_WORDS, shingleKeys } from '../../src/sessions/shingles.js';
 import { ANSWER_A, ANSWER_B, BOILERPLATE, claudeCodeLeadIn, firstPart, rewrapped, SHORT_REPLY, SUMMARY, TAGGED_REPLY } from '../helpers/compaction.js';
-import { ask, assistant, ScriptedChat, user } from '../helpers/conversation.js';
+import { ask, assistant, ScriptedChat, toolCall, user } from '../helpers/conversation.js';
 
 const engines: DetectionEngine[] = [];
 /** A fixed hash key: the sample of a reply depends on it, so every run checks the same sample. */
@@ -115,6 +115,15 @@ describe('compaction by content: what must not link', () => {
     const reply = 'Use a separate reservations table keyed by book and member.'; // 11 words
     const s = sessionEndingWith(e, reply);
     expect(newHistory(e, `Earlier you said: ${reply} Continue from there.`).sessionId).not.toBe(s);
+  });
+
+  it('does not sample tool-call arguments: a sub-agent handed a task is not a compaction of its parent', () => {
+    const e = engine();
+    const chat = new ScriptedChat(e);
+    const parent = chat.send(user('Refactor the loans module'), toolCall('call_1', 'Task', { prompt: SUMMARY })).sessionId;
+    const sub = newHistory(e, SUMMARY);
+    expect(sub).toMatchObject({ isNew: true, rule: 'first' });
+    expect(sub.sessionId).not.toBe(parent);
   });
 
   it('does not look past the first user messages', () => {
