@@ -21,17 +21,37 @@ export const REPLY_WORDS = 2048;
 /** Words read per scanned user message: a reply's words plus room for a lead-in and what follows. */
 export const CANDIDATE_WORDS = 2 * REPLY_WORDS;
 
-/** `<analysis>` blocks (a client keeps only the summary after them) and any other bare tag such as `<summary>`. */
-const ANALYSIS = /<analysis>[\s\S]*?<\/analysis>/gi;
-const TAG = /<\/?[A-Za-z][\w-]*>/g;
+const ANALYSIS_OPEN = /<analysis>/gi;
+const ANALYSIS_CLOSE = /<\/analysis>/gi;
+/** Any other bare tag, such as `<summary>`: bounded length, so the scan stays linear. */
+const TAG = /<\/?[A-Za-z][\w-]{0,40}>/g;
+/** Characters read per word wanted: words plus punctuation, markdown and tags, with room to spare. */
+const CHARS_PER_WORD = 16;
 
 /**
  * The words a reply and its quotation share however the client re-laid them out: `<analysis>…</analysis>`
  * dropped (clients strip it), other tags, punctuation, markdown emphasis and line breaks ignored, lower case.
+ * Reads at most `limit * CHARS_PER_WORD` characters, in one pass each (a user message may be megabytes).
  */
 export function contentWords(text: string, limit: number): string[] {
-  const cleaned = text.includes('<') ? text.replace(ANALYSIS, ' ').replace(TAG, ' ') : text;
-  return words(cleaned, limit);
+  const head = text.length > limit * CHARS_PER_WORD ? text.slice(0, limit * CHARS_PER_WORD) : text;
+  return words(head.includes('<') ? withoutMarkup(head) : head, limit);
+}
+
+function withoutMarkup(text: string): string {
+  const kept: string[] = [];
+  let from = 0;
+  ANALYSIS_OPEN.lastIndex = 0;
+  for (let open = ANALYSIS_OPEN.exec(text); open; open = ANALYSIS_OPEN.exec(text)) {
+    ANALYSIS_CLOSE.lastIndex = ANALYSIS_OPEN.lastIndex;
+    const close = ANALYSIS_CLOSE.exec(text);
+    if (!close) break; // unclosed: kept as text (one search to the end, never one per opening)
+    kept.push(text.slice(from, open.index));
+    from = ANALYSIS_CLOSE.lastIndex;
+    ANALYSIS_OPEN.lastIndex = from;
+  }
+  kept.push(text.slice(from));
+  return kept.join(' ').replace(TAG, ' ');
 }
 
 /** The keys of a text's shingles, in order, repeats included: two halves of 64-bit keys. */

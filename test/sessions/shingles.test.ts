@@ -44,6 +44,12 @@ describe('contentWords and shingle keys', () => {
     );
   });
 
+  it('keeps an unclosed <analysis> as text, and reads a bounded head of a huge message', () => {
+    expect(contentWords('a <analysis> b <analysis> c', 100)).toEqual(['a', 'b', 'c']);
+    expect(contentWords(`${'<analysis>'.repeat(100_000)} tail`, 10)).toEqual([]);
+    expect(contentWords('word '.repeat(1_000_000), 50)).toHaveLength(50);
+  });
+
   it('gives one key per run of words, depending on order and partition', () => {
     const list = contentWords('one two three four five six seven eight nine', 100);
     const keys = shingleKeys(f, 'p', list);
