@@ -2,7 +2,8 @@
 // agents delegate to sub-agents (Claude Code's Task/Agent tool: the prompt ends the child's first user
 // message; agents-as-tools: the input is the child's whole first message), in parallel and nested; plain
 // conversations and look-alikes (a task with one word changed, a task's opening words with another ending,
-// another tenant's copy of a task) run beside them. Reports the precision and recall of parent links and the
+// another tenant's copy of a task) and conversations compacted into a summary (Claude Code's lead-in) run
+// beside them. Reports the precision and recall of parent links and the
 // pairwise F1 of sessions, and holds them to P ≥ 0.99, R ≥ 0.95, F1 ≥ 0.99.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentConversation, type WireFormat } from '../../helpers/agent-client.js';
@@ -30,6 +31,8 @@ interface Truth {
   parent: string | null;
   format: WireFormat;
   conversation: AgentConversation;
+  /** New histories the same conversation went on in (compactions): the same session. */
+  continuations: AgentConversation[];
 }
 
 interface Plan {
@@ -61,11 +64,16 @@ class Traffic {
     return `Investigate the ${this.words(2)} module: list every function that touches the ${this.words(2)}, explain how ${this.words(3)} flows into ${this.words(2)}, and report the three riskiest call sites (${this.words(4)}).`;
   }
 
-  conversation(parent: string | null, system: string, credential = 'sk-tenant-a'): { conv: string; chat: AgentConversation } {
+  conversation(
+    parent: string | null,
+    system: string,
+    credential = 'sk-tenant-a',
+  ): { conv: string; chat: AgentConversation; continuations: AgentConversation[] } {
     const conv = `${this.format}-${this.next++}`;
     const chat = new AgentConversation(this.format, this.url, credential, system);
-    this.truths.push({ conv, parent, format: this.format, conversation: chat });
-    return { conv, chat };
+    const continuations: AgentConversation[] = [];
+    this.truths.push({ conv, parent, format: this.format, conversation: chat, continuations });
+    return { conv, chat, continuations };
   }
 
   /** An agent that works on `task`, delegating to its planned sub-agents; returns its final answer. */
@@ -106,6 +114,27 @@ class Traffic {
     await chat.userSays(`Help me plan the ${this.words(3)} rollout.`);
     await chat.userSays(`What about the ${this.words(2)}?`, { stream: true });
     await chat.userSays('Thanks.');
+  }
+
+  /**
+   * A long conversation compacted the way Claude Code does it: the client asks for a summary, then goes on
+   * in a new history whose first user message is a lead-in, a single newline and the summary (tags and all).
+   * The new history is the same conversation: its requests must stay in the session.
+   */
+  async compacting(): Promise<void> {
+    const conversation = this.conversation(null, 'You are a coding agent.');
+    const { chat } = conversation;
+    await chat.userSays(`Refactor the ${this.words(3)} package.`);
+    await chat.userSays(`Now the ${this.words(2)} tests.`, { stream: true });
+    const summary = `Summary: we refactored ${this.words(10)}; remaining work is ${this.words(12)}.`;
+    const reply = (await chat.userSays('Summarise the conversation so far for a new context window.', { reply: summary })).text;
+    // The new context window: a new history that carries the summary, sent by the same client.
+    const next = new AgentConversation(this.format, this.url, 'sk-tenant-a', 'You are a coding agent.');
+    conversation.continuations.push(next);
+    await next.userSays(
+      `This session is being continued from a previous conversation that ran out of context. The conversation is summarized below:\n<summary>${reply}</summary>`,
+    );
+    await next.userSays('Carry on with the remaining work.', { stream: true });
   }
 
   /** A new conversation that looks like a delegated task but is not one (must never link). */
@@ -159,7 +188,7 @@ async function score(traffic: Traffic[], stacks: Stack[]): Promise<Scores> {
     }
   }
   // Pairwise F1 of sessions: pairs of requests in one session, against pairs in one true conversation.
-  const requests = truths.flatMap((t) => t.conversation.sessions.map((session) => ({ conv: t.conv, session })));
+  const requests = truths.flatMap((t) => [t.conversation, ...t.continuations].flatMap((chat) => chat.sessions.map((session) => ({ conv: t.conv, session }))));
   let bothSame = 0;
   let predictedSame = 0;
   let trulySame = 0;
@@ -197,6 +226,7 @@ describe('lineage accuracy (simulated agent traffic, both wire formats, concurre
           t.agent(`Another task: ${t.words(10)}.`, plan, null),
         ]),
         ...Array.from({ length: 6 }, () => t.plain()),
+        ...Array.from({ length: 4 }, () => t.compacting()),
       ]),
     );
     // Look-alikes come once the tasks they imitate were delegated (and while they are recent).
@@ -214,7 +244,10 @@ describe('lineage accuracy (simulated agent traffic, both wire formats, concurre
     expect(scores.links.recall).toBeGreaterThanOrEqual(0.95);
     expect(scores.sessions.f1).toBeGreaterThanOrEqual(0.99);
     // Links made by content are confirmed once the sub-agent's answer comes back in the parent's tool result.
-    const lineage = (await (await fetch(`${stacks[0].url}/metrics`)).json()).sessions.lineage;
-    expect(lineage.links_confirmed).toBeGreaterThan(0.9 * lineage.links_tool_call);
+    for (const stack of stacks) {
+      const sessions = (await (await fetch(`${stack.url}/metrics`)).json()).sessions;
+      expect(sessions.lineage.links_confirmed).toBeGreaterThan(0.9 * sessions.lineage.links_tool_call);
+      expect(sessions.decisions.compaction).toBe(4); // each compacted history continued its session by that rule
+    }
   }, 120_000);
 });
