@@ -37,6 +37,8 @@ export interface LineageFigures {
   links_explicit: number;
   links_trace: number;
   links_confirmed: number;
+  /** Links made by content or trace whose sub-agent's answer has not (yet) come back in the parent's tool result. */
+  links_unconfirmed: number;
   delegations_indexed: number;
   delegations_live: number;
   delegations_evicted: number;
@@ -179,7 +181,13 @@ export class Lineage {
   }
 
   metrics(): LineageFigures {
-    return { ...this.figures, delegations_live: this.delegations.size, delegations_evicted: this.delegations.evicted };
+    const f = this.figures;
+    return {
+      ...f,
+      links_unconfirmed: f.links_tool_call + f.links_trace - f.links_confirmed,
+      delegations_live: this.delegations.size,
+      delegations_evicted: this.delegations.evicted,
+    };
   }
 
   clear(): void {

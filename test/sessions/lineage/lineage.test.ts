@@ -67,7 +67,7 @@ describe('sub-agent links', () => {
       toolResult('call_9', 'The billing service rounds in three places: invoice totals use half-even, tax lines use half-up, refunds truncate.\nagentId: x1'),
       'Done.',
     );
-    expect(e.metrics().lineage).toMatchObject({ links_tool_call: 1, links_confirmed: 1 });
+    expect(e.metrics().lineage).toMatchObject({ links_tool_call: 1, links_confirmed: 1, links_unconfirmed: 0 });
     expect(first.parent?.confirmed).toBe(true);
   });
 
