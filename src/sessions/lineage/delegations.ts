@@ -24,8 +24,14 @@ export interface Delegation {
   words: string[];
 }
 
+/** The argument names as they appear in canonical JSON, to skip parsing calls that have none of them. */
+const QUOTED_NAMES = DELEGATION_ARGUMENTS.map((name) => `"${name}":`);
+
 function argumentText(args: string): string | undefined {
   if (!args.startsWith('{')) return undefined; // long arguments stand as a digest form: nothing to read
+  // Agents call tools with large arguments all the time (a file's content to write): parse only those that
+  // could hold a task.
+  if (!QUOTED_NAMES.some((name) => args.includes(name))) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(args);
