@@ -219,7 +219,9 @@ export class Lineage {
   private await(parent: Session, callId: string, childKey: string): void {
     let awaited = this.awaited.get(parent);
     if (!awaited) this.awaited.set(parent, (awaited = new Map()));
-    if (awaited.size < MAX_AWAITED) awaited.set(callId, childKey);
+    // Full (children whose answers never came back): the oldest wait gives way to the newest.
+    if (awaited.size >= MAX_AWAITED) awaited.delete(awaited.keys().next().value!);
+    awaited.set(callId, childKey);
   }
 
   private traceKey(partition: string, traceId: string): string {
