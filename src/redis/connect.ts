@@ -10,16 +10,45 @@ export type RedisClient = Redis | Cluster;
  */
 export function redisClient(connection: string, commandTimeoutMs: number): RedisClient {
   const common: RedisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: commandTimeoutMs };
-  const url = new URL(connection);
-  const hosts = () => url.host.split(',').map((hostPort) => ({ host: hostPort.split(':')[0], port: Number(hostPort.split(':')[1] ?? 6379) }));
-  const auth = { username: decodeURIComponent(url.username) || undefined, password: decodeURIComponent(url.password) || undefined };
+  const multi = multiHost(connection);
   let client: RedisClient;
-  if (url.protocol === 'redis-sentinel:') client = new Redis({ ...common, ...auth, sentinels: hosts(), name: url.pathname.slice(1) || 'mymaster' });
-  else if (url.protocol === 'redis-cluster:')
-    client = new Cluster(hosts(), { lazyConnect: true, enableOfflineQueue: false, redisOptions: { ...common, ...auth } });
+  if (multi?.scheme === 'redis-sentinel') client = new Redis({ ...common, ...multi.auth, sentinels: multi.hosts, name: multi.path || 'mymaster' });
+  else if (multi?.scheme === 'redis-cluster')
+    client = new Cluster(multi.hosts, { lazyConnect: true, enableOfflineQueue: false, redisOptions: { ...common, ...multi.auth } });
   else client = new Redis(connection, common);
   client.on('error', () => {}); // failures surface on the commands, where callers count and log them
   return client;
+}
+
+interface MultiHost {
+  scheme: 'redis-sentinel' | 'redis-cluster';
+  hosts: { host: string; port: number }[];
+  auth: { username?: string; password?: string };
+  /** The path without its leading slash (the sentinel master's name). */
+  path: string;
+}
+
+/**
+ * A redis-sentinel:// or redis-cluster:// URL, read by hand: WHATWG `new URL` rejects a host list with
+ * ports (`h:1,h:2` is one host whose port is not a number), so these cannot go through it.
+ */
+function multiHost(connection: string): MultiHost | undefined {
+  const match = /^(redis-sentinel|redis-cluster):\/\/(?:([^@/]*)@)?([^/?#]*)\/?([^?#]*)/.exec(connection);
+  if (!match) return undefined;
+  const [, scheme, userinfo, hostList, path] = match;
+  const hosts = hostList
+    .split(',')
+    .filter(Boolean)
+    .map((hostPort) => {
+      // [v6]:port, host:port, or a bare host (port 6379).
+      const parts = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostPort);
+      if (!parts) throw new Error(`invalid host in the redis connection: ${hostPort}`);
+      return { host: parts[1].replace(/^\[|\]$/g, ''), port: Number(parts[2] ?? 6379) };
+    });
+  if (hosts.length === 0) throw new Error(`no host in the redis connection ${scheme}://…`);
+  const [username, password] = userinfo === undefined ? [] : [userinfo.split(':')[0], userinfo.split(':').slice(1).join(':')];
+  const auth = { username: username ? decodeURIComponent(username) : undefined, password: password ? decodeURIComponent(password) : undefined };
+  return { scheme: scheme as MultiHost['scheme'], hosts, auth, path: decodeURIComponent(path) };
 }
 
 /** Connects and pings; on failure disconnects and throws a message with the address, never the password. */
@@ -36,6 +65,8 @@ export async function connectOrExplain(client: RedisClient, connection: string):
 /** host:port of a connection URL, without credentials (error messages must not carry them). */
 export function describeTarget(connection: string): string {
   try {
+    const multi = multiHost(connection);
+    if (multi) return multi.hosts.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(',');
     return new URL(connection).host;
   } catch {
     return 'the configured address';
