@@ -48,6 +48,11 @@ const SECTIONS: Section[] = [
     description: 'session stores: throughput and detection latency per backend beside memory',
     load: () => import('./persistence.js'),
   },
+  {
+    name: 'production',
+    description: 'the configuration users run (trace + file store + per-session limits), one-shot and conversations, vs the bare proxy',
+    load: () => import('./production.js'),
+  },
 ];
 
 async function main(): Promise<number> {
