@@ -2,6 +2,8 @@
 // stay whole whichever worker serves each turn; with a process-local store the start is refused.
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { workersProblem } from '../../src/cli/workers.js';
+import { configSchema } from '../../src/config/schema.js';
 import { configFile, gatewayProcesses, runGatewayToExit } from '../helpers/gateway-process.js';
 import { startRedis } from '../helpers/redis-server.js';
 
@@ -58,5 +60,19 @@ describe('server.workers', () => {
     const servedBy = new Set(gateway.logs.filter((line) => line.msg === 'request').map((line) => line.worker));
     expect(servedBy.size).toBe(2);
     expect(await gateway.stop('SIGTERM')).toBe(0);
+  });
+});
+
+describe('workersProblem', () => {
+  const config = (extra: Record<string, unknown>) => configSchema.parse({ server: { workers: 2 }, ...extra });
+  it('accepts a shared store, and refuses per-worker rate-limit counters', () => {
+    expect(workersProblem(config({ session: { persistence: { enabled: true, backend: 'postgres', connection: 'postgres://h/db' } } }))).toBeUndefined();
+    const redis = { session: { persistence: { enabled: true, backend: 'redis', connection: 'redis://h' } } };
+    expect(workersProblem(config({ ...redis, interceptors: [{ type: 'rate_limit', config: { per_session: { requests_per_minute: 5 } } }] }))).toBeUndefined();
+    expect(workersProblem(config({ ...redis, interceptors: [{ type: 'rate_limit', config: { backend: 'memory' } }] }))).toMatch(
+      /rate_limit counters would be per worker/,
+    );
+    expect(workersProblem(config({ session: { enabled: false } }))).toBeUndefined();
+    expect(workersProblem(configSchema.parse({}))).toBeUndefined();
   });
 });
