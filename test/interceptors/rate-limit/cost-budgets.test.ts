@@ -8,23 +8,21 @@
 // Prices come from the catalog the gateway uses, never from numbers written here.
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { PriceCatalog } from '../../../src/pricing/catalog.js';
-import { microsOf } from '../../../src/interceptors/rate-limit/config.js';
+import { calcPrice } from '@pydantic/genai-prices';
 import { startRedis } from '../../helpers/redis-server.js';
 import type { Stack } from '../../helpers/stack.js';
 import { anthropicBody, chatBody, figures, limitedStacks, post, reportedUsage } from './harness.js';
 
 const limited = limitedStacks();
-const catalog = new PriceCatalog();
 const T0 = 1_700_000_000_000;
 const HOUR_MS = 3_600_000;
 const SESSION_TTL_S = 3600; // the gateway's default session.session_ttl_seconds
 
-/** Micro-dollars of `tokens` input and output tokens of a model, by the catalog. */
+/** Micro-dollars of input and output tokens of a model, straight from the price package (not the gateway's code). */
 function priceOf(provider: string, model: string, input: number, output: number): number {
-  const usd = catalog.cost(provider, model, { input_tokens: input, output_tokens: output, total_tokens: input + output });
-  if (usd === null) throw new Error(`the catalog has no price for ${model}`);
-  return microsOf(usd);
+  const price = calcPrice({ input_tokens: input, output_tokens: output }, model, { providerId: provider });
+  if (!price) throw new Error(`the price package has no price for ${model}`);
+  return Math.round(price.total_price * 1_000_000);
 }
 
 /** A budget in USD that is a whole number of micro-dollars (what the gateway counts in). */
@@ -210,18 +208,22 @@ describe('per-client cost limits', () => {
     const stack = await limited({ per_client: { key: 'header', header_name: 'X-User-Id', max_cost_usd: usdOf(budget), budget_days: 7 } }, { now: () => now });
     const as = (user: string, i: number) =>
       post(stack, chatBody(`question ${i} about lakes`), { 'x-user-id': user, 'x-session-id': `${user}-session-${i % 3}` });
+    // Alice's first charge opens the period; the rest of her spending comes a day later.
+    const first = await as('alice', -1);
+    const firstSpent = await spentBy(first, 'openai', 'gpt-4o');
+    now += 86_400_000;
     const run = await spendUntilRefused((i) => as('alice', i), 'openai', 'gpt-4o');
-    expectCrossedAt(run, budget);
-    // The budget period started with alice's first charge and ends 7 days later.
-    expect(run.refused!.headers.get('retry-after')).toBe(String(7 * 86_400));
+    expectCrossedAt(run, budget - firstSpent);
+    // The period runs from the first charge: 6 days are left (a period restarted by each charge would say 7).
+    expect(run.refused!.headers.get('retry-after')).toBe(String(6 * 86_400));
     expect(await run.refused!.json()).toMatchObject({ error: { message: expect.stringContaining('client max cost usd') } });
     expect((await as('alice', 99)).status).toBe(429); // any session of hers
     expect((await as('bob', 0)).status).toBe(200);
 
     now += 3 * 86_400_000;
     const later = await as('alice', 100);
-    expect([later.status, later.headers.get('retry-after')]).toEqual([429, String(4 * 86_400)]);
-    now += 4 * 86_400_000;
+    expect([later.status, later.headers.get('retry-after')]).toEqual([429, String(3 * 86_400)]);
+    now += 3 * 86_400_000;
     expect((await as('alice', 101)).status).toBe(200); // a new period
     expect((await figures(stack)).limited_client_max_cost_usd).toBe(3);
   });
@@ -305,8 +307,16 @@ describe('concurrent requests against a cost budget', () => {
       expect(responses.filter((r) => r.status === 429)).toHaveLength(16);
       let spent = 0;
       for (const response of responses) if (response.status === 200) spent += await spentBy(response, 'openai', 'gpt-4o');
-      // The overshoot is the true cost of the requests in flight when the budget was crossed; nothing after.
-      expect(spent).toBeGreaterThan(budget);
+      // The overshoot is the true cost of the four in flight when the budget was crossed, settled exactly.
+      if (backend === 'redis') {
+        const redis = new Redis(config.connection as string);
+        try {
+          const [key] = await redis.keys(`{${config.key_prefix}}rl:*:usd`);
+          expect(Number(await redis.get(key))).toBe(spent);
+        } finally {
+          redis.disconnect();
+        }
+      }
       expect((await post(gateways[0], body, { 'x-session-id': 'crowd' })).status).toBe(429);
     });
   }

@@ -6,7 +6,8 @@ import { configSchema } from '../../../src/config/schema.js';
 import { CanonicalBuilder } from '../../../src/conversation/canonical.js';
 import { DetectionEngine } from '../../../src/sessions/engine.js';
 import { delegationsOf, MIN_WORDS } from '../../../src/sessions/lineage/delegations.js';
-import { forEachWindow, HEAD_WORDS, windowHash } from '../../../src/sessions/lineage/word-windows.js';
+import { DelegationIndex } from '../../../src/sessions/lineage/delegation-index.js';
+import { forEachWindow, windowHash } from '../../../src/sessions/lineage/word-windows.js';
 import { ask, ScriptedChat, toolCall, toolResult, user } from '../../helpers/conversation.js';
 
 const engines: DetectionEngine[] = [];
@@ -30,7 +31,6 @@ describe('word windows', () => {
       return false;
     });
     expect(starts).toEqual([2]);
-    expect(HEAD_WORDS).toBe(8);
   });
 });
 
@@ -43,7 +43,11 @@ describe('delegationsOf', () => {
     const found = delegationsOf(reply);
     expect(found.map((d) => d.callId)).toEqual(['c1']);
     expect(delegationsOf([toolCall('c3', 'Agent', { prompt: 'Summarise the file please.' })])).toEqual([]);
-    expect(MIN_WORDS).toBe(12);
+    // One word short of the minimum is not a task.
+    const eleven = 'one two three four five six seven eight nine ten elevenwordsinthisprompt'.padEnd(60, 'x');
+    expect(eleven.split(' ')).toHaveLength(MIN_WORDS - 1);
+    expect(delegationsOf([toolCall('c4', 'Agent', { prompt: eleven })])).toEqual([]);
+    expect(delegationsOf([toolCall('c5', 'Agent', { prompt: `${eleven} twelve` })]).map((d) => d.callId)).toEqual(['c5']);
   });
 });
 
@@ -106,11 +110,25 @@ describe('sub-agent links', () => {
     expect(ask(e, [user('x')], { explicitId: 'loop', explicitParentId: 'loop' }).parent).toBeNull();
   });
 
-  it('bounds what it remembers: the delegation index is capped and counted', () => {
+  it('bounds what it remembers: the delegation index is capped and counts what it evicts', () => {
+    const index = new DelegationIndex(2, 60_000, () => 0);
+    for (const i of [1, 2, 3]) {
+      const words = `task number ${i} for the billing service rounding audit please`.split(' ');
+      index.add(7, { callId: `c${i}`, words }, { parentKey: 'p', parentId: 'p', callId: `c${i}`, length: words.length, digest: `d${i}` });
+    }
+    expect([index.size, index.evicted]).toEqual([2, 1]);
+  });
+
+  it('keeps at most 256 children per session, and children that ended make room', () => {
     const e = engine();
-    const chat = new ScriptedChat(e);
-    chat.send(user('go'), toolCall('c1', 'Agent', { prompt: TASK }));
-    expect(e.metrics().lineage).toMatchObject({ delegations_indexed: 1, delegations_live: 1, delegations_evicted: 0 });
+    const run = ask(e, [user('Start the run.')], { explicitId: 'run-big' });
+    const children = Array.from({ length: 257 }, (_, i) => ask(e, [user(`child ${i}`)], { explicitId: `run-big:agent-${i}`, explicitParentId: 'run-big' }));
+    expect(e.children(run.sessionKey)).toHaveLength(256);
+    expect(e.metrics().lineage?.children_dropped).toBe(1);
+    e.end(children[0].sessionKey);
+    ask(e, [user('one more')], { explicitId: 'run-big:agent-late', explicitParentId: 'run-big' });
+    expect(e.children(run.sessionKey)).toHaveLength(256);
+    expect(e.metrics().lineage?.children_dropped).toBe(1);
   });
 });
 

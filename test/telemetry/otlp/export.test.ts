@@ -136,7 +136,9 @@ describe('OpenTelemetry spans', () => {
     expect((await post('/v1/chat/completions', chat(false), { 'x-sim-status': '503' })).status).toBe(503);
     expect((await post('/v1/chat/completions', chat(false))).status).toBe(429);
     const spans = await receiver!.waitForSpans(2);
-    const [failed, refused] = spans;
+    // Spans arrive in the order they ended, not necessarily the order sent: tell them apart by status.
+    const failed = spans.find((s) => s.attributes['http.response.status_code'] === 503)!;
+    const refused = spans.find((s) => s.attributes['http.response.status_code'] === 429)!;
     expect(failed.attributes['error.type']).toBe('503');
     expect(failed.status.code).toBe(2); // ERROR
     expect(refused.attributes['error.type']).toBe('429');

@@ -1,7 +1,7 @@
 // Export settings: the config file wins over the standard OTEL_* variables, which win over defaults; export
 // is off unless an endpoint is given, and the variables' list syntax is read as the specification writes it.
 import { describe, expect, it } from 'vitest';
-import { parseKeyValueList, resolveOtlpSettings } from '../../../src/telemetry/otlp/settings.js';
+import { resolveOtlpSettings } from '../../../src/telemetry/otlp/settings.js';
 
 describe('resolveOtlpSettings', () => {
   it('is off without an endpoint, and when disabled by config or OTEL_SDK_DISABLED', () => {
@@ -59,11 +59,5 @@ describe('resolveOtlpSettings', () => {
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' };
     expect(resolveOtlpSettings({}, { ...env, OTEL_TRACES_EXPORTER: 'none' })).toMatchObject({ tracesUrl: null, metricsUrl: 'http://c:4318/v1/metrics' });
     expect(resolveOtlpSettings({}, { ...env, OTEL_METRICS_EXPORTER: 'none' })).toMatchObject({ tracesUrl: 'http://c:4318/v1/traces', metricsUrl: null });
-  });
-});
-
-describe('parseKeyValueList', () => {
-  it('skips malformed entries and keeps values that are not percent-encoded', () => {
-    expect(parseKeyValueList('a=1,=2,b,c=50%,d=x=y')).toEqual({ a: '1', c: '50%', d: 'x=y' });
   });
 });
