@@ -5,9 +5,11 @@ import type { GatewayConfig } from '../config/schema.js';
 
 /**
  * `server.workers: N`: N gateway processes sharing one port (node:cluster hands each new connection to the
- * next worker). Sessions, limits and lineage must then be shared, since consecutive requests of one
- * conversation may reach different workers: a shared store (Redis or Postgres) keeps them consistent, and a
- * process-local one (memory, file) would split conversations, so N > 1 is refused with it.
+ * next worker). Sessions and limits must then be shared, since consecutive requests of one conversation may
+ * reach different workers: a shared store (Redis or Postgres) keeps them consistent, and a process-local one
+ * (memory, file) would split conversations, so N > 1 is refused with it. What a worker only remembers for a
+ * while (delegated tasks and client traces for lineage, the shingle sample for compaction by content) stays
+ * its own: a sub-agent's first request or a compacted history is recognised by the worker that saw the reply.
  */
 export function workersProblem(config: GatewayConfig): string | undefined {
   const { workers } = config.server;

@@ -93,7 +93,7 @@ export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
   else if (sessions) sinks.push(timelineSink(deps.timelines));
   if (telemetry) sinks.push(otlpSink(telemetry));
 
-  const runner = new StageRunner(stages, finisher(interceptors, sinks, sessions, prices, figures, log), figures, log);
+  const runner = new StageRunner(stages, finisher(interceptors, sinks, sessions, figures, log), figures, log);
 
   return {
     figures,

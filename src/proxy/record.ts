@@ -1,12 +1,11 @@
 import type { ExchangeRecord } from '../capture/record.js';
 import type { SessionEngine } from '../sessions/types.js';
-import type { PriceCatalog } from '../pricing/catalog.js';
 import type { Exchange } from './exchange.js';
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
 /** The finished exchange as sinks read it: built once, after the client has its last byte. */
-export function exchangeRecord(ex: Exchange, sessions: SessionEngine | null, prices: PriceCatalog): ExchangeRecord {
+export function exchangeRecord(ex: Exchange, sessions: SessionEngine | null): ExchangeRecord {
   const decision = ex.decision;
   const model = ex.model ?? ex.reply?.model ?? null;
   const usage = ex.reply?.usage ?? null;
@@ -30,7 +29,8 @@ export function exchangeRecord(ex: Exchange, sessions: SessionEngine | null, pri
     sessionRule: decision?.rule ?? null,
     usage,
     // The reply names the exact model that answered (a dated snapshot): priced by it when it says.
-    costUsd: ex.reply?.costUsd !== undefined ? ex.reply.costUsd : prices.cost(ex.provider, ex.reply?.model ?? model, usage),
+    // Priced once, when the reply was complete (a reply is always handed to onReply, which prices it).
+    costUsd: ex.reply?.costUsd ?? null,
     sessionUsage: (decision && sessions?.usage(decision)) ?? null,
     failure: ex.failure,
     request: { headers: ex.headers, body: ex.rawBody },

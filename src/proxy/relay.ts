@@ -114,10 +114,12 @@ class Relay implements ResponseSink {
     if (recorded && this.options.holdMs > 0) {
       let timer: NodeJS.Timeout | undefined;
       const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.holdMs)));
-      void Promise.race([recorded, bound]).then(() => {
+      // Whatever becomes of the write (stored, failed, too slow), the client gets its last bytes.
+      const release = () => {
         clearTimeout(timer);
         this.complete();
-      });
+      };
+      void Promise.race([recorded, bound]).then(release, release);
       return;
     }
     this.complete();

@@ -3,7 +3,6 @@ import type { ExchangeRecord } from '../capture/record.js';
 import type { InterceptorChain } from '../interceptors/chain.js';
 import type { InterceptorOutput } from '../interceptors/types.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import type { PriceCatalog } from '../pricing/catalog.js';
 import type { RequestRow } from '../sessions/store/postgres-records.js';
 import { requestRow } from '../sessions/store/request-row.js';
 import type { SessionTimelines } from '../sessions/timeline.js';
@@ -82,13 +81,12 @@ export function finisher(
   interceptors: InterceptorChain,
   sinks: Sink[],
   sessions: SessionEngine | null,
-  prices: PriceCatalog,
   figures: PipelineFigures,
   log: Logger,
 ): (ex: Exchange) => void {
   const hooks = !interceptors.empty;
   return (ex) => {
-    const record = exchangeRecord(ex, sessions, prices);
+    const record = exchangeRecord(ex, sessions);
     let handed: InterceptorOutput = NOTHING_HANDED;
     if (hooks) handed = interceptors.finished(ex, record);
     for (const sink of sinks) {

@@ -107,7 +107,7 @@ export class DetectionEngine implements SessionEngine {
     return store.lookup(keys).then((found) => {
       for (const stored of found) {
         const session = this.parts.fleet!.hydrate(stored);
-        if (session.parent) this.lineage.adopt(session, session.parent);
+        if (session.parent) this.lineage.link(session, session.parent);
       }
       store.restored(found.length);
       // Decided again even when the store knew nothing: a concurrent request may have created the session

@@ -185,8 +185,6 @@ export class SessionIndex {
     this.wipe(session);
     session.looseSeq = 0;
     session.anchorSeq = 0;
-    session.shingleSeq = 0;
-    session.shingleCount = 0;
     session.latestPosition = -1;
     return session;
   }

@@ -134,6 +134,3 @@ export function replySample(fingerprints: Fingerprinter, partition: string, text
   }
   return kept;
 }
-
-/** Matches needed out of a sample of `size` shingles. */
-export const needed = (size: number) => Math.ceil(size * SHINGLE_MATCH);

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Delegation } from './delegations.js';
-import { HEAD_WORDS, windowHash } from './word-windows.js';
+import { windowHash } from './word-windows.js';
 
 /** A delegation waiting for its sub-agent, filed under the hash of its first words and its partition's tag. */
 export interface DelegationEntry {
@@ -41,7 +41,7 @@ export class DelegationIndex {
     else if (!list.some((e) => e.parentKey === entry.parentKey && e.callId === entry.callId)) list.push(entry);
   }
 
-  /** Delegations whose first HEAD_WORDS words hash to `head` in this partition. */
+  /** Delegations whose first words (a window) hash to `head` in this partition. */
   candidates(tag: number, head: number): DelegationEntry[] | undefined {
     return this.entries.get(`${tag}:${head}`);
   }
@@ -54,5 +54,3 @@ export class DelegationIndex {
     this.entries.clear();
   }
 }
-
-export { HEAD_WORDS };

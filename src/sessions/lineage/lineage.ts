@@ -112,12 +112,13 @@ export class Lineage {
       for (const segment of segmentsOf(message)) {
         if (segment.kind !== 'result') continue;
         // The child started for this call, then children linked by trace (their call is unknown).
-        for (const callId of [segment.id, ...[...awaited.keys()].filter((id) => id.startsWith('*'))]) {
-          const childKey = awaited.get(callId);
-          if (childKey === undefined) continue;
-          const child = this.parts.index.peek(childKey);
+        const callIds = [...awaited.keys()].filter((id) => id === segment.id || id.startsWith('*'));
+        if (callIds.length === 0) continue;
+        const resultWords = words(segment.content, SCAN_WORDS); // read once, whatever the number of candidates
+        for (const callId of callIds) {
+          const child = this.parts.index.peek(awaited.get(callId)!);
           const answer = child && this.answers.get(child);
-          if (!child?.parent || !answer || !this.carries(segment.content, answer, partition)) continue;
+          if (!child?.parent || !answer || !this.carries(resultWords, answer, partition)) continue;
           awaited.delete(callId);
           child.parent.confirmed = true;
           this.figures.links_confirmed++;
@@ -169,12 +170,6 @@ export class Lineage {
     }
   }
 
-  /** A parent link set by another gateway (shared store): the child is filed under its parent here too. */
-  adopt(session: Session, parent: ParentLink): void {
-    session.parent = parent;
-    this.addChild(parent.key, session.key);
-  }
-
   children(key: string): string[] {
     const session = this.parts.index.peek(key);
     return (session?.extra?.children ?? []).filter((child) => this.parts.index.peek(child) !== undefined);
@@ -192,6 +187,7 @@ export class Lineage {
 
   clear(): void {
     this.delegations.clear();
+    this.traces.clear();
   }
 
   /**
@@ -228,7 +224,8 @@ export class Lineage {
     return `${this.parts.hash(() => partitionTag(this.parts.fingerprints, partition)).small}:${traceId}`;
   }
 
-  private link(session: Session, parent: ParentLink): void {
+  /** Sets a session's parent and files it under the parent (also for a link another gateway made: shared store). */
+  link(session: Session, parent: ParentLink): void {
     session.parent = parent;
     this.addChild(parent.key, session.key);
   }
@@ -236,8 +233,10 @@ export class Lineage {
   private addChild(parentKey: string, childKey: string): void {
     const parent = this.parts.index.peek(parentKey);
     if (!parent) return;
-    const children = (parent.extras().children ??= []);
+    let children = (parent.extras().children ??= []);
     if (children.includes(childKey)) return;
+    // Full: children that have ended make room before a live one is refused.
+    if (children.length >= MAX_CHILDREN) children = parent.extras().children = children.filter((key) => this.parts.index.peek(key) !== undefined);
     if (children.length >= MAX_CHILDREN) this.figures.children_dropped++;
     else children.push(childKey);
   }
@@ -274,8 +273,7 @@ export class Lineage {
   }
 
   /** Whether a tool result carries the sub-agent's answer (its first words, whole, anywhere in it). */
-  private carries(content: string, answer: Answer, partition: string): boolean {
-    const resultWords = words(content, SCAN_WORDS);
+  private carries(resultWords: string[], answer: Answer, partition: string): boolean {
     if (answer.short !== null) return ` ${resultWords.join(' ')} `.includes(` ${answer.short} `);
     let found = false;
     forEachWindow(resultWords, (head, start) => {

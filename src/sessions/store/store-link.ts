@@ -67,7 +67,6 @@ export class StoreLink {
     return found;
   }
 
-  /** Sends one exchange's write without waiting for it. */
   /** Sends a write; the promise settles (never rejects) once the store has it, or gave up on it. */
   save(write: SessionWrite): Promise<void> {
     if (this.pending.size >= this.options.maxPendingWrites) {

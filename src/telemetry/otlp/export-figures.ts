@@ -5,6 +5,8 @@ import type { OtlpFiguresView } from '../../metrics/exposition.js';
 
 /** What became of exported telemetry, for `/metrics` (`otlp`) and Prometheus. */
 export class ExportFigures {
+  /** Spans the gateway started (one per proxied request). */
+  spansStarted = 0;
   /** Spans the collector accepted. */
   spansExported = 0;
   /** Spans dropped because the queue was full (a collector down or slower than the traffic). */
@@ -53,8 +55,9 @@ export class ExportFigures {
     };
   }
 
-  toJSON(): Omit<OtlpFiguresView, 'spans_started'> {
+  toJSON(): OtlpFiguresView {
     return {
+      spans_started: this.spansStarted,
       spans_exported: this.spansExported,
       spans_dropped: this.spansDropped,
       spans_failed: this.spansFailed,

@@ -1,3 +1,4 @@
+import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
 import { z } from 'zod';
 
 const seconds = z.coerce.number().positive();
@@ -66,25 +67,6 @@ export interface OtlpSettings {
   exportTimeoutMs: number;
 }
 
-/** `k=v,k2=v2` lists (OTEL_EXPORTER_OTLP_HEADERS, OTEL_RESOURCE_ATTRIBUTES), values percent-decoded. */
-export function parseKeyValueList(text: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!text) return out;
-  for (const part of text.split(',')) {
-    const at = part.indexOf('=');
-    if (at <= 0) continue;
-    const key = part.slice(0, at).trim();
-    let value = part.slice(at + 1).trim();
-    try {
-      value = decodeURIComponent(value);
-    } catch {
-      // not percent-encoded after all: keep it as written
-    }
-    if (key) out[key] = value;
-  }
-  return out;
-}
-
 const protocolOf = (value: string | undefined): OtlpProtocol | undefined => (value === 'http/json' || value === 'http/protobuf' ? value : undefined);
 
 const numberOf = (value: string | undefined): number | undefined => {
@@ -129,10 +111,12 @@ export function resolveOtlpSettings(config: OtlpConfig | undefined, env: NodeJS.
   return {
     tracesUrl,
     metricsUrl,
-    protocol: c.protocol ?? protocolOf(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) ?? protocolOf(env.OTEL_EXPORTER_OTLP_PROTOCOL) ?? 'http/protobuf',
-    headers: c.headers ?? { ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_HEADERS), ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
+    // One protocol and one header set serve both signals, so only the generic variables are read (a
+    // `_TRACES_` one would otherwise reach the metrics exporter too).
+    protocol: c.protocol ?? protocolOf(env.OTEL_EXPORTER_OTLP_PROTOCOL) ?? 'http/protobuf',
+    headers: c.headers ?? parseKeyPairsIntoRecord(env.OTEL_EXPORTER_OTLP_HEADERS),
     serviceName: c.service_name ?? (env.OTEL_SERVICE_NAME?.trim() || null),
-    resourceAttributes: { ...parseKeyValueList(env.OTEL_RESOURCE_ATTRIBUTES), ...c.resource_attributes },
+    resourceAttributes: { ...parseKeyPairsIntoRecord(env.OTEL_RESOURCE_ATTRIBUTES), ...c.resource_attributes },
     sampler,
     samplerArg: c.sampler_arg ?? Math.min(1, numberOf(env.OTEL_TRACES_SAMPLER_ARG) ?? 1),
     captureContent: c.capture_content ?? captureEnv === 'true',

@@ -54,7 +54,7 @@ const TIME_ORIGIN = performance.timeOrigin;
 /** Characters of each prompt or reply text kept in content attributes. */
 const CONTENT_CHARS = 16_384;
 
-/** Bound on the whole shutdown flush: a dead collector must not hold the process. */
+/** Milliseconds as the conventions' seconds. */
 const seconds = (ms: number) => ms / 1000;
 
 /**
@@ -74,7 +74,6 @@ export class OtlpTelemetry {
   private readonly metrics: GenAiMetrics | null;
   private readonly startAttributes = new Map<string, Attributes>();
   readonly figures = new ExportFigures();
-  spansStarted = 0;
   /** Bytes of reply body the relay must keep for `gen_ai.output.messages` (0: content is off). */
   readonly contentBytes: number;
 
@@ -165,7 +164,6 @@ export class OtlpTelemetry {
       traces: this.settings.tracesUrl !== null,
       metrics: this.settings.metricsUrl !== null,
       semconv: this.settings.latestGenAi ? 'gen_ai_latest_experimental' : 'v1.36',
-      spans_started: this.spansStarted,
       ...this.figures.toJSON(),
     };
   }
@@ -178,7 +176,7 @@ export class OtlpTelemetry {
     const attributes = operation ? this.chatAttributes(operation, ex.provider, model) : { ...this.server, [ATTR.httpMethod]: ex.method };
     // Most clients send no trace context: skip the propagator's work for them.
     const parent = ex.headers.traceparent === undefined ? ROOT_CONTEXT : this.propagator.extract(ROOT_CONTEXT, ex.headers, headerGetter);
-    this.spansStarted++;
+    this.figures.spansStarted++;
     ex.span = this.tracer.startSpan(name, { kind: SpanKind.CLIENT, startTime: TIME_ORIGIN + ex.startedAt, attributes }, parent);
     return ex.span;
   }
@@ -232,7 +230,7 @@ export class OtlpTelemetry {
       attributes[ATTR.errorType] = errorType;
       span.setStatus({ code: SpanStatusCode.ERROR, message: ex.note ?? errorType });
     }
-    if (this.contentBytes > 0 && operation && record.operation) this.addContent(attributes, record, ex, record.operation);
+    if (this.contentBytes > 0 && operation) this.addContent(attributes, record, ex, record.operation!);
     span.setAttributes(attributes);
   }
 
