@@ -96,6 +96,16 @@ export const sessionSchema = z.strictObject({
       'agent-session-id',
     ]),
   partition_by: z.enum(['credential', 'credential_and_client', 'none']).default('credential'),
+  /**
+   * Recent requests kept in memory for the sessions API when no Postgres record keeps them: a fixed number
+   * of rows across all sessions (the oldest go first), and at most `per_session` for any one session.
+   */
+  timeline: z
+    .strictObject({
+      max_requests: z.coerce.number().int().positive().default(20_000),
+      per_session: z.coerce.number().int().positive().default(200),
+    })
+    .prefault({}),
   /** Secret for keyed content hashes; random per process when unset. */
   hash_key: z.string().optional(),
   persistence: z

@@ -1,3 +1,4 @@
+import type { TimelineFigures } from '../sessions/timeline.js';
 import { type Metric, Registry, type RegistryContentType } from 'prom-client';
 import type { PersistenceMetrics } from '../sessions/store/open-persistence.js';
 import type { SessionMetrics } from '../sessions/types.js';
@@ -31,6 +32,8 @@ export interface MetricsSources {
   pipeline?: PipelineFiguresView | null;
   /** OpenTelemetry export figures; absent or null while export is off. */
   otlp?: OtlpFiguresView | null;
+  /** The in-memory request timelines of the sessions API and what their bounds cut; absent when not kept. */
+  timelines?: TimelineFigures | null;
   /** Sign-in attempts on the admin endpoints (wrong tokens, clients locked out). */
   admin?: { login_failures: number; login_limited: number } | null;
 }

@@ -82,6 +82,7 @@ export class GatewayMetrics {
       persistence: sources.persistence ?? null,
       pipeline: sources.pipeline ?? null,
       otlp: sources.otlp ?? null,
+      timelines: sources.timelines ?? null,
       admin: sources.admin ?? null,
       tokens: { input: s.inputTokens, output: s.outputTokens, total: s.totalTokens },
       cost: {

@@ -57,7 +57,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
 
 function registerProtected(
   app: FastifyInstance,
-  { config, sessions, interceptors, metrics, persistence, pipeline, telemetry }: AdminDeps,
+  { config, sessions, interceptors, metrics, persistence, pipeline, telemetry, timelines }: AdminDeps,
   admin: () => AdminAuthFigures,
 ): void {
   // Interceptor configs may hold credentials of their own, so only their type and state are shown.
@@ -70,6 +70,8 @@ function registerProtected(
     persistence: persistence?.metrics() ?? null,
     pipeline: pipeline.figures(),
     otlp: telemetry?.toJSON() ?? null,
+    // Kept only when no Postgres record holds the requests.
+    timelines: sessions && !persistence?.requestLog ? timelines.figures() : null,
     admin: admin(),
   });
   // JSON (the guide's shape) by default; Prometheus or OpenMetrics text when the client asks for it.

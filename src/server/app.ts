@@ -123,7 +123,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger, options: 
 
   const metrics = new GatewayMetrics({ service: 'cylestio-gateway', version, startedAt });
   // Recent requests per session for GET /sessions/:id, unless the Postgres record keeps them all.
-  const timelines = new SessionTimelines(Math.min(config.session.max_sessions, 10_000), 200);
+  const timelines = new SessionTimelines({ maxRequests: config.session.timeline.max_requests, perSession: config.session.timeline.per_session });
   const pipeline: ProxyPipeline = createProxyPipeline({
     config,
     adapter,

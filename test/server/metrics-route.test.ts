@@ -42,6 +42,8 @@ describe('GET /metrics', () => {
     expect(metrics.providers.openai).toMatchObject({ requests: 4, errors: 1 });
     expect(metrics.sessions).toMatchObject({ active_count: 3, total_created: 3, requests_considered: 4 });
     expect(metrics.sessions.cache_hit_rate).toBeCloseTo(0.25, 3);
+    // The sessions API's in-memory timelines: every request kept, under the default row bound.
+    expect(metrics.timelines).toEqual({ sessions: 3, requests: 4, max_requests: 20_000, requests_dropped: 0, session_requests_dropped: 0 });
     expect(metrics.performance.session_lookup_ms).toBeGreaterThanOrEqual(0);
     expect(metrics.interceptors.trace).toMatchObject({ enabled: true, traces_written: 4, traces_dropped: 0 });
     expect(metrics.tokens.output).toBeGreaterThan(0);
