@@ -52,7 +52,13 @@ function stopChild(child: ChildProcess): Promise<void> {
 export async function startServer(name: string, entry: URL, args: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = fork(fileURLToPath(entry), args, {
     // BENCH_CPU_PROF=<dir>: every server writes a CPU profile there when it stops (profile before optimising).
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
+    // BENCH_HEAP_DIR=<dir>: a server writes a heap snapshot there on SIGUSR2 (where memory goes).
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      ...(process.env.BENCH_HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_HEAP_DIR}`] : []),
+    ],
     env: { ...process.env, ...env },
     // stdout/stderr inherited so a crashing server's stack trace is visible; stdin is not needed.
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

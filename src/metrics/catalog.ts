@@ -63,6 +63,11 @@ export const PIPELINE_METRICS = {
 export const SERVICE_METRICS = {
   buildInfo: def('cylestio_build_info', 'gauge', 'Always 1; the gateway version is in the label.', ['version']),
   startTime: def('cylestio_start_time_seconds', 'gauge', 'Unix time the gateway started.'),
+  // The standard process metric names, so existing dashboards find them.
+  residentMemory: def('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.'),
+  heapUsed: def('nodejs_heap_size_used_bytes', 'gauge', 'Process heap size used from Node.js in bytes.'),
+  heapTotal: def('nodejs_heap_size_total_bytes', 'gauge', 'Process heap size from Node.js in bytes.'),
+  externalMemory: def('nodejs_external_memory_bytes', 'gauge', 'Node.js external memory size in bytes.'),
 } as const;
 
 /**

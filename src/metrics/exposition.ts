@@ -34,6 +34,8 @@ export interface MetricsSources {
   otlp?: OtlpFiguresView | null;
   /** The in-memory request timelines of the sessions API and what their bounds cut; absent when not kept. */
   timelines?: TimelineFigures | null;
+  /** The process's memory (`process.memoryUsage()`), read once per scrape; absent in tests of the metrics alone. */
+  memory?: NodeJS.MemoryUsage | null;
   /** Sign-in attempts on the admin endpoints (wrong tokens, clients locked out). */
   admin?: { login_failures: number; login_limited: number } | null;
 }
@@ -122,6 +124,23 @@ export class Exposition {
 
     add(SERVICE_METRICS.buildInfo, () => [{ labels: { version: service.version }, value: 1 }]);
     add(SERVICE_METRICS.startTime, () => [{ labels: {}, value: service.startedAt.getTime() / 1000 }]);
+    const memory = (pick: (m: NodeJS.MemoryUsage) => number) => () => (this.sources.memory ? [{ labels: {}, value: pick(this.sources.memory) }] : []);
+    add(
+      SERVICE_METRICS.residentMemory,
+      memory((m) => m.rss),
+    );
+    add(
+      SERVICE_METRICS.heapUsed,
+      memory((m) => m.heapUsed),
+    );
+    add(
+      SERVICE_METRICS.heapTotal,
+      memory((m) => m.heapTotal),
+    );
+    add(
+      SERVICE_METRICS.externalMemory,
+      memory((m) => m.external),
+    );
 
     add(EXCHANGE_METRICS.requests, () => {
       const out: Sample[] = [];

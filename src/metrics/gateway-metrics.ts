@@ -84,6 +84,7 @@ export class GatewayMetrics {
       otlp: sources.otlp ?? null,
       timelines: sources.timelines ?? null,
       admin: sources.admin ?? null,
+      process: sources.memory ? processMemory(sources.memory) : null,
       tokens: { input: s.inputTokens, output: s.outputTokens, total: s.totalTokens },
       cost: {
         total_usd: roundUsd(s.costUsd),
@@ -130,6 +131,17 @@ export class GatewayMetrics {
     exposition.refresh(sources);
     return exposition.registry.metrics();
   }
+}
+
+/** The process's memory as the operating system and V8 see it: live sessions, queues and caches show here. */
+function processMemory(memory: NodeJS.MemoryUsage) {
+  return {
+    rss_bytes: memory.rss,
+    heap_used_bytes: memory.heapUsed,
+    heap_total_bytes: memory.heapTotal,
+    external_bytes: memory.external,
+    array_buffers_bytes: memory.arrayBuffers,
+  };
 }
 
 function average(sum: number, count: number): number {

@@ -73,6 +73,7 @@ function registerProtected(
     // Kept only when no Postgres record holds the requests.
     timelines: sessions && !persistence?.requestLog ? timelines.figures() : null,
     admin: admin(),
+    memory: process.memoryUsage(),
   });
   // JSON (the guide's shape) by default; Prometheus or OpenMetrics text when the client asks for it.
   app.get('/metrics', async (request, reply) => {

@@ -28,9 +28,23 @@ describe('GatewayMetrics.json', () => {
       persistence: null,
       pipeline: null,
       otlp: null,
+      timelines: null,
       admin: null,
+      process: null,
       tokens: { input: 0, output: 0, total: 0 },
       cost: { total_usd: 0, unpriced_requests: 0, by_provider: {} },
+    });
+  });
+
+  it('shows the process memory it is given, in bytes', () => {
+    const { read } = setup();
+    const memory = { rss: 5_000_000, heapUsed: 2_000_000, heapTotal: 3_000_000, external: 400_000, arrayBuffers: 100_000 };
+    expect(read(sources({ memory })).process).toEqual({
+      rss_bytes: 5_000_000,
+      heap_used_bytes: 2_000_000,
+      heap_total_bytes: 3_000_000,
+      external_bytes: 400_000,
+      array_buffers_bytes: 100_000,
     });
   });
 

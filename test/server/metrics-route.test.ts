@@ -43,6 +43,8 @@ describe('GET /metrics', () => {
     expect(metrics.sessions).toMatchObject({ active_count: 3, total_created: 3, requests_considered: 4 });
     expect(metrics.sessions.cache_hit_rate).toBeCloseTo(0.25, 3);
     // The sessions API's in-memory timelines: every request kept, under the default row bound.
+    expect(metrics.process.rss_bytes).toBeGreaterThan(metrics.process.heap_used_bytes);
+    expect(metrics.process.heap_total_bytes).toBeGreaterThanOrEqual(metrics.process.heap_used_bytes);
     expect(metrics.timelines).toEqual({ sessions: 3, requests: 4, max_requests: 20_000, requests_dropped: 0, session_requests_dropped: 0 });
     expect(metrics.performance.session_lookup_ms).toBeGreaterThanOrEqual(0);
     expect(metrics.interceptors.trace).toMatchObject({ enabled: true, traces_written: 4, traces_dropped: 0 });
@@ -60,6 +62,9 @@ describe('GET /metrics', () => {
     expect(requests.samples.find((s) => s.labels.status_class === '5xx')?.value).toBe(1);
     expect(families.get('cylestio_sessions_active')!.samples[0].value).toBe(3);
     expect(families.get('cylestio_request_duration_seconds')).toBeDefined();
+    // The standard process memory names, so existing dashboards find them.
+    expect(families.get('process_resident_memory_bytes')!.samples[0].value).toBeGreaterThan(families.get('nodejs_heap_size_used_bytes')!.samples[0].value);
+    expect(families.get('nodejs_heap_size_total_bytes')!.samples[0].value).toBeGreaterThan(0);
     const open = await fetch(`${stack.url}/metrics/prometheus`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
     expect(open.headers.get('content-type')).toContain('application/openmetrics-text');
     expect(parseExposition(await open.text(), 'openmetrics').size).toBeGreaterThan(5);
