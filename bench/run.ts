@@ -49,6 +49,11 @@ const SECTIONS: Section[] = [
     load: () => import('./persistence.js'),
   },
   {
+    name: 'memory',
+    description: 'whole-process memory per live session up to 100,000 sessions, and a soak of the production configuration (RSS, traces kept)',
+    load: () => import('./memory.js'),
+  },
+  {
     name: 'production',
     description: 'the configuration users run (trace + file store + per-session limits), one-shot and conversations, vs the bare proxy',
     load: () => import('./production.js'),

@@ -10,6 +10,8 @@ export interface ServerProcess {
   url: string;
   pid: number;
   stop(): Promise<void>;
+  /** The child's memory after two full garbage collections (what is live), and its RSS at that moment. */
+  memory(): Promise<NodeJS.MemoryUsage>;
 }
 
 /** Message a child sends once it listens (see server-process.ts). */
@@ -53,7 +55,9 @@ export async function startServer(name: string, entry: URL, args: string[] = [],
   const child = fork(fileURLToPath(entry), args, {
     // BENCH_CPU_PROF=<dir>: every server writes a CPU profile there when it stops (profile before optimising).
     // BENCH_HEAP_DIR=<dir>: a server writes a heap snapshot there on SIGUSR2 (where memory goes).
+    // --expose-gc: memory() collects garbage before it reads the heap, so figures are what is live.
     execArgv: [
+      '--expose-gc',
       '--import',
       'tsx',
       ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
@@ -87,11 +91,23 @@ export async function startServer(name: string, entry: URL, args: string[] = [],
       child.once('exit', onExit);
       child.once('error', onError);
     });
-    return { name, url, pid: child.pid!, stop: () => stopChild(child) };
+    return { name, url, pid: child.pid!, stop: () => stopChild(child), memory: () => memoryOf(child) };
   } catch (err) {
     await stopChild(child);
     throw err;
   }
+}
+
+function memoryOf(child: ChildProcess): Promise<NodeJS.MemoryUsage> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: unknown) => {
+      if (typeof message !== 'object' || message === null || (message as { type?: string }).type !== 'memory') return;
+      child.off('message', onMessage);
+      resolve((message as { usage: NodeJS.MemoryUsage }).usage);
+    };
+    child.on('message', onMessage);
+    if (!child.send({ type: 'memory' })) reject(new Error('the server child is gone'));
+  });
 }
 
 /** Starts several servers concurrently; if any fails, the ones that did start are stopped before rethrowing. */

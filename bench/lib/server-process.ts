@@ -39,5 +39,13 @@ export async function serveFromChild(name: string, start: () => Promise<RunningS
   process.on('SIGINT', shutdown);
   process.on('disconnect', shutdown);
 
+  // The parent asks for the memory in use: collected first (--expose-gc), so it is what is live.
+  process.on('message', (message: unknown) => {
+    if (typeof message !== 'object' || message === null || (message as { type?: string }).type !== 'memory') return;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    gc?.();
+    process.send?.({ type: 'memory', usage: process.memoryUsage() });
+  });
   process.send({ type: 'ready', url: server.url });
 }

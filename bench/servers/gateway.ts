@@ -3,6 +3,7 @@
 // Env BENCH_PERSISTENCE, a JSON object, becomes `session.persistence` (a session store): JSON in the
 // environment rather than argv so the existing positional arguments keep their meaning. Env
 // BENCH_INTERCEPTORS, a JSON array, is appended to the interceptors (the rate limiter's benchmark).
+// Env BENCH_MAX_SESSIONS sets `session.max_sessions` (the memory section holds 100,000).
 
 import pino from 'pino';
 import { configSchema } from '../../src/config/schema.js';
@@ -36,7 +37,7 @@ await serveFromChild('gateway', async () => {
   const config = configSchema.parse({
     llm: { type: 'openai', base_url: upstreamUrl, api_key: 'sk-bench' },
     logging: { level: 'error' },
-    session: { persistence: persistence() },
+    session: { persistence: persistence(), ...(process.env.BENCH_MAX_SESSIONS ? { max_sessions: Number(process.env.BENCH_MAX_SESSIONS) } : {}) },
     interceptors: [...extraInterceptors(), ...(traceDirectory ? [{ type: 'trace', config: { directory: traceDirectory } }] : [])],
   });
   const gateway = await buildGateway(config, pino({ level: 'error' }));
