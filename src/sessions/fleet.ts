@@ -1,6 +1,7 @@
 import type { DigestKey } from './fingerprint.js';
 import { NO_SKETCH } from './fingerprint.js';
 import type { Session, SessionIndex } from './session-index.js';
+import { copyState } from './store/copy-state.js';
 import type { SessionState, SessionWrite, StoredSession } from './store/types.js';
 import { KEEP_RESPONSES } from './engine-parts.js';
 
@@ -84,7 +85,7 @@ export class FleetState {
     state.topic = session.extra?.topic ?? null;
     state.parent = session.parent;
     return {
-      state: structuredClone(state),
+      state: copyState(state),
       lastSeen: this.index.wallTime(session.lastSeen),
       delta: { requests: 1, inputTokens: tokens.input, outputTokens: tokens.output, costUsd: tokens.costUsd },
     };
@@ -109,7 +110,7 @@ export class FleetState {
     for (const key of state.responses) this.index.addResponse(session, hexString(key), KEEP_RESPONSES);
     if (state.topic) session.extras().topic = state.topic;
     if (state.parent) session.parent = state.parent;
-    this.states.set(session, structuredClone(state));
+    this.states.set(session, copyState(state));
     return session;
   }
 }

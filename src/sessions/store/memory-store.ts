@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { copyStored } from './copy-state.js';
 import { aliveAt, indexKeysOf, LOOKUP_LIMIT, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
 
 /**
@@ -131,6 +132,4 @@ export class MemoryStore implements SessionStore {
 }
 
 /** Callers get their own copy: a store hands out data, never its live objects. */
-function copy(session: StoredSession): StoredSession {
-  return structuredClone(session);
-}
+const copy = copyStored;
