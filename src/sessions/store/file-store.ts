@@ -28,7 +28,13 @@ const LOCK = 'LOCK';
  */
 export class FileStore extends MemoryStore {
   override readonly backend = 'file' as const;
-  private buffer: string[] = [];
+  /**
+   * Sessions changed since the last append, by key (null: removed). Only the latest state of each is
+   * journalled, serialised at flush time: a conversation's turns within one interval cost one line, and
+   * nothing is serialised on the request path.
+   */
+  private dirty = new Map<string, StoredSession | null>();
+  private secretChanged = false;
   private journalLines = 0;
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
@@ -75,17 +81,25 @@ export class FileStore extends MemoryStore {
   }
 
   protected override changed(key: string, session: StoredSession | null): void {
-    this.buffer.push(`${JSON.stringify(session ? { s: session } : { d: key })}\n`);
+    // Moved to the end: the journal replays in the order sessions last changed (the LRU order at restart).
+    this.dirty.delete(key);
+    this.dirty.set(key, session);
   }
 
   protected override changedSecret(): void {
-    if (this.secret) this.buffer.push(`${JSON.stringify({ secret: this.secret })}\n`);
+    if (this.secret) this.secretChanged = true;
   }
 
   private async writeOut(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    const lines = this.buffer;
-    this.buffer = [];
+    if (this.dirty.size === 0 && !this.secretChanged) return;
+    const batch = this.dirty;
+    const withSecret = this.secretChanged;
+    this.dirty = new Map();
+    this.secretChanged = false;
+    // Entries hold whole states: a session is serialised as it is now, whatever changed it meanwhile.
+    const lines: string[] = [];
+    if (withSecret && this.secret) lines.push(`${JSON.stringify({ secret: this.secret })}\n`);
+    for (const [key, session] of batch) lines.push(`${JSON.stringify(session ? { s: session } : { d: key })}\n`);
     try {
       const journal = await openFile(this.path(JOURNAL), 'a');
       try {
@@ -95,7 +109,9 @@ export class FileStore extends MemoryStore {
       }
     } catch (err) {
       this.writeErrors++;
-      this.buffer = [...lines, ...this.buffer]; // kept in order, tried again at the next flush
+      // Tried again at the next flush, unless a newer change of the same session came meanwhile.
+      for (const [key, session] of batch) if (!this.dirty.has(key)) this.dirty.set(key, session);
+      this.secretChanged ||= withSecret;
       throw err;
     }
     this.journalLines += lines.length;
@@ -140,7 +156,8 @@ export class FileStore extends MemoryStore {
       else if ('secret' in entry) this.secret = entry.secret;
       this.journalLines++;
     }
-    this.buffer = []; // what loading changed is already on disk
+    this.dirty.clear(); // what loading changed is already on disk
+    this.secretChanged = false;
   }
 
   /** One gateway per directory: two would interleave their journals. A lock left by a dead process is taken over. */

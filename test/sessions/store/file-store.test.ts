@@ -91,6 +91,25 @@ describe('file store', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
+  it('journals each session once per interval, in its latest state, serialised at flush time', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'cylestio-file-store-'));
+    const store = new FileStore(limits, { directory, flushIntervalMs: 10_000 });
+    await store.open();
+    for (let turn = 0; turn < 6; turn++) await store.save(write('chat', 1000 + turn), 1000 + turn);
+    await store.save(write('other', 2000), 2000);
+    await store.delete('other');
+    await store.flush();
+    const lines = (await readFile(join(directory, 'journal.jsonl'), 'utf8')).split('\n').filter(Boolean);
+    expect(lines.map((line) => JSON.parse(line))).toEqual([{ s: expect.objectContaining({ requests: 6, lastSeen: 1005 }) }, { d: 'other' }]);
+    await store.close();
+    const reopened = new FileStore(limits, { directory, flushIntervalMs: 10_000 });
+    await reopened.open();
+    expect(await reopened.get('chat', 1006)).toMatchObject({ requests: 6 });
+    expect(await reopened.get('other', 1006)).toBeUndefined();
+    await reopened.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
   it('takes over a lock naming its own pid left by an earlier run (a container restart reuses pids)', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'cylestio-file-store-'));
     await writeFile(join(directory, 'LOCK'), String(process.pid));
