@@ -42,6 +42,8 @@ class Relay implements ResponseSink {
   private remaining = -1;
   /** The body's last bytes, held until the reply is recorded (Content-Length bodies only). */
   private tail: Buffer | null = null;
+  /** Whether body bytes went to the client (the first write carries the headers with it). */
+  private written = false;
 
   constructor(
     private readonly ex: Exchange,
@@ -66,8 +68,16 @@ class Relay implements ResponseSink {
     }
     if (this.options.captureLimit > 0) ex.capture = new BodyCapture(this.options.captureLimit);
     ex.res.writeHead(code, clientResponseHeaders(headers, ex.responseHeaders));
-    // Event streams: send the status line now, so clients see the stream open before the first token.
-    if (contentType.includes('text/event-stream')) ex.res.flushHeaders();
+    // Event streams: clients must see the stream open before the first token, but the provider's first
+    // event usually comes in the same read as its headers: flushing at once would cost a write (a system
+    // call) of its own. So the status line goes out with the first chunk if one comes in this turn of the
+    // event loop, else on its own at the next one.
+    if (contentType.includes('text/event-stream')) setImmediate(openStream, this);
+  }
+
+  /** Sends the status line and headers unless body bytes (which carry them) went out already. */
+  openStream(): void {
+    if (!this.written && !this.over && !this.ex.res.destroyed) this.ex.res.flushHeaders();
   }
 
   onData(chunk: Buffer): boolean {
@@ -88,6 +98,7 @@ class Relay implements ResponseSink {
         return true;
       }
     }
+    this.written = true;
     if (ex.res.write(chunk)) return true;
     ex.res.once('drain', () => ex.call?.resume());
     return false;
@@ -175,6 +186,10 @@ class Relay implements ResponseSink {
     this.options.log.error({ err, request_id: this.ex.requestId }, 'reply reassembly failed; the reply is not captured');
     this.decoder = null;
   }
+}
+
+function openStream(relay: Relay): void {
+  relay.openStream();
 }
 
 export function relay(ex: Exchange, options: RelayOptions, done: () => void): ResponseSink {
