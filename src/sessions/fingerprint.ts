@@ -1,4 +1,4 @@
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { CanonicalMessage, Conversation } from '../conversation/canonical.js';
 import { spokenText, toolCallNames } from '../conversation/segments.js';
 
@@ -15,21 +15,26 @@ export interface DigestKey {
  * (below one in a million with a million live keys).
  */
 export class Fingerprinter {
-  private readonly keyed: Hash;
+  /**
+   * The secret, hashed in front of every input: SHA-256 over the secret's UTF-8 bytes then the input's,
+   * in one call (`crypto.hash`), which costs half of copying a pre-keyed hash state and finishing it. A
+   * random secret (no hash_key, no store) is base64 text, so it is valid UTF-8 like a configured one.
+   */
+  private readonly secret: string;
 
   constructor(secret?: string) {
-    this.keyed = createHash('sha256').update(secret ? Buffer.from(secret) : randomBytes(32));
+    this.secret = secret || randomBytes(32).toString('base64');
   }
 
   /** 64-bit key for the typed index (reply and loose-form lookups). */
   key(partition: string, kind: string, text: string): DigestKey {
-    const digest = this.keyed.copy().update(`${partition}\0${kind}\0${text}`).digest();
+    const digest = hash('sha256', `${this.secret}${partition}\0${kind}\0${text}`, 'buffer');
     return { hi: digest.readUInt32LE(0), lo: digest.readUInt32LE(4) };
   }
 
   /** 96-bit key as a short string, for the small Map-based indexes (paragraphs, response ids). */
   keyString(partition: string, kind: string, text: string): string {
-    return this.keyed.copy().update(`${partition}\0${kind}\0${text}`).digest().toString('latin1', 0, 12);
+    return hash('sha256', `${this.secret}${partition}\0${kind}\0${text}`, 'buffer').toString('latin1', 0, 12);
   }
 
   messageKey(partition: string, message: CanonicalMessage): DigestKey {

@@ -21,9 +21,21 @@ export interface PartitionTag {
   small: number;
 }
 
+/** Tags of recent partitions, per hash key: a deployment has few partitions, and every new session asks. */
+const recentTags = new WeakMap<Fingerprinter, Map<string, PartitionTag>>();
+const RECENT_TAGS = 1024;
+
 export function partitionTag(fingerprints: Fingerprinter, partition: string): PartitionTag {
+  let recent = recentTags.get(fingerprints);
+  if (!recent) recentTags.set(fingerprints, (recent = new Map()));
+  let tag = recent.get(partition);
+  if (tag) return tag;
   const digest = Buffer.from(fingerprints.keyString(partition, 'explicit', ''), 'latin1');
-  return { hex: digest.toString('hex', 0, TAG_HEX / 2), small: digest.readUInt32LE(8) & 0x3fffffff || 1 };
+  tag = { hex: digest.toString('hex', 0, TAG_HEX / 2), small: digest.readUInt32LE(8) & 0x3fffffff || 1 };
+  // Bounded: a deployment with more partitions than this starts the cache afresh rather than grow it.
+  if (recent.size >= RECENT_TAGS) recent.clear();
+  recent.set(partition, tag);
+  return tag;
 }
 
 /** The key (admin identity) of a session a client named. */
