@@ -10,7 +10,7 @@
 //    after the load and its live heap; traces on disk against requests served; throughput with traces on
 //    against off.
 
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -21,6 +21,7 @@ import { oneShotRequests } from './lib/one-shot-request.js';
 import { environmentInfo, writeResults } from './lib/results.js';
 import { measureSequentialInterleaved, type SequentialOptions } from './lib/sequential.js';
 import { fmt, printTable } from './lib/table.js';
+import { tracesOnDisk } from './lib/traces-on-disk.js';
 
 const SCALE_POINTS = [1_000, 10_000, 100_000];
 const FILL_CONNECTIONS = 50;
@@ -124,20 +125,6 @@ async function scale(simulatorUrl: string): Promise<{ points: ScalePoint[]; star
   await bare.stop();
   await gateway.stop();
   return { points, start_rss_bytes: startRss };
-}
-
-/** Trace lines (segments) and files (one per exchange) in `directory`: traces on disk. */
-async function tracesOnDisk(directory: string): Promise<number> {
-  let traces = 0;
-  for (const name of await readdir(directory).catch(() => [] as string[])) {
-    if (name.startsWith('.')) continue;
-    if (name.endsWith('.json')) traces++;
-    else if (name.endsWith('.jsonl')) {
-      const bytes = await readFile(join(directory, name));
-      for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) traces++;
-    }
-  }
-  return traces;
 }
 
 interface SoakSide {

@@ -6,7 +6,7 @@
 // production configuration also 6-turn conversations. Every row is measured against the bare proxy with
 // the same traffic, in alternating rounds whose order rotates, so the machine's drift hits all alike.
 
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type autocannon from 'autocannon';
@@ -16,6 +16,7 @@ import { benchDuration } from './lib/env.js';
 import { oneShotBodySize, oneShotRequests } from './lib/one-shot-request.js';
 import { environmentInfo, writeResults } from './lib/results.js';
 import { fmt, printTable } from './lib/table.js';
+import { tracesOnDisk } from './lib/traces-on-disk.js';
 import { measureThroughput, type ThroughputResult } from './lib/throughput.js';
 
 const CONNECTIONS = 50;
@@ -231,13 +232,13 @@ export async function run(): Promise<void> {
     for (const key of ['trace', 'production'] as const) {
       const metrics = await gatewayMetrics(gateways[key].url);
       const figures = metrics.interceptors?.trace ?? {};
-      const files = (await readdir(traceDirs[key]).catch(() => [] as string[])).filter((name) => name.endsWith('.json')).length;
+      const files = await tracesOnDisk(traceDirs[key]);
       const served = metrics.requests?.total ?? 0;
       const runs = ROWS.filter((row) => row.gateway === key).flatMap((row) => [measured.json[row.key], measured.sse[row.key]]);
       const drainMs = runs.reduce((sum, m) => sum + m.drain_ms, 0) / (runs.length * ROUNDS);
       traces[key] = { requests: served, files, drain_ms_per_measurement: drainMs, ...figures };
       console.log(
-        `Traces, ${key === 'trace' ? 'trace only' : 'production'}: ${files} files for ${served} requests (${fmt((files / served) * 100, 1)} %); ` +
+        `Traces, ${key === 'trace' ? 'trace only' : 'production'}: ${files} on disk for ${served} requests (${fmt((files / served) * 100, 1)} %); ` +
           `interceptor figures: ${figures.traces_written ?? '-'} written, ${figures.traces_dropped ?? '-'} dropped (queue full), ` +
           `${figures.traces_failed ?? '-'} failed, ${figures.traces_queued ?? '-'} still queued; ` +
           `its queue took ${fmt(drainMs / 1000, 1)} s on average to drain after a ${duration} s measurement.`,
