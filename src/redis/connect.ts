@@ -7,14 +7,31 @@ export type RedisClient = Redis | Cluster;
  * redis-sentinel://host:port,host:port/master and redis-cluster://host:port,host:port. Not connected yet
  * (`lazyConnect`), and with no offline queue: while the server is down commands fail at once, so callers
  * fall back instead of queueing, and ioredis reconnects in the background.
+ *
+ * Auto-pipelining: the commands of one event-loop turn (many requests' scripts under load) leave in one
+ * write, and those issued while that write's replies are awaited leave together after it. A socket write
+ * and the wake-up it causes cost far more than a command's bytes, on the gateway and on Redis alike, so a
+ * busy gateway pays them once per turn instead of once per command; an idle one still sends each command
+ * at once (at the end of its turn). On Cluster commands are grouped per node by their key's slot.
  */
 export function redisClient(connection: string, commandTimeoutMs: number): RedisClient {
-  const common: RedisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: commandTimeoutMs };
+  const common: RedisOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: commandTimeoutMs,
+    enableAutoPipelining: true,
+  };
   const multi = multiHost(connection);
   let client: RedisClient;
   if (multi?.scheme === 'redis-sentinel') client = new Redis({ ...common, ...multi.auth, sentinels: multi.hosts, name: multi.path || 'mymaster' });
   else if (multi?.scheme === 'redis-cluster')
-    client = new Cluster(multi.hosts, { lazyConnect: true, enableOfflineQueue: false, redisOptions: { ...common, ...multi.auth } });
+    client = new Cluster(multi.hosts, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      redisOptions: { ...common, ...multi.auth },
+    });
   else client = new Redis(connection, common);
   client.on('error', () => {}); // failures surface on the commands, where callers count and log them
   return client;

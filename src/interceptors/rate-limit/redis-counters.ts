@@ -14,12 +14,16 @@ import type { CounterStore } from './memory-counters.js';
 const admitScript = `
 local prefix, now, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local out, writes, all = {}, {}, true
+-- Every counter read at once: each command a script runs is Redis CPU on every request of the fleet.
+local keys = {}
+for i = 1, n do keys[i] = prefix .. ARGV[3 + (i - 1) * 8 + 2] end
+local states = redis.call('MGET', unpack(keys))
 for i = 1, n do
   local b = 3 + (i - 1) * 8
-  local kind, key = ARGV[b + 1], prefix .. ARGV[b + 2]
+  local kind, key = ARGV[b + 1], keys[i]
   local limit, period, burst, cost = tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6])
   local overdraw, fixed = ARGV[b + 7] == '1', ARGV[b + 8] == '1'
-  local state = tonumber(redis.call('GET', key))
+  local state = tonumber(states[i])
   local ok, remaining, reset, retry, nxt, keep
   if kind == 'budget' then
     local life = period

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Check } from '../../../src/interceptors/rate-limit/checks.js';
 import { MemoryCounters, type CounterStore } from '../../../src/interceptors/rate-limit/memory-counters.js';
 import { RedisCounters } from '../../../src/interceptors/rate-limit/redis-counters.js';
+import { RedisWork } from '../../helpers/redis-commands.js';
 import { startRedis } from '../../helpers/redis-server.js';
 
 const T0 = 1_700_000_000_000;
@@ -242,6 +243,35 @@ describe('the two stores reach the same states', () => {
       expect(answers.memory.filter((a) => a === false).length).toBeGreaterThan(10); // the walk did hit its limits
     } finally {
       await redis.close();
+    }
+  });
+});
+
+describe('what a request costs Redis', () => {
+  // Every command the scripts run is Redis CPU on every request of the fleet: these counts are the budget.
+  it('one script per admit: one MGET for every counter, a SET per charged counter, PTTL only for a running budget', async () => {
+    const server = await startRedis({ fresh: true });
+    const work = new RedisWork(server.url);
+    const counters = new RedisCounters(server.url, 'cost:', 2000);
+    try {
+      await counters.open();
+      // What the bench's limits are: a session's requests per minute, request budget and tokens per hour, a client's rate.
+      const checks = [rpm('s:rpm', 1000), budget('s:req', 1000), tokens('s:tph', 1_000_000, 500), rpm('c:rpm', 100_000)];
+      await counters.admit([rpm('warm', 10)], T0); // loads the scripts' first run (EVAL) out of the count
+      await counters.adjust([{ check: rpm('warm', 10), delta: 0 }], T0);
+      await work.reset();
+      await counters.admit(checks, T0);
+      expect(await work.commands()).toEqual({ evalsha: 1, mget: 1, set: 4 });
+      await work.reset();
+      await counters.admit(checks, T0 + 1);
+      expect(await work.commands()).toEqual({ evalsha: 1, mget: 1, pttl: 1, set: 4 });
+      await work.reset();
+      await counters.adjust([{ check: checks[2], delta: -300 }], T0 + 2);
+      expect(await work.commands()).toEqual({ evalsha: 1, get: 1, set: 1 });
+    } finally {
+      work.close();
+      await counters.close();
+      await server.stop();
     }
   });
 });

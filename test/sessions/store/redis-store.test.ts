@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { RedisStore } from '../../../src/sessions/store/redis-store.js';
-import type { SessionStore, StoreLimits } from '../../../src/sessions/store/types.js';
+import type { SessionState, SessionStore, SessionWrite, StoreLimits } from '../../../src/sessions/store/types.js';
+import { indexKey } from '../../../src/sessions/store/types.js';
+import { RedisWork } from '../../helpers/redis-commands.js';
 import { startRedis } from '../../helpers/redis-server.js';
 import { storeContract } from './contract.js';
 
@@ -70,5 +72,81 @@ describe('redis store', () => {
       .toBe('up');
     await store.close();
     await server.stop();
+  });
+});
+
+const T0 = 1_700_000_000_000;
+
+/** A session after `turns` replies: its id, two recent replies, the first one as anchor, a loose form. */
+function turnState(key: string, turns: number): SessionState {
+  const replies = [turns - 2, turns - 1].filter((t) => t >= 0).map((t) => ({ keys: [`${key}r${t}`], position: 2 * t + 1, prev: 7, followUp: 0xffff }));
+  return {
+    id: key,
+    key,
+    rule: 'first',
+    createdAt: T0,
+    messageCount: 2 * turns,
+    latestPosition: 2 * turns - 1,
+    sketch: [1, 2, 3],
+    replies,
+    anchor: { key: `${key}r0`, position: 1 },
+    loose: `${key}l${turns}`,
+    paragraphs: [],
+    responses: [],
+    topic: null,
+  };
+}
+const turnWrite = (key: string, turns: number): SessionWrite => ({
+  state: turnState(key, turns),
+  lastSeen: T0 + turns,
+  delta: { requests: 1, inputTokens: 100, outputTokens: 20, costUsd: 0.001 },
+});
+
+describe('redis store: what a write costs Redis', () => {
+  // Every command a script runs is Redis CPU on every reply of the fleet: these counts are the budget, and
+  // a change that adds commands (or round trips) to the hot path has to change them knowingly.
+  it('a new session is one script of 14 commands; a follow-up one script that touches only what changed', async () => {
+    const server = await startRedis({ fresh: true });
+    const work = new RedisWork(server.url);
+    const store = await opened({ maxSessions: 100, ttlMs: 60_000 }, server.url, 'cost:');
+    try {
+      await store.save(turnWrite('s1', 1), T0); // loads the script on this connection (EVAL once)
+      await work.reset();
+      await store.save(turnWrite('s2', 1), T0 + 1);
+      // Index keys k:s2, r:s2r0, a:s2r0, l:s2l1 (the first reply is also the anchor: one set each).
+      expect(await work.commands()).toEqual({ evalsha: 1, hmget: 1, sadd: 4, pexpire: 5, hset: 1, zadd: 1, zrangebyscore: 1, zcard: 1 });
+      await work.reset();
+      await store.save(turnWrite('s2', 2), T0 + 2);
+      // Kept: k:s2, r:s2r0, a:s2r0; new: r:s2r1, l:s2l2; gone: l:s2l1.
+      expect(await work.commands()).toEqual({ evalsha: 1, hmget: 1, sadd: 2, srem: 1, pexpire: 6, hset: 1, zadd: 1, zrangebyscore: 1, zcard: 1 });
+      expect(await store.get('s2', T0 + 3)).toMatchObject({ requests: 2, inputTokens: 200, outputTokens: 40, costUsd: 0.002, lastSeen: T0 + 2 });
+      expect((await store.lookup([indexKey.loose('s2l1')], T0 + 3)).length).toBe(0);
+      expect((await store.lookup([indexKey.reply('s2r1')], T0 + 3)).map((s) => s.state.id)).toEqual(['s2']);
+    } finally {
+      work.close();
+      await store.close();
+      await server.stop();
+    }
+  });
+
+  it('keeps exact cost sums in the hash (doubles written back exactly)', async () => {
+    const server = await startRedis({ fresh: true });
+    const store = await opened({ maxSessions: 100, ttlMs: 60_000 }, server.url, 'sum:');
+    try {
+      const write = (i: number, costUsd: number): SessionWrite => ({
+        ...turnWrite('s', 1),
+        lastSeen: T0 + i,
+        delta: { requests: 1, inputTokens: 1, outputTokens: 1, costUsd },
+      });
+      let expected = 0;
+      for (const [i, cost] of [0.1, 0.2, 0.000015, 1e-9, 3].entries()) {
+        await store.save(write(i, cost), T0 + i);
+        expected += cost;
+      }
+      expect((await store.get('s', T0 + 10))?.costUsd).toBe(expected);
+    } finally {
+      await store.close();
+      await server.stop();
+    }
   });
 });
