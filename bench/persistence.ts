@@ -157,6 +157,7 @@ async function measureAllThroughput(servers: Servers) {
       { header: 'dropped', align: 'right' },
       { header: 'errors', align: 'right' },
       { header: 'fallbacks', align: 'right' },
+      { header: 'saves/statement', align: 'right' },
       { header: 'store ms p99', align: 'right' },
     ],
     BACKENDS.map((backend, i) => {
@@ -171,6 +172,8 @@ async function measureAllThroughput(servers: Servers) {
         cell(p?.saves_dropped),
         cell(p?.errors),
         cell(p?.fallbacks),
+        // Postgres group-commits saves: how many replies one statement wrote, on average.
+        p?.save_batches ? fmt((p.save_batches.writes + p.save_batches.merged) / Math.max(1, p.save_batches.batches), 1) : '-',
         p ? fmt(p.latency_p99_ms, 2) : '-',
       ];
     }),

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { migrate } from './postgres-migrations.js';
 import { PostgresRequestLog, type RequestLogOptions, type RequestRow } from './postgres-records.js';
+import { SaveBatcher, type QueuedSave, type SaveBatchStats } from './save-batch.js';
 import { indexKeysOf, LOOKUP_LIMIT, type SessionState, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
 
 export type { RequestRow } from './postgres-records.js';
@@ -16,7 +17,12 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
   /** Errors of idle pooled connections (server restart, network): reported, never thrown. */
   onError?: (err: Error) => void;
+  /** Save statements in flight at most; writes made meanwhile go together in the next one (default 2). */
+  saveBatches?: number;
 }
+
+/** Sessions one save statement carries at most. */
+const MAX_SAVE_BATCH = 200;
 
 interface SessionRow {
   state: SessionState;
@@ -28,6 +34,8 @@ interface SessionRow {
 }
 
 const SECRET = 'hash_secret';
+/** SQLSTATE deadlock_detected. */
+const DEADLOCK = '40P01';
 /** The columns a StoredSession is built from. */
 const COLUMNS = 'state, last_seen_ms, requests, input_tokens, output_tokens, cost_usd';
 /** Alive at $now with the TTL in $ttl: not ended, and seen within the TTL (aliveAt, in SQL). */
@@ -36,7 +44,8 @@ const alive = (now: string, ttl: string, t = '') => `${t}ended_at IS NULL AND ${
 /**
  * Sessions in PostgreSQL, shared by every gateway of a fleet. Sessions that end (delete, TTL, max_sessions)
  * stay as rows with ended_at set: the durable record analytics reads. Only their index rows go.
- * lookup and save are each one statement, so one round trip; counters are added by the database, so
+ * A lookup is one statement, so one round trip; saves are group-committed (save-batch.ts): the writes made
+ * while a save statement is out leave together in the next one. Counters are added by the database, so
  * concurrent writers from many gateways never lose an increment.
  */
 export class PostgresStore implements SessionStore {
@@ -46,6 +55,7 @@ export class PostgresStore implements SessionStore {
   private readonly where: string;
   private readonly passwords: string[];
   private readonly sql: Record<'lookup' | 'save' | 'get' | 'delete' | 'sweep' | 'list' | 'secret' | 'requests', string>;
+  private readonly saves: SaveBatcher;
 
   constructor(
     private readonly limits: StoreLimits,
@@ -63,6 +73,7 @@ export class PostgresStore implements SessionStore {
     // Without a listener, an idle client's error (e.g. the server restarting) would crash the process.
     this.pool.on('error', (err) => options.onError?.(err));
     this.sql = statements(pg.escapeIdentifier(this.schema));
+    this.saves = new SaveBatcher((batch) => this.saveBatch(batch), { maxInFlight: Math.max(1, options.saveBatches ?? 2), maxBatch: MAX_SAVE_BATCH });
   }
 
   async open(): Promise<void> {
@@ -90,29 +101,14 @@ export class PostgresStore implements SessionStore {
     return rows.map(toStored);
   }
 
-  async save(write: SessionWrite, now: number): Promise<void> {
-    const { state, lastSeen, delta } = write;
-    // Duplicates would trip ON CONFLICT twice in one INSERT; the set is what is stored.
-    const keys = [...new Set(indexKeysOf(state))];
-    await this.pool.query(
-      this.prepared('save', [
-        state.key,
-        state.id,
-        state.rule,
-        // Clock values go to bigint columns, which refuse fractions; the wall clock is whole ms anyway.
-        Math.round(state.createdAt),
-        Math.round(lastSeen),
-        delta.requests,
-        delta.inputTokens,
-        delta.outputTokens,
-        JSON.stringify(state),
-        keys,
-        Math.round(now),
-        this.limits.ttlMs,
-        delta.costUsd,
-        state.parent?.key ?? null,
-      ]),
-    );
+  /** Settles once the batch holding this write is committed (or has failed: then it rejects). */
+  save(write: SessionWrite, now: number): Promise<void> {
+    return this.saves.save(write, now);
+  }
+
+  /** Save batches so far (statements, the writes they carried, writes merged before sending). */
+  saveStats(): SaveBatchStats & { queued: number } {
+    return this.saves.stats();
   }
 
   async get(key: string, now: number): Promise<StoredSession | undefined> {
@@ -121,6 +117,7 @@ export class PostgresStore implements SessionStore {
   }
 
   async delete(key: string): Promise<boolean> {
+    await this.saves.idle(key); // a write queued before the delete must not bring the session back after it
     const { rows } = await this.pool.query<{ ended: string }>(this.sql.delete, [key]);
     return Number(rows[0].ended) > 0;
   }
@@ -145,8 +142,43 @@ export class PostgresStore implements SessionStore {
     return new PostgresRequestLog(this.pool, this.schema, options);
   }
 
+  /** Sends the saves still queued, waits for them, then closes the pool. */
   async close(): Promise<void> {
+    await this.saves.flush();
     if (!this.pool.ended) await this.pool.end();
+  }
+
+  /**
+   * One statement for a batch of sessions, passed as one JSON array (one parameter whatever the batch size,
+   * and the state goes as an object, not a string escaped twice). Rows are locked in key order, so two
+   * gateways' batches that share sessions wait for each other instead of deadlocking; a deadlock with a
+   * statement that locks in another order (a sweep) is retried once.
+   */
+  private async saveBatch(batch: QueuedSave[]): Promise<void> {
+    const rows = batch.map(({ write: { state, lastSeen, delta } }) => ({
+      key: state.key,
+      id: state.id,
+      rule: state.rule,
+      // Clock values go to bigint columns, which refuse fractions; the wall clock is whole ms anyway.
+      created: Math.round(state.createdAt),
+      seen: Math.round(lastSeen),
+      requests: delta.requests,
+      input_tokens: delta.inputTokens,
+      output_tokens: delta.outputTokens,
+      cost_usd: Number.isFinite(delta.costUsd) ? delta.costUsd : 0, // JSON has no NaN, and the column no NULL
+      state,
+      // Duplicates would insert one index row twice; the set is what is stored.
+      keys: [...new Set(indexKeysOf(state))],
+      parent: state.parent?.key ?? null,
+    }));
+    const now = Math.round(Math.max(...batch.map((queued) => queued.now)));
+    const query = this.prepared('save', [JSON.stringify(rows), now, this.limits.ttlMs]);
+    try {
+      await this.pool.query(query);
+    } catch (err) {
+      if ((err as { code?: string }).code !== DEADLOCK) throw err;
+      await this.pool.query(query);
+    }
   }
 
   /**
@@ -173,32 +205,36 @@ function statements(s: string) {
       WHERE s.index_keys && $1::text[] AND ${alive('$2', '$3', 's.')}
       ORDER BY s.last_seen_ms DESC LIMIT ${LOOKUP_LIMIT}`,
 
-    // $1 key, $2 id, $3 rule, $4 createdAt, $5 lastSeen, $6-$8 deltas, $9 state, $10 index keys, $11 now, $12 ttl,
-    // $13 cost delta, $14 parent key.
+    // $1 a JSON array of sessions (see saveBatch), $2 now, $3 ttl.
     // A row that ended (or idled past the TTL) starts over: counters from this write's delta. The index
-    // statements read from `upserted`, so they run after the session row is locked: writers of one session
-    // take turns, and the last one's keys are all inserted after every earlier writer's deletes.
-    save: `WITH upserted AS (
+    // statements read from `upserted`, so they run after the session rows are locked: writers of one session
+    // take turns, and the last one's keys are all inserted after every earlier writer's deletes. Rows go in
+    // key order, so concurrent batches lock shared sessions in the same order.
+    save: `WITH input AS (
+        SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(key text, id text, rule text, created bigint, seen bigint,
+          requests bigint, input_tokens bigint, output_tokens bigint, cost_usd double precision, state jsonb, keys text[], parent text)),
+      upserted AS (
         INSERT INTO ${s}.sessions AS o (key, id, rule, created_at, last_seen, last_seen_ms,
           requests, input_tokens, output_tokens, state, index_keys, ended_at, cost_usd, parent_session_id)
-        VALUES ($1, $2, $3, to_timestamp($4::bigint / 1000.0), to_timestamp($5::bigint / 1000.0), $5::bigint,
-          $6, $7, $8, $9::jsonb, $10::text[], NULL, $13::double precision, $14::text)
+        SELECT key, id, rule, to_timestamp(created / 1000.0), to_timestamp(seen / 1000.0), seen,
+          requests, input_tokens, output_tokens, state, keys, NULL, cost_usd, parent
+        FROM input ORDER BY key
         ON CONFLICT (key) DO UPDATE SET
           id = excluded.id, rule = excluded.rule, state = excluded.state, index_keys = excluded.index_keys,
           parent_session_id = excluded.parent_session_id,
           created_at = excluded.created_at, ended_at = NULL,
-          last_seen_ms = CASE WHEN ${alive('$11', '$12', 'o.')} THEN greatest(o.last_seen_ms, excluded.last_seen_ms) ELSE excluded.last_seen_ms END,
-          last_seen = CASE WHEN ${alive('$11', '$12', 'o.')} THEN greatest(o.last_seen, excluded.last_seen) ELSE excluded.last_seen END,
-          requests = CASE WHEN ${alive('$11', '$12', 'o.')} THEN o.requests + excluded.requests ELSE excluded.requests END,
-          input_tokens = CASE WHEN ${alive('$11', '$12', 'o.')} THEN o.input_tokens + excluded.input_tokens ELSE excluded.input_tokens END,
-          output_tokens = CASE WHEN ${alive('$11', '$12', 'o.')} THEN o.output_tokens + excluded.output_tokens ELSE excluded.output_tokens END,
-          cost_usd = CASE WHEN ${alive('$11', '$12', 'o.')} THEN o.cost_usd + excluded.cost_usd ELSE excluded.cost_usd END
-        RETURNING key),
+          last_seen_ms = CASE WHEN ${alive('$2', '$3', 'o.')} THEN greatest(o.last_seen_ms, excluded.last_seen_ms) ELSE excluded.last_seen_ms END,
+          last_seen = CASE WHEN ${alive('$2', '$3', 'o.')} THEN greatest(o.last_seen, excluded.last_seen) ELSE excluded.last_seen END,
+          requests = CASE WHEN ${alive('$2', '$3', 'o.')} THEN o.requests + excluded.requests ELSE excluded.requests END,
+          input_tokens = CASE WHEN ${alive('$2', '$3', 'o.')} THEN o.input_tokens + excluded.input_tokens ELSE excluded.input_tokens END,
+          output_tokens = CASE WHEN ${alive('$2', '$3', 'o.')} THEN o.output_tokens + excluded.output_tokens ELSE excluded.output_tokens END,
+          cost_usd = CASE WHEN ${alive('$2', '$3', 'o.')} THEN o.cost_usd + excluded.cost_usd ELSE excluded.cost_usd END
+        RETURNING key, index_keys),
       unindexed AS (
         DELETE FROM ${s}.session_index i USING upserted u
-        WHERE i.session_key = u.key AND i.index_key <> ALL($10::text[]))
+        WHERE i.session_key = u.key AND i.index_key <> ALL(u.index_keys))
       INSERT INTO ${s}.session_index (index_key, session_key)
-        SELECT k, u.key FROM upserted u, unnest($10::text[]) AS k
+        SELECT k, u.key FROM upserted u, unnest(u.index_keys) AS k
         ON CONFLICT DO NOTHING`,
 
     get: `SELECT ${COLUMNS} FROM ${s}.sessions WHERE key = $1 AND ${alive('$2', '$3')}`,

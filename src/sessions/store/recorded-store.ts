@@ -1,3 +1,4 @@
+import type { SaveBatchStats } from './save-batch.js';
 import type { SessionStore, SessionWrite, StoredSession } from './types.js';
 
 /**
@@ -58,6 +59,11 @@ export class RecordedStore implements SessionStore {
 
   list(now: number, limit: number): Promise<StoredSession[]> {
     return this.hot.list(now, limit);
+  }
+
+  /** The record's save batches (Postgres groups its writes; see save-batch.ts). */
+  saveStats(): SaveBatchStats | undefined {
+    return (this.record as SessionStore & { saveStats?: () => SaveBatchStats }).saveStats?.();
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import { TimingWindow } from '../metrics.js';
+import type { SaveBatchStats } from './save-batch.js';
 import type { SessionStore, SessionWrite, StoredSession } from './types.js';
 
 export interface StoreLinkLog {
@@ -33,7 +34,15 @@ export interface StoreMetrics {
   restored: number;
   latency_ms: number;
   latency_p99_ms: number;
+  /** How saves were grouped into statements (Postgres: see save-batch.ts); null where each save is its own call. */
+  save_batches: SaveBatchStats | null;
 }
+
+/** A store that groups saves (Postgres, or a Postgres record) says how; the others send each save as it comes. */
+const batchesOf = (store: SessionStore): SaveBatchStats | null => {
+  const stats = (store as SessionStore & { saveStats?: () => SaveBatchStats | undefined }).saveStats?.();
+  return stats ? { batches: stats.batches, writes: stats.writes, merged: stats.merged } : null;
+};
 
 /**
  * The engine's side of a shared store, made safe for the request path: a lookup never rejects and never
@@ -108,7 +117,14 @@ export class StoreLink {
 
   metrics(): StoreMetrics {
     const latency = this.latency.summary();
-    return { backend: this.store.backend, healthy: this.healthy, ...this.counts, latency_ms: latency.mean, latency_p99_ms: latency.p99 };
+    return {
+      backend: this.store.backend,
+      healthy: this.healthy,
+      ...this.counts,
+      latency_ms: latency.mean,
+      latency_p99_ms: latency.p99,
+      save_batches: batchesOf(this.store),
+    };
   }
 
   /** Waits for writes in flight, then closes the store. */

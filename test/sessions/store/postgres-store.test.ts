@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, migrations } from '../../../src/sessions/store/postgres-migrations.js';
 import { PostgresRequestLog, type RequestRow } from '../../../src/sessions/store/postgres-records.js';
 import { PostgresStore } from '../../../src/sessions/store/postgres-store.js';
+import { StoreLink } from '../../../src/sessions/store/store-link.js';
 import type { SessionState, StoreLimits } from '../../../src/sessions/store/types.js';
 import { indexKey } from '../../../src/sessions/store/types.js';
 import { freePort, startPostgres } from '../../helpers/postgres-server.js';
@@ -328,6 +329,62 @@ describe('postgres store: request log', () => {
   });
 });
 
+describe('postgres store: save batches', () => {
+  it('sends concurrent writes as a few statements, and stores each one as if it went alone', () =>
+    withSchema(async (schema, track) => {
+      const store = track(await openStore({ maxSessions: 100, ttlMs: 60_000 }, schema));
+      await store.save(write('s0', T0), T0); // alone: an idle store writes at once
+      expect(store.saveStats()).toMatchObject({ batches: 1, writes: 1 });
+      // 30 sessions at once, and a second write for five of them: one statement, then one for the five.
+      await Promise.all([
+        ...Array.from({ length: 30 }, (_, i) => store.save(write(`s${i}`, T0 + i), T0 + i)),
+        ...Array.from({ length: 5 }, (_, i) => store.save(write(`s${i}`, T0 + 40 + i), T0 + 40 + i)),
+      ]);
+      const stats = store.saveStats();
+      expect(stats.batches).toBeLessThanOrEqual(3);
+      expect(stats.writes + stats.merged).toBe(36);
+      expect(await store.get('s0', T0 + 50)).toMatchObject({ requests: 3, inputTokens: 9, lastSeen: T0 + 40, costUsd: 1.5 });
+      expect(await store.get('s4', T0 + 50)).toMatchObject({ requests: 2, lastSeen: T0 + 44 });
+      expect(await store.get('s29', T0 + 50)).toMatchObject({ requests: 1, lastSeen: T0 + 29 });
+      expect((await store.lookup([indexKey.reply('s1701')], T0 + 50)).map((x) => x.state.id)).toEqual(['s17']);
+      expect((await store.list(T0 + 50, 100)).length).toBe(30);
+    }));
+
+  it("shows in the store link's figures (/metrics persistence.save_batches)", () =>
+    withSchema(async (schema) => {
+      const store = await openStore({ maxSessions: 100, ttlMs: 60_000 }, schema);
+      const link = new StoreLink(store, { timeoutMs: 1000, maxPendingWrites: 100, sweepEveryMs: 0, now: () => T0, log: { warn() {}, info() {} } });
+      await Promise.all(Array.from({ length: 10 }, (_, i) => link.save(write(`s${i}`, T0))));
+      const { save_batches, saves, errors } = link.metrics();
+      expect({ saves, errors }).toEqual({ saves: 10, errors: 0 });
+      expect(save_batches!.writes + save_batches!.merged).toBe(10);
+      expect(save_batches!.batches).toBeLessThan(10);
+      await link.close(); // closes the store
+    }));
+
+  it('close() writes what is still queued before the pool ends', () =>
+    withSchema(async (schema) => {
+      const store = await openStore(limits, schema);
+      const saving = [store.save(write('a', T0), T0), store.save(write('b', T0 + 1), T0 + 1)];
+      await store.close(); // not awaited before: both are still in the queue
+      await Promise.all(saving);
+      const { rows } = await admin.query(`SELECT key, requests FROM ${pg.escapeIdentifier(schema)}.sessions ORDER BY key`);
+      expect(rows).toEqual([
+        { key: 'a', requests: '1' },
+        { key: 'b', requests: '1' },
+      ]);
+    }));
+
+  it('a delete waits for the write queued before it, so the session stays ended', () =>
+    withSchema(async (schema, track) => {
+      const store = track(await openStore(limits, schema));
+      const saving = store.save(write('s1', T0), T0);
+      expect(await store.delete('s1')).toBe(true);
+      await saving;
+      expect(await store.get('s1', T0)).toBeUndefined();
+    }));
+});
+
 describe('postgres store: open', () => {
   it('rejects with the host and port, never the password, when the server is unreachable', async () => {
     const port = await freePort();
@@ -357,6 +414,14 @@ describe('postgres store: open', () => {
         await store.save(write('s1', T0), T0);
         await server.stop();
         await expect(store.get('s1', T0)).rejects.toThrow();
+        // A batch of writes fails as a whole: each write rejects (the store link counts them), none hangs.
+        const failed = await Promise.allSettled([store.save(write('s2', T0), T0), store.save(write('s3', T0), T0)]);
+        expect(failed.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+        expect(store.saveStats().queued).toBe(0);
+        // Through the store link (as the gateway writes): each write of the failed batch is counted, none throws.
+        const link = new StoreLink(store, { timeoutMs: 500, maxPendingWrites: 100, sweepEveryMs: 0, now: () => T0, log: { warn() {}, info() {} } });
+        await Promise.all([link.save(write('s4', T0)), link.save(write('s5', T0))]);
+        expect(link.metrics()).toMatchObject({ saves: 2, errors: 2, healthy: false });
       } finally {
         await store.close();
         await server.stop();
