@@ -47,6 +47,8 @@ export interface ProxyPipeline {
  * step: interceptors' response hooks, the request log line, metrics, and the session's request rows or
  * timeline. Stages that have nothing to do for a gateway (no sessions, no hooks) are left out of the list.
  */
+const sharedBackend = (backend: string): boolean => backend === 'redis' || backend === 'postgres';
+
 export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
   const { config, adapter, sessions, interceptors, telemetry, log } = deps;
   const stageDeadlineMs = Math.round(config.server.timeouts.stage_seconds * 1000);
@@ -79,8 +81,10 @@ export function createProxyPipeline(deps: PipelineDeps): ProxyPipeline {
           if (sessions && ex.decision) return sessions.recordReply(ex.decision, reply);
         },
         // With a shared store, a follow-up may reach another gateway or worker the moment the client has
-        // its answer: the last bytes wait for the store's write, at most the store's own timeout.
-        holdMs: deps.persistence?.link ? config.session.persistence.timeout_ms : 0,
+        // its answer: the last bytes wait for the store's write, at most the store's own timeout. A store
+        // only this process uses (memory, file: one gateway per directory) has nobody else to serve, and
+        // this process's own engine holds the reply already.
+        holdMs: deps.persistence?.link && sharedBackend(deps.persistence.link.store.backend) ? config.session.persistence.timeout_ms : 0,
         log,
       },
       telemetry,
