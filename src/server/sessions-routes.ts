@@ -1,5 +1,5 @@
-import { open } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
+import { readTraceText } from '../interceptors/trace/trace-reference.js';
 import { transcriptOf, type TranscriptMessage } from '../providers/transcript.js';
 import { z } from 'zod';
 import type { Persistence } from '../sessions/store/open-persistence.js';
@@ -24,12 +24,12 @@ const listQuery = z.strictObject({
 
 /** Requests shown per session at most. */
 const TIMELINE_LIMIT = 500;
-/** Largest trace file read to show a conversation. */
+/** Largest trace (file, or line of a segment) read to show a conversation. */
 const TRACE_READ_LIMIT = 16 * 1024 * 1024;
 
 /**
  * The conversation as of the session's latest traced request: that request's whole history plus its reply
- * (each chat request carries the history, so one file holds the conversation). The newest trace may still
+ * (each chat request carries the history, so one trace holds the conversation). The newest trace may still
  * be in the writer's queue, so a few earlier ones are tried. Null when none is readable (trace interceptor
  * off, bodies off or truncated, files removed).
  */
@@ -45,23 +45,19 @@ async function conversationOf(requests: RequestRow[]): Promise<TranscriptMessage
   return null;
 }
 
-async function readTranscript(path: string): Promise<TranscriptMessage[] | undefined> {
+/** The conversation in one trace: a `.json` file, or a segment's line (`<segment>#<offset>`, trace-reference.ts). */
+async function readTranscript(reference: string): Promise<TranscriptMessage[] | undefined> {
   try {
-    const file = await open(path, 'r');
-    try {
-      const { size } = await file.stat();
-      if (size > TRACE_READ_LIMIT) return undefined;
-      const trace = JSON.parse(await file.readFile('utf8')) as {
-        provider?: string;
-        request?: { path?: string; body?: unknown };
-        response?: { body?: unknown };
-      };
-      return transcriptOf(trace.provider ?? '', trace.request?.path ?? '', trace.request?.body, trace.response?.body);
-    } finally {
-      await file.close();
-    }
+    const trace = JSON.parse(await readTraceText(reference, TRACE_READ_LIMIT)) as {
+      provider?: string;
+      request?: { path?: string; body?: unknown };
+      response?: { body?: unknown };
+    };
+    return transcriptOf(trace.provider ?? '', trace.request?.path ?? '', trace.request?.body, trace.response?.body);
   } catch {
-    return undefined; // a trace not written yet, gone or unreadable only costs the conversation view
+    // A trace not written yet (still queued, or its line mid-append), gone or unreadable only costs the
+    // conversation view.
+    return undefined;
   }
 }
 

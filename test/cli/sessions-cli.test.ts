@@ -1,20 +1,24 @@
 // `cylestio-gateway sessions` as users run it: a real process on trace directories. One directory is written
 // by real gateways (OpenAI chat and Responses, Anthropic, streamed and not, an upstream error, an unreachable
-// upstream); one is synthetic with chosen figures and every kind of bad file; one is large enough for the
-// worker threads and the progress lines. Figures are checked against the files themselves, parsed here.
+// upstream), in segments (the default layout); one is synthetic with chosen figures and every kind of bad
+// file; one is large enough for the worker threads and the progress lines; others hold synthetic segments
+// (beside files, torn and corrupt lines, one segment large enough to be shared by two threads). Figures are
+// checked against the files and lines themselves, parsed here.
 
 import { spawn } from 'node:child_process';
 import type { SessionRow } from '../../src/cli/sessions/aggregate.js';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-process.js';
+import { readTraceText } from '../../src/interceptors/trace/trace-reference.js';
 import { startStack } from '../helpers/stack.js';
-import { traceFile, writeTraces, type TraceSpec } from './sessions-fixtures.js';
+import { tracesIn } from '../helpers/traces.js';
+import { segmentText, traceFile, writeSegment, writeTraces, type TraceSpec } from './sessions-fixtures.js';
 
 const LONG = 120_000;
 
@@ -43,17 +47,11 @@ interface TraceJson {
   cost_usd?: number | null;
 }
 
-/** What the table must say, computed here from the parsed files, independently of the CLI's reader. */
+/** What the table must say, computed here from the parsed files and segment lines, independently of the CLI's reader. */
 async function expectedRows(directory: string): Promise<Map<string | null, Row>> {
   const groups = new Map<string | null, TraceJson[]>();
-  for (const name of await readdir(directory)) {
-    if (!name.endsWith('.json') || name.startsWith('.')) continue;
-    let trace: TraceJson;
-    try {
-      trace = JSON.parse(await readFile(join(directory, name), 'utf8')) as TraceJson;
-    } catch {
-      continue;
-    }
+  for (const { trace: parsed } of await tracesIn(directory, { lenient: true })) {
+    const trace = parsed as TraceJson;
     if (typeof trace?.timestamp !== 'string' || typeof trace.response !== 'object') continue;
     // A client-named session by its tenant-scoped key, as the CLI groups it.
     const id = trace.session_key ?? trace.session_id ?? null;
@@ -388,7 +386,7 @@ describe("sessions: the guide's recipes", () => {
     'matches the jq recipe itself on real traces',
     async () => {
       const jq = await new Promise<string>((resolve, reject) => {
-        const child = spawn('sh', ['-c', `jq -r .session_id "${realDir}"/*.json | sort | uniq -c`]);
+        const child = spawn('sh', ['-c', `jq -r .session_id "${realDir}"/*.jsonl | sort | uniq -c`]);
         let out = '';
         child.stdout.on('data', (chunk) => (out += chunk));
         child.on('error', reject);
@@ -462,7 +460,9 @@ describe('sessions show', () => {
       const rows = JSON.parse(json.stdout);
       expect(rows.map((row: Record<string, unknown>) => row.user_message)).toEqual(['What is a session?', 'And a trace?', 'Thanks,\nbye']);
       expect(rows[0]).toMatchObject({ n: 1, status: 200, failure: null, model: 'gpt-4o', reply: 'Reply to: What is a session?' });
-      expect(rows[0].file).toBe(`trace-${rows[0].timestamp}-${rows[0].request_id}.json`);
+      // The trace's reference: its segment and the byte offset of its line, which holds this very request.
+      expect(rows[0].file).toMatch(/^trace-[\dT:.Z-]+-\d+-[0-9a-f]{6}-\d+\.jsonl#\d+$/);
+      expect(JSON.parse(await readTraceText(join(realDir, rows[0].file))).request_id).toBe(rows[0].request_id);
       const expected = (await expectedRows(realDir)).get(ids.chat)!;
       expect(rows.reduce((sum: number, row: { input_tokens: number }) => sum + row.input_tokens, 0)).toBe(expected.input_tokens);
     },
@@ -640,7 +640,7 @@ describe('sessions: large directories and errors', () => {
       expect(missing.stdout).toBe('');
       expect(missing.stderr).toContain(`trace directory ${join(root, 'nope')} does not exist`);
       expect(table).toMatchObject({ code: 0, stdout: '' });
-      expect(table.stderr).toContain(`no trace files (*.json) in ${empty}`);
+      expect(table.stderr).toContain(`no trace files (*.json, *.jsonl) in ${empty}`);
       expect(json).toMatchObject({ code: 0, stdout: '[]\n' });
     },
     LONG,
@@ -654,6 +654,93 @@ describe('sessions: large directories and errors', () => {
       await writeTraces(join(cwd, 'traces'), [{ session: 'sess_here', at: T0, durationMs: 5 }]);
       const run = await runCli(['sessions', 'requests'], { cwd });
       expect(run).toMatchObject({ code: 0, stdout: 'requests  session\n       1  sess_here\n' });
+    },
+    LONG,
+  );
+});
+
+describe('sessions: segments (*.jsonl)', () => {
+  it(
+    'reads segments line by line beside *.json files; a torn last line is skipped, a corrupt line reported as file#offset',
+    async () => {
+      const directory = join(root, 'segments-mixed');
+      await mkdir(directory);
+      const a = (i: number): TraceSpec => ({ session: 'sess_seg_a', at: T0 + i * 1000, durationMs: 10 * (i + 1), input: 10, output: 1, user: `line ${i}` });
+      const b = (i: number): TraceSpec => ({ session: 'sess_seg_b', at: T0 + 60_000 + i * 1000, durationMs: 5, input: 2, output: 2, wire: 'anthropic' });
+      const head = segmentText([a(0), a(1), a(2)]);
+      // A line damaged in the middle of a segment, then good lines, then a line the writer was still appending.
+      const corrupt = '{"timestamp": oops}\n';
+      const torn = traceFile(a(99)).text.slice(0, 200);
+      await writeFile(join(directory, 'trace-2025-01-01T00:00:00.000Z-11-aaaaaa-0.jsonl'), head + corrupt + segmentText([a(3), a(4), b(0)]) + torn);
+      await writeSegment(directory, 'trace-2025-01-01T01:00:00.000Z-12-bbbbbb-0.jsonl', [a(5), b(1)]);
+      await writeTraces(directory, [b(2), b(3)]);
+      // Blank lines and an empty segment are no traces.
+      await writeFile(join(directory, 'trace-2025-01-01T02:00:00.000Z-13-cccccc-0.jsonl'), `\n${segmentText([a(6)])}\n`);
+      await writeFile(join(directory, 'trace-2025-01-01T03:00:00.000Z-14-dddddd-0.jsonl'), '');
+
+      const [inline, workers, full, show] = await Promise.all([
+        sessions(['--traces', directory, '--json', '--threads', '0']),
+        sessions(['--traces', directory, '--json', '--threads', '2', '--no-progress']),
+        sessions(['--traces', directory, '--json', '--full-parse']),
+        sessions(['show', 'sess_seg_a', '--traces', directory, '--json']),
+      ]);
+      expect(workers.stdout).toBe(inline.stdout);
+      expect(full.stdout).toBe(inline.stdout);
+      const rows: Row[] = JSON.parse(inline.stdout);
+      expect(new Map(rows.map((row) => [row.session_id, row]))).toEqual(await expectedRows(directory));
+      expect(rows.map((row) => [row.session_id, row.requests])).toEqual([
+        ['sess_seg_a', 7],
+        ['sess_seg_b', 4],
+      ]);
+      for (const run of [inline, workers, full]) {
+        expect(run.code).toBe(0);
+        expect(run.stderr).toBe(
+          'warning: skipped 1 of 12 trace files in ' +
+            `${directory} that are not readable trace records:\n  trace-2025-01-01T00:00:00.000Z-11-aaaaaa-0.jsonl#${Buffer.byteLength(head)}: invalid JSON\n`,
+        );
+      }
+      // `show` names each trace by its reference, which reads back the line of that very request.
+      const shown: { file: string; user_message: string; request_id: string }[] = JSON.parse(show.stdout);
+      expect(shown.map((row) => row.user_message)).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'line 6']);
+      expect(shown[3].file).toBe(`trace-2025-01-01T00:00:00.000Z-11-aaaaaa-0.jsonl#${Buffer.byteLength(head + corrupt)}`);
+      for (const row of shown) expect(JSON.parse(await readTraceText(join(directory, row.file))).request_id).toBe(row.request_id);
+    },
+    LONG,
+  );
+
+  it(
+    'shares one large segment between two worker threads, by byte ranges, with the same figures as the main thread',
+    async () => {
+      const directory = join(root, 'segments-big');
+      await mkdir(directory);
+      const specs: TraceSpec[] = [];
+      // About 1,500 traces of 7 KB: a 10 MB segment, three ranges of 4 MiB.
+      for (let s = 0; s < 60; s++)
+        for (let i = 0; i < 25; i++)
+          specs.push({
+            session: `sess_range_${String(s).padStart(2, '0')}`,
+            at: T0 + s * 1000 + i * 60_000,
+            durationMs: 100 + ((s * 31 + i * 17) % 900) + 0.5,
+            input: 10 + i,
+            output: 5,
+            user: `question ${i} ${'context '.repeat(800)}`,
+            wire: (['openai', 'anthropic', 'responses'] as const)[s % 3],
+          });
+      await writeSegment(directory, 'trace-2025-01-01T00:00:00.000Z-21-eeeeee-0.jsonl', specs);
+      const [workers, inline] = await Promise.all([
+        sessions(['--traces', directory, '--json', '--threads', '2', '--progress-every', '500']),
+        sessions(['--traces', directory, '--json', '--threads', '0', '--no-progress']),
+      ]);
+      expect(workers.code).toBe(0);
+      expect(workers.stdout).toBe(inline.stdout);
+      const rows: Row[] = JSON.parse(workers.stdout);
+      expect(rows).toHaveLength(60);
+      expect(rows.every((row) => row.requests === 25)).toBe(true);
+      expect(new Map(rows.map((row) => [row.session_id, row]))).toEqual(await expectedRows(directory));
+      // Progress counts traces as it does files; the ranges came back one by one.
+      const progress = workers.stderr.trimEnd().split('\n');
+      expect(progress.length).toBeGreaterThanOrEqual(3);
+      expect(progress.at(-1)).toMatch(/^read 1500 files in \d+\.\d s$/);
     },
     LONG,
   );

@@ -1,12 +1,12 @@
-// Synthetic trace files for the `sessions` CLI tests, rendered by the trace interceptor's own code
-// (buildTrace/renderTrace), so their layout is exactly what the gateway writes; only the figures are
-// chosen, to assert on exact numbers.
+// Synthetic trace files and segments for the `sessions` CLI tests, rendered by the trace interceptor's own
+// code (buildTrace/renderTrace/renderTraceLine), so their layout is exactly what the gateway writes; only
+// the figures are chosen, to assert on exact numbers.
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExchangeRecord } from '../../src/capture/record.js';
 import { traceFileName } from '../../src/interceptors/trace/index.js';
-import { buildTrace, renderTrace, type TraceShape } from '../../src/interceptors/trace/trace-record.js';
+import { buildTrace, renderTrace, renderTraceLine, type TraceShape } from '../../src/interceptors/trace/trace-record.js';
 import { headerRedactor } from '../../src/telemetry/redact-headers.js';
 
 export type Wire = 'openai' | 'anthropic' | 'responses';
@@ -164,4 +164,14 @@ export async function writeTraces(directory: string, specs: TraceSpec[], shape?:
     names.push(name);
   }
   return names;
+}
+
+/** The JSON lines of a segment the gateway would write for these specs, each ending with its newline. */
+export function segmentText(specs: TraceSpec[], shape: TraceShape = traceShape()): string {
+  return specs.map((spec) => `${renderTraceLine(buildTrace(exchangeRecord(spec), shape))}\n`).join('');
+}
+
+/** Writes a segment of these specs under `name` (`extra` appended after the lines: a torn line, say). */
+export async function writeSegment(directory: string, name: string, specs: TraceSpec[], extra = '', shape?: TraceShape): Promise<void> {
+  await writeFile(join(directory, name), segmentText(specs, shape) + extra);
 }

@@ -2,11 +2,12 @@
 import { calcPrice } from '@pydantic/genai-prices';
 // trace file), alone and beside Redis; a Postgres that is down at start stops the gateway from starting.
 import { randomUUID } from 'node:crypto';
-import { access, mkdtemp } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readTraceText } from '../../src/interceptors/trace/trace-reference.js';
 import { buildGateway } from '../../src/server/app.js';
 import { configSchema } from '../../src/config/schema.js';
 import pino from 'pino';
@@ -78,7 +79,8 @@ describe('postgres record', () => {
           calcPrice({ input_tokens: request.input_tokens, output_tokens: request.output_tokens }, 'claude-haiku-4-5', { providerId: 'anthropic' })!.total_price,
           12,
         );
-        await access(request.trace_file); // the trace named in the row is on disk
+        // The trace named in the row is on disk: `<segment>#<offset>` is this request's line.
+        expect(JSON.parse(await readTraceText(request.trace_file)).request_id).toBe(request.request_id);
       }
     });
   }

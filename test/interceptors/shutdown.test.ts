@@ -1,16 +1,18 @@
-// SIGTERM under load: in-flight exchanges finish, every queued trace is flushed, no partial file remains.
+// SIGTERM under load: in-flight exchanges finish, every queued trace is flushed, no partial file or line
+// remains, in both trace layouts.
 import http from 'node:http';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect, it } from 'vitest';
 import { spawnCli } from '../helpers/cli-process.js';
+import { tracesIn } from '../helpers/traces.js';
 
 const IN_FLIGHT = 40;
 
-it('flushes every trace of the requests in flight when stopped with SIGTERM', async () => {
+it.each(['segments', 'files'])('flushes every trace of the requests in flight when stopped with SIGTERM (layout: %s)', async (layout) => {
   // An upstream that holds every answer until all requests have arrived and the gateway got SIGTERM.
   let arrived = 0;
   let allArrived!: () => void;
@@ -40,7 +42,7 @@ it('flushes every trace of the requests in flight when stopped with SIGTERM', as
   await writeFile(
     config,
     `server: {host: 127.0.0.1, port: 0}\nllm: {type: openai, base_url: "http://127.0.0.1:${(upstream.address() as AddressInfo).port}", api_key: sk-x}\n` +
-      `interceptors:\n  - {type: trace, config: {directory: "${traces}"}}\nlogging: {level: info, format: json}\n`,
+      `interceptors:\n  - {type: trace, config: {directory: "${traces}", layout: ${layout}}}\nlogging: {level: info, format: json}\n`,
   );
   const child = spawnCli(['--config', config]);
   try {
@@ -66,8 +68,11 @@ it('flushes every trace of the requests in flight when stopped with SIGTERM', as
     expect(await exited).toBe(0);
     const names = await readdir(traces);
     expect(names.filter((name) => name.endsWith('.tmp'))).toEqual([]);
-    expect(names).toHaveLength(IN_FLIGHT);
-    for (const name of names) expect(JSON.parse(await readFile(join(traces, name), 'utf8')).response.status).toBe(200);
+    expect(names).toHaveLength(layout === 'files' ? IN_FLIGHT : 1);
+    // Strict: every file parses, every segment line is whole and ends with its newline.
+    const written = await tracesIn(traces);
+    expect(written).toHaveLength(IN_FLIGHT);
+    for (const { trace } of written) expect(trace.response.status).toBe(200);
   } finally {
     child.kill('SIGKILL');
     upstream.closeAllConnections();

@@ -1,10 +1,11 @@
 // Streamed replies honour `max_body_size` like JSON ones: a 20 MB SSE reply must not produce a 20 MB trace
 // file or message-log line. The record keeps a bounded part and says it was cut (and how large it was).
-import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { tracesIn } from '../helpers/traces.js';
 
 let stack: Stack | undefined;
 afterEach(async () => {
@@ -37,7 +38,7 @@ async function streamLargeReply(s: Stack, type: 'openai' | 'anthropic'): Promise
 }
 
 describe.each(['openai', 'anthropic'] as const)('%s: a 20 MB streamed reply', (type) => {
-  it('gives a trace file of about max_body_size that says the body was truncated', async () => {
+  it('gives a trace of about max_body_size that says the body was truncated', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'cylestio-trace-cap-'));
     stack = await startStack({ type, interceptors: [{ type: 'trace', enabled: true, config: { directory, max_body_size: MB } }] });
     const received = await streamLargeReply(stack, type);
@@ -45,11 +46,11 @@ describe.each(['openai', 'anthropic'] as const)('%s: a 20 MB streamed reply', (t
     await stack.close();
     stack = undefined;
 
-    const [name] = (await readdir(directory)).filter((file) => file.endsWith('.json'));
-    const size = (await stat(join(directory, name))).size;
+    const traces = await tracesIn(directory);
+    expect(traces).toHaveLength(1);
+    const [{ bytes: size, trace }] = traces;
     console.log(`${type}: trace of a ${REPLY / MB} MB streamed reply: ${size} bytes`);
     expect(size).toBeLessThan(1.1 * MB);
-    const trace = JSON.parse(await readFile(join(directory, name), 'utf8'));
     expect(trace.response).toMatchObject({ status: 200, body_truncated: true });
     expect(trace.response.body_bytes).toBe(received);
     expect(trace.usage.output_tokens).toBeGreaterThan(0);

@@ -1,12 +1,14 @@
-// Trace files through HTTP with the official SDKs: one file per exchange, session fields at the top,
-// secrets redacted, sampling, truncation, a full queue that drops instead of blocking.
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+// Traces through HTTP with the official SDKs, in both layouts (segments: a line per exchange; files: a file
+// per exchange): session fields at the top, secrets redacted, sampling, truncation, a full queue that drops
+// instead of blocking.
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { readTraces } from '../helpers/traces.js';
 
 let stack: Stack | undefined;
 afterEach(async () => {
@@ -14,23 +16,30 @@ afterEach(async () => {
   stack = undefined;
 });
 
-async function traceStack(config: Record<string, unknown> = {}, type: 'openai' | 'anthropic' = 'openai') {
+type Layout = 'segments' | 'files';
+
+async function traceStack(layout: Layout, config: Record<string, unknown> = {}, type: 'openai' | 'anthropic' = 'openai') {
   const directory = await mkdtemp(join(tmpdir(), 'cylestio-traces-'));
-  stack = await startStack({ type, interceptors: [{ type: 'trace', enabled: true, config: { directory, ...config } }] });
+  stack = await startStack({ type, interceptors: [{ type: 'trace', enabled: true, config: { directory, layout, ...config } }] });
   return { stack, directory };
 }
 
-/** Every trace file, parsed, after the gateway flushed its queue (close waits for it). */
+/** Every trace, parsed (with its `file` reference), after the gateway flushed its queue (close waits for it). */
 async function tracesAfterClose(directory: string): Promise<Record<string, any>[]> {
   await stack!.close();
   stack = undefined;
-  const names = (await readdir(directory)).filter((name) => name.endsWith('.json'));
-  return Promise.all(names.sort().map(async (name) => ({ file: name, ...JSON.parse(await readFile(join(directory, name), 'utf8')) })));
+  return readTraces(directory);
 }
 
-describe('trace interceptor', () => {
-  it('writes one file per exchange with the session fields, for JSON and streamed chats', async () => {
-    const { stack: s, directory } = await traceStack();
+/** How each layout names a trace: its own file, or a line of a segment of this process. */
+const traceName: Record<Layout, (trace: Record<string, any>) => RegExp> = {
+  files: (trace) => new RegExp(`^trace-\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z-${trace.request_id}\\.json$`),
+  segments: () => new RegExp(`^trace-\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z-${process.pid}-[0-9a-f]{6}-\\d+\\.jsonl#\\d+$`),
+};
+
+describe.each(['segments', 'files'] as const)('trace interceptor (layout: %s)', (layout) => {
+  it('writes a trace per exchange with the session fields, for JSON and streamed chats', async () => {
+    const { stack: s, directory } = await traceStack(layout);
     const client = new OpenAI({ apiKey: 'sk-client-secret-123', baseURL: `${s.url}/v1`, maxRetries: 0 });
     const first = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello traces' }] }).withResponse();
     const session = first.response.headers.get('x-session-id');
@@ -44,7 +53,7 @@ describe('trace interceptor', () => {
     const traces = await tracesAfterClose(directory);
     expect(traces).toHaveLength(2);
     for (const trace of traces) {
-      expect(trace.file).toMatch(new RegExp(`^trace-\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z-${trace.request_id}\\.json$`));
+      expect(trace.file).toMatch(traceName[layout](trace));
       expect(trace).toMatchObject({ session_id: session, provider: 'openai', model: 'gpt-4o' });
       expect(trace.response.status).toBe(200);
       expect(trace.response.duration_ms).toBeGreaterThan(0);
@@ -65,7 +74,7 @@ describe('trace interceptor', () => {
   });
 
   it('reassembles Anthropic streams, keeps raw events on request, and redacts x-api-key and extra headers', async () => {
-    const { stack: s, directory } = await traceStack({ include_raw_stream: true, redact_headers: ['x-team-token'] }, 'anthropic');
+    const { stack: s, directory } = await traceStack(layout, { include_raw_stream: true, redact_headers: ['x-team-token'] }, 'anthropic');
     const client = new Anthropic({
       apiKey: 'sk-ant-very-secret',
       baseURL: s.url,
@@ -81,7 +90,7 @@ describe('trace interceptor', () => {
   });
 
   it('truncates bodies over max_body_size and says so', async () => {
-    const { stack: s, directory } = await traceStack({ max_body_size: 200 });
+    const { stack: s, directory } = await traceStack(layout, { max_body_size: 200 });
     const client = new OpenAI({ apiKey: 'sk-x', baseURL: `${s.url}/v1`, maxRetries: 0 });
     await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'long '.repeat(200) }] });
     const [trace] = await tracesAfterClose(directory);
@@ -91,13 +100,13 @@ describe('trace interceptor', () => {
   });
 
   it('honours sample_rate (0 writes nothing, counted) and include_headers/include_body false', async () => {
-    const sampled = await traceStack({ sample_rate: 0 });
+    const sampled = await traceStack(layout, { sample_rate: 0 });
     const client = new OpenAI({ apiKey: 'sk-x', baseURL: `${sampled.stack.url}/v1`, maxRetries: 0 });
     await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
     expect(sampled.stack.gateway.interceptors.figures().trace).toMatchObject({ traces_sampled_out: 1, traces_written: 0 });
     expect(await tracesAfterClose(sampled.directory)).toHaveLength(0);
 
-    const bare = await traceStack({ include_headers: false, include_body: false });
+    const bare = await traceStack(layout, { include_headers: false, include_body: false });
     const client2 = new OpenAI({ apiKey: 'sk-x', baseURL: `${bare.stack.url}/v1`, maxRetries: 0 });
     await client2.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
     const [trace] = await tracesAfterClose(bare.directory);
@@ -107,7 +116,7 @@ describe('trace interceptor', () => {
   });
 
   it('drops and counts traces when the queue is full, without slowing clients', async () => {
-    const { stack: s, directory } = await traceStack({ max_queue: 1 });
+    const { stack: s, directory } = await traceStack(layout, { max_queue: 1 });
     const client = new OpenAI({ apiKey: 'sk-x', baseURL: `${s.url}/v1`, maxRetries: 0 });
     // Many exchanges finishing together: the single queue slot overflows.
     await Promise.all(
@@ -120,8 +129,8 @@ describe('trace interceptor', () => {
     expect(figures.traces_written).toBe(traces.length);
   });
 
-  it("makes the guide's jq and grep recipes work on the files", async () => {
-    const { stack: s, directory } = await traceStack();
+  it("makes the guide's jq and grep recipes work on the traces", async () => {
+    const { stack: s, directory } = await traceStack(layout);
     const client = new OpenAI({ apiKey: 'sk-x', baseURL: `${s.url}/v1`, maxRetries: 0 });
     const a = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'A' }] }).withResponse();
     await client.chat.completions.create({

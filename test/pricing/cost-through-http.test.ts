@@ -1,10 +1,11 @@
-// Every exchange is priced where users look: its trace file and /metrics (JSON and Prometheus).
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+// Every exchange is priced where users look: its trace and /metrics (JSON and Prometheus).
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calcPrice } from '@pydantic/genai-prices';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { readTraces } from '../helpers/traces.js';
 
 let stack: Stack | undefined;
 afterEach(async () => {
@@ -20,8 +21,9 @@ async function tracedStack(type: 'openai' | 'anthropic', extra: Record<string, u
 
 async function onlyTrace(directory: string): Promise<Record<string, any>> {
   await stack!.gateway.interceptors.close(); // flushes the trace queue
-  const [name] = await readdir(directory);
-  return JSON.parse(await readFile(join(directory, name), 'utf8'));
+  const traces = await readTraces(directory);
+  expect(traces).toHaveLength(1);
+  return traces[0];
 }
 
 const request = {
@@ -98,8 +100,7 @@ describe('cost_usd', () => {
     await send('gpt-4o', [{ role: 'user', content: 'dear two' }], 'dear');
     await s.gateway.interceptors.close();
     const costs: Record<string, number> = {};
-    for (const name of await readdir(traces)) {
-      const trace = JSON.parse(await readFile(join(traces, name), 'utf8'));
+    for (const trace of await readTraces(traces)) {
       costs[trace.session_id] = (costs[trace.session_id] ?? 0) + trace.cost_usd;
     }
     const dear = await (await fetch(`${s.url}/sessions/dear`)).json();

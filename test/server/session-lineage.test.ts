@@ -2,7 +2,7 @@
 // Helicone session paths, seen in the X-Parent-Session-ID header, the request log, trace files, message log
 // lines, the sessions API (parent, children, tree totals, root_only), a shared Redis and the Postgres record.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -13,6 +13,7 @@ import { closeStacks, Conversation, GatewayClient, openStack } from '../e2e/help
 import { startPostgres } from '../helpers/postgres-server.js';
 import { startRedis } from '../helpers/redis-server.js';
 import type { Stack } from '../helpers/stack.js';
+import { readTraces } from '../helpers/traces.js';
 
 afterEach(closeStacks);
 
@@ -79,10 +80,9 @@ describe('a sub-agent session (Claude Code agent headers)', () => {
     expect(decision).toMatchObject({ session_id: 'run-1:agent-a7', parent_session_id: 'run-1' });
 
     await closeStacks(); // flushes the trace queue and the message log
-    const files = await readdir(traces);
-    const written = await Promise.all(files.map(async (name) => JSON.parse(await readFile(join(traces, name), 'utf8'))));
-    const childTrace = written.find((trace) => trace.session_id === 'run-1:agent-a7');
-    const parentTrace = written.find((trace) => trace.session_id === 'run-1');
+    const written = await readTraces(traces);
+    const childTrace = written.find((trace) => trace.session_id === 'run-1:agent-a7')!;
+    const parentTrace = written.find((trace) => trace.session_id === 'run-1')!;
     expect(childTrace.parent_session_id).toBe('run-1');
     expect(childTrace.parent_session_key).toMatch(/^run-1~[0-9a-f]{16}$/);
     expect(childTrace.session_key).toMatch(/^run-1:agent-a7~[0-9a-f]{16}$/);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeStacks, Conversation, GatewayClient, openStack } from '../e2e/helpers.js';
 import type { Stack } from '../helpers/stack.js';
+import { readTraceText } from '../../src/interceptors/trace/trace-reference.js';
 
 afterEach(closeStacks);
 
@@ -14,9 +15,9 @@ async function get(stack: Stack, path: string, headers: Record<string, string> =
   return { status: response.status, body: text.startsWith('{') ? JSON.parse(text) : text };
 }
 
-async function tracedStack(type: 'openai' | 'anthropic' = 'openai', server: Record<string, unknown> = {}): Promise<Stack> {
+async function tracedStack(type: 'openai' | 'anthropic' = 'openai', server: Record<string, unknown> = {}, layout?: 'segments' | 'files'): Promise<Stack> {
   const directory = await mkdtemp(join(tmpdir(), 'cylestio-api-traces-'));
-  return openStack({ type, server, interceptors: [{ type: 'trace', config: { directory } }] });
+  return openStack({ type, server, interceptors: [{ type: 'trace', config: { directory, ...(layout ? { layout } : {}) } }] });
 }
 
 describe('GET /sessions', () => {
@@ -49,9 +50,13 @@ describe('GET /sessions', () => {
 });
 
 describe('GET /sessions/:id', () => {
-  for (const type of ['openai', 'anthropic'] as const) {
-    it(`gives the session, its request timeline and its conversation (${type}, streamed)`, async () => {
-      const stack = await tracedStack(type);
+  for (const [type, layout] of [
+    ['openai', 'segments'],
+    ['anthropic', 'segments'],
+    ['openai', 'files'],
+  ] as const) {
+    it(`gives the session, its request timeline and its conversation (${type}, streamed, traces in ${layout})`, async () => {
+      const stack = await tracedStack(type, {}, layout);
       const chat = new Conversation(new GatewayClient(stack), { stream: true });
       await chat.say('What is the capital of France?', { reply: 'Paris.' });
       await chat.say('And of Italy?', { reply: 'Rome.' });
@@ -66,7 +71,9 @@ describe('GET /sessions/:id', () => {
         expect(request).toMatchObject({ status: 200, stream: true, method: 'POST', failure: null });
         expect(request.duration_ms).toBeGreaterThan(0);
         if (type === 'anthropic') expect(request.output_tokens).toBeGreaterThan(0); // OpenAI streams report usage only when asked
-        expect(request.trace_file).toMatch(/\.json$/);
+        // Where the trace is: its file, or `<segment>#<byte offset>`, which locates exactly this request's line.
+        expect(request.trace_file).toMatch(layout === 'files' ? /\.json$/ : /\.jsonl#\d+$/);
+        expect(JSON.parse(await readTraceText(request.trace_file)).request_id).toBe(request.request_id);
       }
       expect(body.requests.map((r: { rule: string }) => r.rule)).toEqual(['first', 'continued']);
       expect(body.conversation).toEqual([

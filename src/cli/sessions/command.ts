@@ -62,7 +62,7 @@ function reportScan(directory: string, scan: ScanResult): void {
     if (scan.rejectedCount > NAMED_REJECTIONS) lines.push(`  … and ${scan.rejectedCount - NAMED_REJECTIONS} more`);
     warn(lines.join('\n'));
   }
-  if (scan.files === 0) warn(`no trace files (*.json) in ${directory}${scan.ignored > 0 ? ` (${scan.ignored} other entries ignored)` : ''}`);
+  if (scan.files === 0) warn(`no trace files (*.json, *.jsonl) in ${directory}${scan.ignored > 0 ? ` (${scan.ignored} other entries ignored)` : ''}`);
 }
 
 /** Scans the directory with the options' reading settings and progress, reporting bad files. */
@@ -136,7 +136,7 @@ async function runShow(sessionId: string, command: Command): Promise<void> {
 export function sessionsCommand(): Command {
   const sessions = new Command('sessions')
     .description("read trace files back as sessions: a table per session, the guide's recipes, one session's requests")
-    .option('--traces <dir>', 'directory of trace files', './traces')
+    .option('--traces <dir>', 'directory of trace files (*.json) and segments (*.jsonl)', './traces')
     .addOption(new Option('--sort <key>', "sort by, largest first (default: requests, or the recipe's own)").choices(SORT_KEYS))
     .option('--reverse', 'smallest first')
     .option('--top <n>', 'only the first n sessions', integer(1))
@@ -144,7 +144,7 @@ export function sessionsCommand(): Command {
     .option('--csv', 'CSV with a header row on stdout')
     .option('--threads <n>', 'reader threads (0: read in the main thread)', integer(0), defaultThreads())
     .option('--full-parse', 'parse every file completely instead of only its small fields (same figures; slower on large bodies)')
-    .option('--progress-every <n>', 'files between progress lines when stderr is not a terminal', integer(1), 10_000)
+    .option('--progress-every <n>', 'traces (files, segment lines) between progress lines when stderr is not a terminal', integer(1), 10_000)
     .option('--no-progress', 'no progress on stderr')
     .addHelpText('after', '\nProgress and warnings go to stderr; stdout carries only the table, JSON or CSV. See docs/sessions-cli.md.')
     .action(async (_options: unknown, command: Command) => runView(SUMMARY_VIEW, command));

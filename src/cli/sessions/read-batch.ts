@@ -1,21 +1,26 @@
-// Reading and summarising a batch of trace files: the unit of work of the scan, run in a worker thread for
-// large directories and in the main thread for small ones. Reads are synchronous on purpose: inside a
+// Reading and summarising a batch of traces: up to 256 `*.json` files, or one range of a segment
+// (`*.jsonl`, one trace per line). The unit of work of the scan, run in a worker thread for large
+// directories and in the main thread for small ones. Reads are synchronous on purpose: inside a
 // worker nothing else waits on them, and a synchronous read of a small file costs a fraction of the four
 // thread-pool round trips of an asynchronous one (docs/sessions-cli.md, "How the files are read").
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tallySummary, type SessionTally } from './lineage.js';
-import { summarizeTrace, type TraceSummary } from './trace-summary.js';
+import { isBlank, readSegmentRange, type SegmentRange } from './segment-range.js';
+import { summarizeTrace, type SummaryResult, type TraceSummary } from './trace-summary.js';
+
+/** What a batch holds: names of `*.json` files, and ranges of segments. */
+export type ScanItem = string | SegmentRange;
 
 /** A session asked for by its id, or a client-given name asked for without its tenant tag (`name~tag`). */
 function sameSession(found: string | null, wanted: string): boolean {
   return found === wanted || (found?.startsWith(`${wanted}~`) === true && !wanted.includes('~'));
 }
 
-/** A file that was skipped, and why. */
-
+/** A trace that was skipped, and why. */
 export interface Rejection {
+  /** The file's name, or `<segment>#<byte offset>` for a line of a segment. */
   file: string;
   reason: string;
 }
@@ -31,7 +36,7 @@ export interface BatchOptions {
 }
 
 export interface BatchResult {
-  /** Files read (summarised or rejected). */
+  /** Traces read (summarised or rejected): files, and lines of segments. */
   files: number;
   summaries: TraceSummary[];
   rejected: Rejection[];
@@ -43,26 +48,43 @@ function errorCode(err: unknown): string {
   return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : String(err);
 }
 
-export function readBatch(names: string[], options: BatchOptions): BatchResult {
+export function readBatch(items: ScanItem[], options: BatchOptions): BatchResult {
   const summaries: TraceSummary[] = [];
   const rejected: Rejection[] = [];
   const tallies = options.tally ? new Map<string, SessionTally>() : null;
-  for (const name of names) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(join(options.directory, name));
-    } catch (err) {
-      // Gone since it was listed, a directory named *.json, no permission: skipped like a bad file.
-      rejected.push({ file: name, reason: `unreadable (${errorCode(err)})` });
-      continue;
-    }
-    const result = summarizeTrace(name, bytes, options.fullParse);
+  let files = 0;
+  const take = (file: string, result: SummaryResult) => {
+    files++;
     if (result.summary === undefined) {
-      rejected.push({ file: name, reason: result.reason });
-      continue;
+      rejected.push({ file, reason: result.reason });
+      return;
     }
     if (options.sessionId === undefined || sameSession(result.summary.sessionId, options.sessionId)) summaries.push(result.summary);
     if (tallies) tallySummary(tallies, result.summary);
+  };
+  for (const item of items) {
+    if (typeof item === 'string') {
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(join(options.directory, item));
+      } catch (err) {
+        // Gone since it was listed, a directory named *.json, no permission: skipped like a bad file.
+        take(item, { reason: `unreadable (${errorCode(err)})` });
+        continue;
+      }
+      take(item, summarizeTrace(item, bytes, options.fullParse));
+      continue;
+    }
+    try {
+      // A segment's torn last line (written part way) is skipped without a report: see RangeReading.
+      readSegmentRange(join(options.directory, item.name), item, (line, offset) => {
+        if (isBlank(line)) return;
+        const reference = `${item.name}#${offset}`;
+        take(reference, summarizeTrace(reference, line, options.fullParse));
+      });
+    } catch (err) {
+      take(item.start === 0 ? item.name : `${item.name}#${item.start}`, { reason: `unreadable (${errorCode(err)})` });
+    }
   }
-  return { files: names.length, summaries, rejected, ...(tallies ? { tallies: [...tallies.values()] } : {}) };
+  return { files, summaries, rejected, ...(tallies ? { tallies: [...tallies.values()] } : {}) };
 }

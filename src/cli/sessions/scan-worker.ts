@@ -1,8 +1,8 @@
-// Entry of a scan worker thread: receives batches of file names, answers each with its BatchResult.
+// Entry of a scan worker thread: receives batches (file names, segment ranges), answers each with its BatchResult.
 import { parentPort, workerData } from 'node:worker_threads';
-import { readBatch, type BatchOptions } from './read-batch.js';
+import { readBatch, type BatchOptions, type ScanItem } from './read-batch.js';
 
 const options = workerData as BatchOptions;
-parentPort?.on('message', (names: string[]) => {
-  parentPort?.postMessage(readBatch(names, options));
+parentPort?.on('message', (items: ScanItem[]) => {
+  parentPort?.postMessage(readBatch(items, options));
 });

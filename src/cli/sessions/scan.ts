@@ -1,16 +1,19 @@
 // Scanning a traces directory: the directory is streamed (opendir, never one array of 100,000 names), the
-// `*.json` names are cut into batches of 256, and each batch is read and summarised either in the main
-// thread or by a pool of worker threads (at most two batches queued per worker): reads and parsing then
-// run on every core, the files read at once are bounded (one per thread), and so is memory (batches
-// queued × 256 names). Directories of fewer than 1,024 files are always read in the main thread: starting
-// workers would cost more than it saves.
+// `*.json` names are cut into batches of 256, each segment (`*.jsonl`) into byte ranges of 4 MiB, and each
+// batch is read and summarised either in the main thread or by a pool of worker threads (at most two
+// batches queued per worker): reads and parsing then run on every core, even on one large segment, the
+// files read at once are bounded (one per thread), and so is memory (batches queued × 256 names or one
+// range). Directories of less work than 1,024 files are always read in the main thread: starting workers
+// would cost more than it saves.
 
 import type { Dirent } from 'node:fs';
-import { opendir } from 'node:fs/promises';
+import { opendir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { SessionTally } from './lineage.js';
-import { readBatch, type BatchOptions, type BatchResult, type Rejection } from './read-batch.js';
+import { readBatch, type BatchOptions, type BatchResult, type Rejection, type ScanItem } from './read-batch.js';
+import { segmentRanges } from './segment-range.js';
 import type { TraceSummary } from './trace-summary.js';
 
 /** Names per batch: large enough to amortise a message, small enough to keep every worker busy. */
@@ -19,6 +22,8 @@ const BATCH = 256;
 const PER_WORKER = 2;
 /** Up to this many files (four batches) the main thread reads them itself. */
 const INLINE_FILES = 4 * BATCH;
+/** Segment bytes that weigh one file in that limit (a chat trace is about 7 KB). */
+const SEGMENT_BYTES_PER_FILE = 8 * 1024;
 /** Rejections kept with their names for the report; the rest are only counted. */
 const REPORTED_REJECTIONS = 5;
 
@@ -41,12 +46,12 @@ export interface ScanOptions extends BatchOptions {
   onSummary(summary: TraceSummary): void;
   /** Every session's tally of a batch, when `tally` is set. */
   onTally?(tally: SessionTally): void;
-  /** Called after every batch with the number of files read so far. */
+  /** Called after every batch with the number of traces read so far. */
   onProgress?(files: number): void;
 }
 
 export interface ScanResult {
-  /** `*.json` files read, summarised or rejected. */
+  /** Traces read, summarised or rejected: `*.json` files, and lines of `*.jsonl` segments. */
   files: number;
   /** Entries that are not trace files by name (other extensions, dot-files, directories). */
   ignored: number;
@@ -102,29 +107,66 @@ export async function scanTraces(options: ScanOptions): Promise<ScanResult> {
   }
 }
 
+/**
+ * The directory's batches, in listing order: `*.json` names by 256, and each segment's ranges as batches of
+ * their own. What `traces/*.json` and `traces/*.jsonl` match: no dot-files (the trace writer's
+ * temporaries), no directories.
+ */
+async function* batchesOf(
+  entries: AsyncIterator<Dirent>,
+  options: ScanOptions,
+  result: ScanResult,
+  take: (batch: BatchResult) => void,
+): AsyncGenerator<ScanItem[]> {
+  let names: string[] = [];
+  for (let next = await entries.next(); !next.done; next = await entries.next()) {
+    const entry = next.value;
+    const traceName = !entry.name.startsWith('.') && !entry.isDirectory();
+    if (traceName && entry.name.endsWith('.json')) {
+      names.push(entry.name);
+      if (names.length === BATCH) {
+        yield names;
+        names = [];
+      }
+    } else if (traceName && entry.name.endsWith('.jsonl')) {
+      let size: number;
+      try {
+        size = (await stat(join(options.directory, entry.name))).size;
+      } catch (err) {
+        const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : String(err);
+        take({ files: 1, summaries: [], rejected: [{ file: entry.name, reason: `unreadable (${code})` }] });
+        continue;
+      }
+      for (const range of segmentRanges(entry.name, size)) yield [range];
+    } else result.ignored++;
+  }
+  if (names.length > 0) yield names;
+}
+
+/** The work a batch stands for, in files (a segment range by its bytes). */
+function weight(batch: ScanItem[]): number {
+  let files = 0;
+  for (const item of batch) files += typeof item === 'string' ? 1 : (item.end - item.start) / SEGMENT_BYTES_PER_FILE;
+  return files;
+}
+
 async function readAll(entries: AsyncIterator<Dirent>, options: ScanOptions, result: ScanResult, take: (batch: BatchResult) => void): Promise<ScanResult> {
-  /** The next batch of trace file names; empty when the directory is exhausted. */
-  const nextBatch = async (): Promise<string[]> => {
-    const names: string[] = [];
-    while (names.length < BATCH) {
-      const next = await entries.next();
-      if (next.done) break;
-      const entry = next.value;
-      // What `traces/*.json` matches: no dot-files (the trace writer's temporaries), no directories.
-      if (entry.name.endsWith('.json') && !entry.name.startsWith('.') && !entry.isDirectory()) names.push(entry.name);
-      else result.ignored++;
-    }
-    return names;
+  const batches = batchesOf(entries, options, result, take);
+  /** The next batch; empty when the directory is exhausted. */
+  const nextBatch = async (): Promise<ScanItem[]> => {
+    const next = await batches.next();
+    return next.done ? [] : next.value;
   };
 
   // Read ahead to decide between the main thread and workers.
-  const pending: string[][] = [];
+  const pending: ScanItem[][] = [];
   let exhausted = false;
-  while (!exhausted && pending.length * BATCH < INLINE_FILES) {
+  let work = 0;
+  while (!exhausted && work < INLINE_FILES) {
     const batch = await nextBatch();
     if (batch.length > 0) pending.push(batch);
-    // Only the directory's end makes a batch short.
-    exhausted = batch.length < BATCH;
+    work += weight(batch);
+    exhausted = batch.length === 0;
   }
 
   if (exhausted || options.threads <= 0) {

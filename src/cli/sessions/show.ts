@@ -1,9 +1,10 @@
 // `sessions show ID`: one session's requests in time order, each with its status, duration, tokens, the
 // user message it added and the reply, cut to a width. The directory is scanned like for the table (fast
-// path, workers), keeping only this session's files; those few are then parsed in full for their bodies.
+// path, workers), keeping only this session's traces; those few are then read again (a file, or a segment's
+// line at its offset) and parsed in full for their bodies.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readTraceText } from '../../interceptors/trace/trace-reference.js';
 import { SessionAggregator } from './aggregate.js';
 import { clip, formatDuration, formatTime } from './format.js';
 import { exchangeTexts } from './messages.js';
@@ -22,11 +23,12 @@ export interface ShowRow {
   model: string | null;
   user_message: string;
   reply: string;
+  /** The trace file's name, or `<segment>#<byte offset>` for a line of a segment. */
   file: string;
 }
 
 /**
- * The session's rows, oldest first (ties: by file name, which ends with the request id). `width` null keeps
+ * The session's rows, oldest first (ties: by file name, which ends with the request id, or reference). `width` null keeps
  * the texts whole (JSON and CSV without --width).
  */
 export async function showRows(directory: string, summaries: TraceSummary[], width: number | null): Promise<ShowRow[]> {
@@ -37,7 +39,7 @@ export async function showRows(directory: string, summaries: TraceSummary[], wid
     let requestId: string | null = null;
     let texts: { user: string; reply: string };
     try {
-      const trace: unknown = JSON.parse(await readFile(join(directory, summary.file), 'utf8'));
+      const trace: unknown = JSON.parse(await readTraceText(join(directory, summary.file)));
       if (typeof trace !== 'object' || trace === null || Array.isArray(trace)) throw new Error('not an object');
       const record = trace as Record<string, unknown>;
       requestId = typeof record.request_id === 'string' ? record.request_id : null;

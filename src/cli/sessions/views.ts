@@ -71,7 +71,7 @@ export const SUMMARY_VIEW: View = {
 export const RECIPES: View[] = [
   {
     name: 'requests',
-    description: "requests per session (the guide's `jq -r .session_id traces/*.json | sort | uniq -c`)",
+    description: "requests per session (the guide's `jq -r .session_id traces/*.jsonl | sort | uniq -c`)",
     sort: 'requests',
     table: [requests, session],
     data: [session, requests],

@@ -41,10 +41,25 @@ const markerPattern = new RegExp(`"${marker}(\\d+)__"`, 'g');
 
 /** JSON text of a trace (compact: `jq` and `grep` need no indentation), raw JSON bodies spliced in. */
 export function renderTrace(trace: Record<string, unknown>): string {
+  return render(trace, (text) => text);
+}
+
+const LINE_BREAKS = /[\r\n]/g;
+
+/**
+ * The trace as one JSON line, for a segment. A raw body is the client's own JSON text and may be
+ * pretty-printed; in valid JSON a line break can only be whitespace between tokens (inside a string it
+ * must be escaped), so turning it into a space keeps the value and makes the record a single line.
+ */
+export function renderTraceLine(trace: Record<string, unknown>): string {
+  return render(trace, (text) => (text.includes('\n') || text.includes('\r') ? text.replace(LINE_BREAKS, ' ') : text));
+}
+
+function render(trace: Record<string, unknown>, raw: (text: string) => string): string {
   const raws: string[] = [];
   const skeleton = JSON.stringify(trace, (_key, value: unknown) => {
     if (!(value instanceof RawJson)) return value;
-    raws.push(value.text);
+    raws.push(raw(value.text));
     return `${marker}${raws.length - 1}__`;
   });
   return raws.length === 0 ? skeleton : skeleton.replace(markerPattern, (_token, index: string) => raws[Number(index)]);
