@@ -249,14 +249,14 @@ describe('the two stores reach the same states', () => {
 
 describe('what a request costs Redis', () => {
   // Every command the scripts run is Redis CPU on every request of the fleet: these counts are the budget.
-  it('one script per admit: one MGET for every counter, a SET per charged counter, PTTL only for a running budget', async () => {
+  it('one script call per turn: one MGET per admit, a SET per charged counter, PTTL only for a running budget', async () => {
     const server = await startRedis({ fresh: true });
     const work = new RedisWork(server.url);
     const counters = new RedisCounters(server.url, 'cost:', 2000);
     try {
       await counters.open();
       // What the bench's limits are: a session's requests per minute, request budget and tokens per hour, a client's rate.
-      const checks = [rpm('s:rpm', 1000), budget('s:req', 1000), tokens('s:tph', 1_000_000, 500), rpm('c:rpm', 100_000)];
+      const checks = [rpm('s:rpm', 1000), budget('s:req', 1000), tokens('s:tph', 1_000_000, 500), rpm('c:rpm', 60_000)];
       await counters.admit([rpm('warm', 10)], T0); // loads the scripts' first run (EVAL) out of the count
       await counters.adjust([{ check: rpm('warm', 10), delta: 0 }], T0);
       await work.reset();
@@ -268,10 +268,73 @@ describe('what a request costs Redis', () => {
       await work.reset();
       await counters.adjust([{ check: checks[2], delta: -300 }], T0 + 2);
       expect(await work.commands()).toEqual({ evalsha: 1, get: 1, set: 1 });
+
+      // A busy turn: 20 requests' admits and 10 replies' settlements, one script call, each answered its own.
+      await work.reset();
+      const session = (i: number) => [rpm(`s${i}:rpm`, 1000), budget(`s${i}:req`, 1000), tokens(`s${i}:tph`, 1_000_000, 500), rpm('c:rpm', 60_000)];
+      const [admitted] = await Promise.all([
+        Promise.all(Array.from({ length: 20 }, (_, i) => counters.admit(session(i), T0 + 3))),
+        Promise.all(Array.from({ length: 10 }, (_, i) => counters.adjust([{ check: session(i)[2], delta: 100 }], T0 + 3))),
+      ]);
+      expect(admitted.map((result) => result.allowed)).toEqual(Array(20).fill(true));
+      // The client's bucket was charged by every admit, in the order they were made.
+      const left = admitted.map((result) => result.outcomes[3].remaining);
+      expect(left.slice(1).map((remaining, i) => left[i] - remaining)).toEqual(Array(19).fill(1));
+      expect(await work.commands()).toMatchObject({ evalsha: 1, mget: 20, set: 90, get: 10 });
     } finally {
       work.close();
       await counters.close();
       await server.stop();
+    }
+  });
+});
+
+describe('redis counters: one call per turn', () => {
+  it('a failed call fails every admit and settlement in it; the next turn goes through again', async () => {
+    const server = await startRedis({ fresh: true });
+    const counters = new RedisCounters(server.url, 'fail:', 2000);
+    try {
+      await counters.open();
+      await server.stop();
+      const outcomes = await Promise.allSettled([
+        counters.admit([rpm('f', 10)], T0),
+        counters.adjust([{ check: tokens('t', 1000, 10), delta: 5 }], T0),
+        counters.admit([rpm('f', 10)], T0),
+      ]);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      await server.restart();
+      await expect
+        .poll(
+          () =>
+            counters.admit([rpm('f', 10)], T0).then(
+              (r) => r.allowed,
+              () => 'down',
+            ),
+          { timeout: 10_000, interval: 50 },
+        )
+        .toBe(true);
+    } finally {
+      await counters.close();
+      await server.stop();
+    }
+  });
+
+  it('close() sends the settlements still queued before it quits', async () => {
+    const { url } = await startRedis();
+    const prefix = `close-${randomUUID()}:`;
+    const counters = new RedisCounters(url, prefix, 2000);
+    await counters.open();
+    await counters.admit([tokens('t', 1000, 100)], T0);
+    void counters.adjust([{ check: tokens('t', 1000, 100), delta: 800 }], T0); // not awaited: queued for the turn's end
+    await counters.close();
+    const again = new RedisCounters(url, prefix, 2000);
+    try {
+      await again.open();
+      // 100 + 800 of 1000 spent: a request of 200 does not fit, one of 100 does.
+      expect((await again.admit([tokens('t', 1000, 200)], T0)).allowed).toBe(false);
+      expect((await again.admit([tokens('t', 1000, 100)], T0)).allowed).toBe(true);
+    } finally {
+      await again.close();
     }
   });
 });
