@@ -12,6 +12,7 @@ import { pendingFor, recordReply, type Pending } from './recording.js';
 import { resetPhraseMatcher } from './reset-phrases.js';
 import { SessionIndex, type Session } from './session-index.js';
 import type { StoreLink } from './store/store-link.js';
+import type { StoredSession } from './store/types.js';
 import type {
   RecordedReply,
   SessionDecision,
@@ -103,18 +104,30 @@ export class DetectionEngine implements SessionEngine {
     const verdict = this.detector.detect(request);
     if (!verdict.miss) return this.conclude(request, verdict, started);
     const keys = fleetKeysOf(this.parts, request);
+    // A store in this process answers at once: nothing can have changed meanwhile, so a miss stands.
+    const local = store.lookupNow(keys);
+    if (local) {
+      if (local.length === 0) return this.conclude(request, verdict, started);
+      this.hydrate(store, local);
+      return this.conclude(request, this.detector.detect(request), started);
+    }
     const detectMs = performance.now() - started;
     return store.lookup(keys).then((found) => {
-      for (const stored of found) {
-        const session = this.parts.fleet!.hydrate(stored);
-        if (session.parent) this.lineage.link(session, session.parent);
-      }
-      store.restored(found.length);
+      this.hydrate(store, found);
       // Decided again even when the store knew nothing: a concurrent request may have created the session
       // (the same client-given name) while this one waited.
       const again = performance.now();
       return this.conclude(request, this.detector.detect(request), again - detectMs);
     });
+  }
+
+  /** Rebuilds sessions the store knew in the local index, with their parent links. */
+  private hydrate(store: StoreLink, found: StoredSession[]): void {
+    for (const stored of found) {
+      const session = this.parts.fleet!.hydrate(stored);
+      if (session.parent) this.lineage.link(session, session.parent);
+    }
+    store.restored(found.length);
   }
 
   /** Decides from what this gateway alone knows: always synchronous (the memory-only engine, benchmarks). */

@@ -42,6 +42,12 @@ class Client {
 /** Writes are sent without waiting; the store has them once they settle. */
 const settled = () => new Promise((resolve) => setImmediate(resolve));
 
+/** The memory store as a network store would behave: no answer at once, every lookup a promise that may fail or hang. */
+function overNetwork(store: MemoryStore): MemoryStore {
+  const answer = store.lookupNow.bind(store);
+  return Object.assign(store, { lookupNow: undefined, lookup: async (keys: string[], now: number) => answer(keys, now) });
+}
+
 describe('engines sharing a store', () => {
   it('keeps one session while a conversation alternates between two gateways', async () => {
     const store = new MemoryStore({ maxSessions: 100, ttlMs: 60_000 });
@@ -104,7 +110,7 @@ describe('engines sharing a store', () => {
   });
 
   it('decides locally, without failing, when the store fails; counts and recovers', async () => {
-    const store = new MemoryStore({ maxSessions: 100, ttlMs: 60_000 });
+    const store = overNetwork(new MemoryStore({ maxSessions: 100, ttlMs: 60_000 }));
     let down = false;
     const lookup = store.lookup.bind(store);
     store.lookup = (keys, now) => (down ? Promise.reject(new Error('connection refused')) : lookup(keys, now));
@@ -125,8 +131,25 @@ describe('engines sharing a store', () => {
     expect(first.sessionId).not.toBe(during.sessionId);
   });
 
-  it('gives up on a store slower than the timeout and decides locally', async () => {
+  it('asks a store held in this process at once: a new session is decided synchronously, one held there is found', () => {
     const store = new MemoryStore({ maxSessions: 100, ttlMs: 60_000 });
+    const a = gateway(store);
+    const b = gateway(store);
+    // A history with a reply nobody knows: the store is asked, knows nothing, and the session is new.
+    const opened = a.engine.decide({ partition: 'key-a', conversation: conversationOf([user('q0'), assistant('a0'), user('q1')]) });
+    if (opened instanceof Promise) throw new Error('a local store must answer synchronously');
+    expect(opened).toMatchObject({ isNew: true });
+    a.engine.recordReply(opened, { replies: [assistant('a1')] }); // written to the memory store at once
+    const history = [user('q0'), assistant('a0'), user('q1'), assistant('a1'), user('q2')];
+    const followUp = b.engine.decide({ partition: 'key-a', conversation: conversationOf(history) });
+    if (followUp instanceof Promise) throw new Error('a local store must answer synchronously');
+    expect(followUp).toMatchObject({ sessionId: opened.sessionId, isNew: false });
+    expect(a.link.metrics()).toMatchObject({ lookups: 1, lookup_hits: 0 });
+    expect(b.link.metrics()).toMatchObject({ lookups: 1, lookup_hits: 1, restored: 1 });
+  });
+
+  it('gives up on a store slower than the timeout and decides locally', async () => {
+    const store = overNetwork(new MemoryStore({ maxSessions: 100, ttlMs: 60_000 }));
     store.lookup = () => new Promise(() => {}); // never answers
     const link = new StoreLink(store, { timeoutMs: 20, maxPendingWrites: 100, sweepEveryMs: 0, now: Date.now, log: quiet });
     const engine = new DetectionEngine(configSchema.parse({}).session, { store: link, secret: 's' });

@@ -34,6 +34,10 @@ export class MemoryStore implements SessionStore {
   }
 
   async lookup(indexKeys: string[], now: number): Promise<StoredSession[]> {
+    return this.lookupNow(indexKeys, now);
+  }
+
+  lookupNow(indexKeys: string[], now: number): StoredSession[] {
     const found = new Map<string, StoredSession>();
     for (const key of indexKeys) {
       for (const sessionKey of this.index.get(key) ?? []) {

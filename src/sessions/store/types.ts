@@ -88,6 +88,12 @@ export interface SessionStore {
   sharedSecret(candidate: string): Promise<string>;
   /** Sessions alive at `now` under any of these index keys (see indexKeysOf), in one round trip. */
   lookup(indexKeys: string[], now: number): Promise<StoredSession[]>;
+  /**
+   * The same, answered at once, by stores held in this process (memory, file): a request that opens a new
+   * session then stays synchronous, with no timer, promise or second detection pass. Absent on stores
+   * reached over the network.
+   */
+  lookupNow?(indexKeys: string[], now: number): StoredSession[];
   /** Creates or updates a session and files it under its index keys, in one round trip. */
   save(write: SessionWrite, now: number): Promise<void>;
   /** One session by key, if alive at `now`. */
