@@ -12,8 +12,12 @@ export class MemoryStore implements SessionStore {
   protected secret: string | undefined;
   /** Sessions by key, least recently saved first out when max_sessions is reached. */
   protected readonly sessions: LRUCache<string, StoredSession>;
-  /** Index key → keys of the sessions filed under it. */
-  private readonly index = new Map<string, Set<string>>();
+  /**
+   * Index key → the key of the session filed under it, or a set of them when several share it. Most index
+   * keys name one session: a plain string there spares a Set per key (about 100 bytes each, several per
+   * session).
+   */
+  private readonly index = new Map<string, string | Set<string>>();
 
   constructor(protected readonly limits: StoreLimits) {
     this.sessions = new LRUCache<string, StoredSession>({
@@ -40,7 +44,8 @@ export class MemoryStore implements SessionStore {
   lookupNow(indexKeys: string[], now: number): StoredSession[] {
     const found = new Map<string, StoredSession>();
     for (const key of indexKeys) {
-      for (const sessionKey of this.index.get(key) ?? []) {
+      const filed = this.index.get(key);
+      for (const sessionKey of typeof filed === 'string' ? [filed] : (filed ?? [])) {
         const session = this.sessions.peek(sessionKey);
         if (session && aliveAt(session, now, this.limits)) found.set(sessionKey, session);
       }
@@ -119,18 +124,21 @@ export class MemoryStore implements SessionStore {
 
   private reindex(key: string, session: StoredSession): void {
     for (const indexKey of indexKeysOf(session.state)) {
-      let keys = this.index.get(indexKey);
-      if (!keys) this.index.set(indexKey, (keys = new Set()));
-      keys.add(key);
+      const filed = this.index.get(indexKey);
+      if (filed === undefined || filed === key) this.index.set(indexKey, key);
+      else if (typeof filed === 'string') this.index.set(indexKey, new Set([filed, key]));
+      else filed.add(key);
     }
   }
 
   private unindex(key: string, indexKeys: string[]): void {
     for (const indexKey of indexKeys) {
-      const keys = this.index.get(indexKey);
-      if (!keys) continue;
-      keys.delete(key);
-      if (keys.size === 0) this.index.delete(indexKey);
+      const filed = this.index.get(indexKey);
+      if (filed === key) this.index.delete(indexKey);
+      else if (filed instanceof Set) {
+        filed.delete(key);
+        if (filed.size === 1) this.index.set(indexKey, filed.values().next().value as string);
+      }
     }
   }
 }
