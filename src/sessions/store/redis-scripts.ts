@@ -62,41 +62,52 @@ return out
 `;
 
 /**
- * ARGV: prefix, now, ttl, max, expire ms, session key, state JSON, index keys (newline-separated), last_seen,
- * +requests, +input tokens, +output tokens, +cost (USD).
+ * ARGV: prefix, ttl, max, expire ms, then per write: now, session key, state JSON, index keys
+ * (newline-separated), last_seen, +requests, +input tokens, +output tokens, +cost (USD). Returns the writes
+ * applied. The writes a gateway made in one event-loop turn come in one call (redis-store.ts), applied in
+ * order, each as if alone; TTL and max_sessions are enforced once at the end, at the latest write's clock.
  * The counters are read with the index and written back with the state in one HSET: inside a script the
  * sum is as atomic as HINCRBY, and each command a script runs costs Redis CPU on every reply of the fleet
  * (HINCRBYFLOAT alone cost as much as the whole index upkeep). Sums are doubles, like the JavaScript
  * that reads them; '%.17g' writes the exact double back.
  */
 export const saveScript = `${dropSession}
-local prefix, now, ttl, max, expire = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local key, state, index, lastSeen = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local sk = prefix .. 'session:' .. key
-local old = redis.call('HMGET', sk, 'index', 'last_seen', 'requests', 'input_tokens', 'output_tokens', 'cost_usd')
-if old[2] and now - tonumber(old[2]) >= ttl then
-  drop(prefix, key) -- expired but not collected yet: this write starts it afresh
-  old = {}
+local prefix, ttl, max, expire = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local latest = 0
+local function save(b)
+  local now, key, state, index, lastSeen = tonumber(ARGV[b]), ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
+  if now > latest then latest = now end
+  local sk = prefix .. 'session:' .. key
+  local old = redis.call('HMGET', sk, 'index', 'last_seen', 'requests', 'input_tokens', 'output_tokens', 'cost_usd')
+  if old[2] and now - tonumber(old[2]) >= ttl then
+    drop(prefix, key) -- expired but not collected yet: this write starts it afresh
+    old = {}
+  end
+  -- Keys the session keeps are already in their sets: only new ones are added. Every one's expiry is pushed
+  -- back, so no set goes before the session it points to.
+  local had = {}
+  for _, ik in ipairs(split(old[1])) do had[ik] = true end
+  for _, ik in ipairs(split(index)) do
+    if had[ik] then had[ik] = nil else redis.call('SADD', prefix .. 'idx:' .. ik, key) end
+    redis.call('PEXPIRE', prefix .. 'idx:' .. ik, expire)
+  end
+  for ik in pairs(had) do redis.call('SREM', prefix .. 'idx:' .. ik, key) end
+  if old[2] and tonumber(old[2]) > tonumber(lastSeen) then lastSeen = old[2] end
+  redis.call('HSET', sk, 'state', state, 'index', index, 'last_seen', lastSeen,
+    'requests', string.format('%d', (tonumber(old[3]) or 0) + tonumber(ARGV[b + 5])),
+    'input_tokens', string.format('%d', (tonumber(old[4]) or 0) + tonumber(ARGV[b + 6])),
+    'output_tokens', string.format('%d', (tonumber(old[5]) or 0) + tonumber(ARGV[b + 7])),
+    'cost_usd', string.format('%.17g', (tonumber(old[6]) or 0) + tonumber(ARGV[b + 8])))
+  redis.call('PEXPIRE', sk, expire)
+  redis.call('ZADD', prefix .. 'recent', lastSeen, key)
 end
--- Keys the session keeps are already in their sets: only new ones are added. Every one's expiry is pushed
--- back, so no set goes before the session it points to.
-local had = {}
-for _, ik in ipairs(split(old[1])) do had[ik] = true end
-for _, ik in ipairs(split(index)) do
-  if had[ik] then had[ik] = nil else redis.call('SADD', prefix .. 'idx:' .. ik, key) end
-  redis.call('PEXPIRE', prefix .. 'idx:' .. ik, expire)
+local count = 0
+for b = 5, #ARGV, 9 do
+  save(b)
+  count = count + 1
 end
-for ik in pairs(had) do redis.call('SREM', prefix .. 'idx:' .. ik, key) end
-if old[2] and tonumber(old[2]) > tonumber(lastSeen) then lastSeen = old[2] end
-redis.call('HSET', sk, 'state', state, 'index', index, 'last_seen', lastSeen,
-  'requests', string.format('%d', (tonumber(old[3]) or 0) + tonumber(ARGV[10])),
-  'input_tokens', string.format('%d', (tonumber(old[4]) or 0) + tonumber(ARGV[11])),
-  'output_tokens', string.format('%d', (tonumber(old[5]) or 0) + tonumber(ARGV[12])),
-  'cost_usd', string.format('%.17g', (tonumber(old[6]) or 0) + tonumber(ARGV[13])))
-redis.call('PEXPIRE', sk, expire)
-redis.call('ZADD', prefix .. 'recent', lastSeen, key)
-bound(prefix, now, ttl, max)
-return 1
+bound(prefix, latest, ttl, max)
+return count
 `;
 
 /** ARGV: prefix, session key. Returns 1 when a live session was dropped. */

@@ -1,4 +1,5 @@
 import { connectOrExplain, redisClient, type RedisClient } from '../../redis/connect.js';
+import { TurnBatch } from '../../redis/turn-batch.js';
 import { deleteScript, lookupScript, saveScript, secretScript, sweepScript } from './redis-scripts.js';
 import { indexKeysOf, LOOKUP_LIMIT, type SessionState, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
 
@@ -21,11 +22,15 @@ type ScriptedClient = RedisClient & {
 
 /** Expired keys no gateway touches any more are collected by Redis itself this long after the TTL. */
 const EXPIRY_MARGIN_MS = 60_000;
+/** Writes one save call carries at most: a bounded stretch of Redis' single thread per call. */
+const MAX_SAVES_PER_CALL = 50;
 
 /**
  * Sessions shared by every gateway of a fleet through Redis 7 / Valkey (ioredis). Each call is one Lua
  * script (one round trip, atomic): lookups read every candidate session at once, writes add counters and
- * refile the session's index keys, and every write also enforces TTL and max_sessions for the fleet.
+ * refile the session's index keys, and every write call also enforces TTL and max_sessions for the fleet.
+ * The writes of one event-loop turn go as one call (../../redis/turn-batch.ts): a busy gateway pays the
+ * call once for many replies.
  * Commands fail at once while the server is down (no offline queue): the engine then decides locally, and
  * ioredis reconnects in the background.
  */
@@ -35,6 +40,7 @@ export class RedisStore implements SessionStore {
   private readonly prefix: string;
   /** The key scripts declare (KEYS[1]) so Cluster routes them; the scripts read their keys from ARGV. */
   private readonly route: string;
+  private readonly saves: TurnBatch<{ write: SessionWrite; now: number }, void>;
 
   constructor(
     private readonly limits: StoreLimits,
@@ -54,6 +60,7 @@ export class RedisStore implements SessionStore {
       // script by it to the node that owns the deployment's slot (a keyless script goes to a random node).
       this.client.defineCommand(name, { numberOfKeys: 1, lua });
     }
+    this.saves = new TurnBatch((writes) => this.saveAll(writes), MAX_SAVES_PER_CALL);
   }
 
   open(): Promise<void> {
@@ -72,24 +79,9 @@ export class RedisStore implements SessionStore {
     return out;
   }
 
+  /** Settles once the call carrying this write returns: the writes of one event-loop turn go as one call. */
   async save(write: SessionWrite, now: number): Promise<void> {
-    const { state, delta } = write;
-    await this.client.cySave(
-      this.route,
-      this.prefix,
-      now,
-      this.limits.ttlMs,
-      this.limits.maxSessions,
-      this.limits.ttlMs + EXPIRY_MARGIN_MS,
-      state.key,
-      JSON.stringify(state),
-      indexKeysOf(state).join('\n'),
-      write.lastSeen,
-      delta.requests,
-      delta.inputTokens,
-      delta.outputTokens,
-      delta.costUsd,
-    );
+    await this.saves.add({ write, now });
   }
 
   async get(key: string, now: number): Promise<StoredSession | undefined> {
@@ -120,8 +112,31 @@ export class RedisStore implements SessionStore {
     return sessions.filter((session): session is StoredSession => session !== undefined);
   }
 
+  /** Sends the writes still queued, then quits. */
   async close(): Promise<void> {
+    await this.saves.flush();
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  /** One script call for a turn's writes, applied in order. */
+  private async saveAll(writes: { write: SessionWrite; now: number }[]): Promise<void[]> {
+    const args: (string | number)[] = [this.route, this.prefix, this.limits.ttlMs, this.limits.maxSessions, this.limits.ttlMs + EXPIRY_MARGIN_MS];
+    for (const { write, now } of writes) {
+      const { state, delta } = write;
+      args.push(
+        now,
+        state.key,
+        JSON.stringify(state),
+        indexKeysOf(state).join('\n'),
+        write.lastSeen,
+        delta.requests,
+        delta.inputTokens,
+        delta.outputTokens,
+        delta.costUsd,
+      );
+    }
+    await this.client.cySave(...args);
+    return [];
   }
 
   private sessionKey(key: string): string {

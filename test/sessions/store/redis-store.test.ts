@@ -129,6 +129,27 @@ describe('redis store: what a write costs Redis', () => {
     }
   });
 
+  it('sends the writes of one event-loop turn as one script call, applied as if each went alone', async () => {
+    const server = await startRedis({ fresh: true });
+    const work = new RedisWork(server.url);
+    const store = await opened({ maxSessions: 100, ttlMs: 60_000 }, server.url, 'turn:');
+    try {
+      await store.save(turnWrite('warm', 1), T0);
+      await work.reset();
+      // 20 new sessions and a second write of one of them, all in one turn.
+      await Promise.all([...Array.from({ length: 20 }, (_, i) => store.save(turnWrite(`s${i}`, 1), T0)), store.save(turnWrite('s3', 2), T0 + 2)]);
+      const calls = await work.commands();
+      expect(calls.evalsha).toBe(1);
+      expect(calls.zcard).toBe(1); // bounds enforced once per call
+      expect(await store.get('s3', T0 + 3)).toMatchObject({ requests: 2, lastSeen: T0 + 2 });
+      expect((await store.list(T0 + 3, 100)).length).toBe(21);
+    } finally {
+      work.close();
+      await store.close();
+      await server.stop();
+    }
+  });
+
   it('keeps exact cost sums in the hash (doubles written back exactly)', async () => {
     const server = await startRedis({ fresh: true });
     const store = await opened({ maxSessions: 100, ttlMs: 60_000 }, server.url, 'sum:');
