@@ -72,7 +72,7 @@ describe('trace segments through HTTP', () => {
     expect(traces).toHaveLength(300);
     expect(new Set(traces.map((trace) => trace.file.split('#')[0])).size).toBe(figures(s).trace_segments);
     for (const trace of traces.filter((t) => t.stream)) expect(trace.response.body.choices[0].message.content).toMatch(/^Reply to: question/);
-  });
+  }, 60_000); // 300 requests: seconds alone, longer beside the rest of the suite on two cores
 
   it('keeps a pretty-printed request body on one line, the same JSON value', async () => {
     const { stack: s, directory } = await segmentStack();

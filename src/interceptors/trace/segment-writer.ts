@@ -22,6 +22,12 @@ export interface SegmentWriterOptions {
   maxSegmentAgeMs: number;
   /** Bytes one append writes at most (a single larger trace is written alone). */
   maxBatchBytes?: number;
+  /**
+   * Milliseconds between appends: a trace waits at most this long for others to share its append (0:
+   * append at once, the next batch as soon as the previous append is done). A backlog of a whole batch,
+   * and a flush, do not wait.
+   */
+  batchWindowMs?: number;
   /** Milliseconds clock (segment age and names). */
   now?: () => number;
   pid?: number;
@@ -57,6 +63,13 @@ interface Job {
 }
 
 const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * An append costs far more than the bytes it writes (a thread-pool round trip and a system call: ~150 µs of
+ * CPU on a 2-vCPU VM), so traces that arrive one by one are gathered for a moment. Measured on the writer
+ * alone (12 KB traces, rendering included): 98 → 57 µs of CPU per trace at 2,600 traces/s, 133 → 103 µs at
+ * 1,000/s. 10 ms is nothing for a trace, and bounds what a crash can lose.
+ */
+const DEFAULT_BATCH_WINDOW_MS = 10;
 
 /** 'ax': append, and fail if the file exists, so no two writers (processes) ever share a segment. */
 const exclusiveAppend = (path: string): Promise<SegmentHandle> => open(path, 'ax');
@@ -81,6 +94,8 @@ export class SegmentWriter {
   private readonly queue: Job[] = [];
   private queuedBytes = 0;
   private running = false;
+  /** The batch window's timer, while an idle writer waits for more traces. */
+  private timer: NodeJS.Timeout | null = null;
   private current: Segment | null = null;
   /** The segment whose handle is open. */
   private opened: Segment | null = null;
@@ -126,13 +141,14 @@ export class SegmentWriter {
     segment.assigned += data.length;
     this.queue.push({ segment, offset, data });
     this.queuedBytes += data.length;
-    if (!this.running) void this.drain();
+    if (!this.running && !this.timer) this.schedule();
     return segmentReference(segment.path, offset);
   }
 
-  /** Resolves once every queued trace is on disk (or counted failed). */
+  /** Resolves once every queued trace is on disk (or counted failed); does not wait for the batch window. */
   flush(): Promise<void> {
     if (this.queue.length === 0 && !this.running) return Promise.resolve();
+    if (this.timer) this.drainNow();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -167,11 +183,25 @@ export class SegmentWriter {
     return segment;
   }
 
+  /** Drains after the batch window (at once without one, or when a flush waits). */
+  private schedule(): void {
+    const window = this.options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
+    if (window > 0 && this.idleWaiters.length === 0) this.timer = setTimeout(() => this.drainNow(), window);
+    else void this.drain();
+  }
+
+  private drainNow(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.running) void this.drain();
+  }
+
   private async drain(): Promise<void> {
     this.running = true;
     try {
       await this.ready;
       const limit = this.options.maxBatchBytes ?? DEFAULT_BATCH_BYTES;
+      const window = this.options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
       while (this.queue.length > 0) {
         const segment = this.queue[0].segment;
         let count = 0;
@@ -183,13 +213,19 @@ export class SegmentWriter {
         const batch = this.queue.splice(0, count);
         this.queuedBytes -= bytes;
         await this.append(segment, batch, bytes);
+        // What arrived during the append waits out a window too, unless it already fills a batch: under a
+        // steady load appends then come at most once a window, each carrying everything since the last.
+        if (window > 0 && this.queue.length > 0 && this.queuedBytes < limit && this.idleWaiters.length === 0) break;
       }
-      // A rotated segment's handle is closed as soon as nothing is queued for it.
-      if (this.opened?.retired) await this.release(this.opened);
+      // A rotated segment's handle is closed as soon as nothing is queued for it (the queue is in segment
+      // order: what waits for it is at the front).
+      const opened = this.opened;
+      if (opened?.retired && this.queue[0]?.segment !== opened) await this.release(opened);
     } finally {
       this.running = false;
-      if (this.queue.length > 0) void this.drain();
-      else for (const resolve of this.idleWaiters.splice(0)) resolve();
+      if (this.queue.length > 0) {
+        if (!this.timer) this.schedule();
+      } else for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
   }
 

@@ -1,7 +1,8 @@
-// The segment writer alone: traces queued together go out as one append to one segment, whose references
-// (`<segment>#<offset>`) read back exactly; segments rotate by size and by age (injected clock); a failed
-// open or append is counted, never stalls the queue, and the next traces start a new segment; close puts
-// every queued trace on disk and releases the file; two writers on one directory never share a file.
+// The segment writer alone: traces queued together (or within the batch window) go out as one append to
+// one segment, whose references (`<segment>#<offset>`) read back exactly; segments rotate by size and by
+// age (injected clock); a failed open or append is counted, never stalls the queue, and the next traces
+// start a new segment; close puts every queued trace on disk and releases the file; two writers on one
+// directory never share a file.
 import { mkdtemp, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -74,6 +75,22 @@ describe('SegmentWriter', () => {
     }
   });
 
+  it('gathers traces arriving apart within the batch window into one append; flush does not wait for the window', async () => {
+    const dir = await directory();
+    const counts = { opens: 0, writes: 0, closes: 0 };
+    const w = writer(dir, { openFile: countingOpen(counts), batchWindowMs: 60_000 });
+    for (let i = 0; i < 5; i++) {
+      w.enqueue(1, () => JSON.stringify({ i }));
+      await new Promise<void>((resolve) => setImmediate(resolve)); // each trace from its own macrotask
+    }
+    expect(counts.writes).toBe(0);
+    const started = performance.now();
+    await w.close();
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(counts.writes).toBe(1);
+    expect(w.written).toBe(5);
+  });
+
   it('bounds the queue by count and bytes before rendering, and drops what does not fit', async () => {
     const dir = await directory();
     const w = writer(dir, { maxQueue: 3, maxQueueBytes: 1000 });
@@ -142,6 +159,37 @@ describe('SegmentWriter', () => {
     expect(basename(parseTraceReference(third).path)).toMatch(/^trace-2026-03-01T10:01:00\.000Z-/);
     expect((await readdir(dir)).sort()).toEqual([basename(parseTraceReference(first).path), basename(parseTraceReference(third).path)].sort());
     expect(JSON.parse(await readTraceText(third))).toEqual({ n: 3 });
+  });
+
+  it('keeps a rotated segment open until the traces queued for it during an append are written', async () => {
+    const dir = await directory();
+    let now = Date.parse('2026-03-01T10:00:00.000Z');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const counts = { opens: 0, writes: 0, closes: 0 };
+    const open = countingOpen(counts);
+    const w = writer(dir, {
+      now: () => now,
+      maxSegmentAgeMs: 60_000,
+      batchWindowMs: 5,
+      // The first append is held until the next two traces are queued.
+      openFile: async (path) => {
+        const handle = await open(path);
+        return { ...handle, write: async (...args) => (counts.writes === 0 ? gate.then(() => handle.write(...args)) : handle.write(...args)) };
+      },
+    });
+    const first = w.enqueue(1, () => '{"n":1}')!;
+    await expect.poll(() => counts.opens).toBe(1);
+    const second = w.enqueue(1, () => '{"n":2}')!; // same segment, queued behind the held append
+    now += 60_000;
+    const third = w.enqueue(1, () => '{"n":3}')!; // rotates: the first segment takes no more
+    release();
+    // No flush waiting: the writer sees the rest queued after its append and waits out a window.
+    await expect.poll(() => w.written).toBeGreaterThanOrEqual(1);
+    await w.close();
+    expect(w).toMatchObject({ written: 3, failed: 0, segments: 2 });
+    expect(parseTraceReference(second).path).toBe(parseTraceReference(first).path);
+    for (const [n, reference] of [first, second, third].entries()) expect(JSON.parse(await readTraceText(reference))).toEqual({ n: n + 1 });
   });
 
   it('counts a failed append, keeps the lines wholly written, and starts a new segment for later traces', async () => {
