@@ -35,7 +35,8 @@ interceptors:
     config: {log_requests: true, log_responses: true, log_body: false, max_body_length: 1000}
   - type: trace
     enabled: true
-    config: {directory: "./traces", include_headers: true, include_body: true, max_body_size: 1048576, file_prefix: "trace"}
+    # segments: JSON lines, rotated at 64 MiB or an hour; files: one file per exchange (docs/interceptors.md)
+    config: {directory: "./traces", include_headers: true, include_body: true, max_body_size: 1048576, file_prefix: "trace", layout: segments}
   - type: message_logger
     enabled: false
     config: {log_file: "message_logs/messages.jsonl", include_metadata: true}
