@@ -3,10 +3,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, migrations } from '../../../src/sessions/store/postgres-migrations.js';
 import { PostgresRequestLog, type RequestRow } from '../../../src/sessions/store/postgres-records.js';
-import { PostgresStore } from '../../../src/sessions/store/postgres-store.js';
+import { PostgresStore, statements } from '../../../src/sessions/store/postgres-store.js';
 import { StoreLink } from '../../../src/sessions/store/store-link.js';
 import type { SessionState, StoreLimits } from '../../../src/sessions/store/types.js';
-import { indexKey } from '../../../src/sessions/store/types.js';
+import { indexKey, indexKeysOf } from '../../../src/sessions/store/types.js';
 import { freePort, startPostgres } from '../../helpers/postgres-server.js';
 import { storeContract } from './contract.js';
 
@@ -360,6 +360,47 @@ describe('postgres store: save batches', () => {
       expect(save_batches!.writes + save_batches!.merged).toBe(10);
       expect(save_batches!.batches).toBeLessThan(10);
       await link.close(); // closes the store
+    }));
+
+  it("touches a batch's index rows through the index, never by scanning the index table", () =>
+    withSchema(async (schema, track) => {
+      const store = track(await openStore({ maxSessions: 10_000, ttlMs: 60_000 }, schema));
+      // Enough sessions that a scan would cost: 3,000 with 3 index keys each.
+      for (let from = 0; from < 3000; from += 200) await Promise.all(Array.from({ length: 200 }, (_, i) => store.save(write(`s${from + i}`, T0), T0)));
+      const s = pg.escapeIdentifier(schema);
+      await admin.query(`ANALYZE ${s}.sessions, ${s}.session_index`);
+      const batch = Array.from({ length: 10 }, (_, i) => {
+        const saved = state(`s${i}`);
+        return {
+          key: saved.key,
+          id: saved.id,
+          rule: saved.rule,
+          created: T0,
+          seen: T0 + 1,
+          requests: 1,
+          input_tokens: 1,
+          output_tokens: 1,
+          cost_usd: 0,
+          state: saved,
+          keys: indexKeysOf(saved),
+          parent: null,
+        };
+      });
+      const client = await admin.connect();
+      try {
+        await client.query('BEGIN'); // EXPLAIN ANALYZE runs the statement: rolled back
+        const plan = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${statements(s).save}`, [JSON.stringify(batch), T0 + 1, 60_000]);
+        const scans: string[] = [];
+        const walk = (node: { 'Node Type': string; 'Relation Name'?: string; Plans?: unknown[] }) => {
+          if (node['Node Type'] === 'Seq Scan') scans.push(node['Relation Name']!);
+          for (const child of node.Plans ?? []) walk(child as typeof node);
+        };
+        walk(plan.rows[0]['QUERY PLAN'][0].Plan);
+        expect(scans).toEqual([]);
+      } finally {
+        await client.query('ROLLBACK');
+        client.release();
+      }
     }));
 
   it('close() writes what is still queued before the pool ends', () =>
