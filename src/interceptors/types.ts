@@ -46,7 +46,7 @@ export interface InterceptorAnswer {
 
 /** What a response hook may hand to the sinks after it (the trace interceptor: where the trace will be). */
 export interface InterceptorOutput {
-  /** Path of the trace file queued for this exchange. */
+  /** Where this exchange's queued trace will be: its file, or `<segment path>#<byte offset>` (trace/trace-reference.ts). */
   traceFile?: string;
 }
 
