@@ -2,7 +2,7 @@
 // simulated provider, one writing a trace file per exchange, measured alternately with the same
 // conversation traffic; the figure is the throughput ratio traced / untraced (target: >= 90 %).
 
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { conversationRequests } from './lib/chat-request.js';
@@ -11,6 +11,7 @@ import { benchDuration } from './lib/env.js';
 import { environmentInfo, writeResults } from './lib/results.js';
 import { fmt, printTable } from './lib/table.js';
 import { measureThroughput } from './lib/throughput.js';
+import { tracesOnDisk } from './lib/traces-on-disk.js';
 
 const CONNECTIONS = 50;
 const ROUNDS = 2;
@@ -56,8 +57,8 @@ export async function run(): Promise<void> {
       ],
       rows,
     );
-    const files = (await readdir(directory)).filter((name) => name.endsWith('.json')).length;
-    console.log(`\n${files} trace files written during the run.`);
+    const files = await tracesOnDisk(directory);
+    console.log(`\n${files} traces on disk after the run (segments by default: complete lines).`);
     const worst = Math.min(...Object.values(results).map((r) => r.ratio));
     console.log(`Target: tracing costs at most 10 % of throughput: ${worst >= 0.9 ? 'MET' : 'NOT MET'} (worst ${fmt(worst * 100, 1)} %)`);
     const file = await writeResults('tracing', {

@@ -1,5 +1,5 @@
 // Child process: the real gateway (sessions on, as deployed) in front of the upstream given as argv[2].
-// With a directory as argv[3] (or '' for none), the trace interceptor writes one file per exchange there.
+// With a directory as argv[3] (or '' for none), the trace interceptor writes its traces there (segments, the default layout).
 // Env BENCH_PERSISTENCE, a JSON object, becomes `session.persistence` (a session store): JSON in the
 // environment rather than argv so the existing positional arguments keep their meaning. Env
 // BENCH_INTERCEPTORS, a JSON array, is appended to the interceptors (the rate limiter's benchmark).
