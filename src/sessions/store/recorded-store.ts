@@ -11,6 +11,8 @@ export class RecordedStore implements SessionStore {
   /** Writes the record refused (it is down or rejected them). */
   recordErrors = 0;
   private readonly pending = new Set<Promise<unknown>>();
+  /** The hot store's answer at once, when it can give one (a file store): reads never wait on the record. */
+  readonly lookupNow?: (indexKeys: string[], now: number) => StoredSession[];
 
   constructor(
     private readonly hot: SessionStore,
@@ -18,6 +20,7 @@ export class RecordedStore implements SessionStore {
     private readonly onRecordError: (err: Error) => void = () => {},
   ) {
     this.backend = hot.backend;
+    if (hot.lookupNow) this.lookupNow = (indexKeys, now) => hot.lookupNow!(indexKeys, now);
   }
 
   async open(): Promise<void> {
