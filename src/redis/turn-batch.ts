@@ -9,7 +9,7 @@
  * its error. The queue is bounded by the callers (each operation belongs to a request or reply in flight).
  */
 export class TurnBatch<T, R> {
-  private queue: { item: T; resolve(result: R): void; reject(err: unknown): void }[] = [];
+  private queue: { item: T; resolve(result: R): void; reject(err: unknown): void; sent?: () => void }[] = [];
   private sending: Promise<void> | undefined;
   private scheduled = false;
 
@@ -19,9 +19,10 @@ export class TurnBatch<T, R> {
     private readonly maxItems: number,
   ) {}
 
-  add(item: T): Promise<R> {
+  /** `sent` is called when the operation's call leaves (a caller's timeout measures Redis, not this queue). */
+  add(item: T, sent?: () => void): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, resolve, reject, sent });
       if (this.scheduled || this.sending) return; // leaves with this turn's call, or after the one that is out
       this.scheduled = true;
       setImmediate(() => {
@@ -48,6 +49,7 @@ export class TurnBatch<T, R> {
     } catch (err) {
       called = Promise.reject(err); // a call that throws (bad arguments) fails its operations, not the process
     }
+    for (const entry of batch) entry.sent?.();
     const sending = called.then(
       (results) => {
         for (const [i, entry] of batch.entries()) entry.resolve(results[i]);

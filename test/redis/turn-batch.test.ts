@@ -42,6 +42,25 @@ describe('turn batch', () => {
     expect(await Promise.all(later)).toEqual(['r2', 'r3']);
   });
 
+  it('tells each operation when its call leaves, not when it was queued (timeouts measure Redis)', async () => {
+    const { calls, call, answer } = fakeCalls();
+    const batch = new TurnBatch(call, 100);
+    const sent: number[] = [];
+    const first = batch.add(1, () => sent.push(1));
+    await turn();
+    expect(sent).toEqual([1]);
+    const second = batch.add(2, () => sent.push(2));
+    await turn();
+    expect(sent).toEqual([1]); // waiting behind the call that is out
+    answer(0);
+    await first;
+    await turn();
+    expect(sent).toEqual([1, 2]);
+    expect(calls).toHaveLength(2);
+    answer(1);
+    expect(await second).toBe('r2');
+  });
+
   it('splits at maxItems, keeping the order', async () => {
     const { calls, call, answer } = fakeCalls();
     const batch = new TurnBatch(call, 2);

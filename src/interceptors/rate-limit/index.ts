@@ -281,11 +281,19 @@ export const createRateLimit: InterceptorFactory = async ({ config: raw, logger,
     if (checks.length === 0) return undefined;
     const at = now();
     if (!redis) return decide(ctx, checks, memory!.admit(checks, at));
+    // `timeout_ms` is Redis' time to answer, counted from when the admit's call leaves: admits made while a
+    // call is out wait for it and leave together (one call per event-loop turn), and that wait is the
+    // gateway's own. A backstop of four times as long from now still answers the request if the call
+    // ahead never returns.
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>(
-      (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${config.timeout_ms} ms`)), config.timeout_ms)),
-    );
-    return Promise.race([redis.admit(checks, at), timeout])
+    let backstop: NodeJS.Timeout | undefined;
+    let fail: (err: Error) => void = () => {};
+    const timeout = new Promise<never>((_, reject) => {
+      fail = reject;
+      backstop = setTimeout(() => reject(new Error(`no answer within ${4 * config.timeout_ms} ms`)), 4 * config.timeout_ms);
+    });
+    const sent = () => (timer = setTimeout(() => fail(new Error(`no answer within ${config.timeout_ms} ms`)), config.timeout_ms));
+    return Promise.race([redis.admit(checks, at, sent), timeout])
       .then(
         (result) => decide(ctx, checks, result),
         (err: unknown) => {
@@ -293,7 +301,10 @@ export const createRateLimit: InterceptorFactory = async ({ config: raw, logger,
           return undefined;
         },
       )
-      .finally(() => clearTimeout(timer));
+      .finally(() => {
+        clearTimeout(timer);
+        clearTimeout(backstop);
+      });
   };
 
   /** Characters of the reply, for estimates when the provider reported no usage. */

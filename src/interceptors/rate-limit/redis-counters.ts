@@ -41,8 +41,9 @@ export class RedisCounters implements CounterStore {
     return connectOrExplain(this.client, this.connection);
   }
 
-  async admit(checks: Check[], now: number): Promise<Verdict> {
-    const flat = await this.calls.add({ op: 'a', now, checks });
+  /** `sent`: called when the admit's script call leaves (see TurnBatch.add). */
+  async admit(checks: Check[], now: number, sent?: () => void): Promise<Verdict> {
+    const flat = await this.calls.add({ op: 'a', now, checks }, sent);
     const outcomes = checks.map(
       (_, i): CheckOutcome => ({ allowed: flat[i * 4] === 1, remaining: flat[i * 4 + 1], resetMs: flat[i * 4 + 2], retryAfterMs: flat[i * 4 + 3], next: 0 }),
     );
