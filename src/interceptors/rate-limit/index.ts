@@ -207,7 +207,7 @@ function dollars(micros: number): string {
  * the provider, in the provider's own error shape, with Retry-After; every request of a limited route
  * carries X-RateLimit-Limit / -Remaining / -Reset. Token and cost limits reserve an estimate from the
  * request's size and settle with what the provider reports (estimated from bytes when it reports nothing).
- * Counters live in this process or in Redis (shared by the fleet: one script per check, one per settle); a
+ * Counters live in this process or in Redis (shared by the fleet: one script call per event-loop turn for every admit and settlement made in it); a
  * Redis that fails or is slow lets requests through, counted and logged once.
  */
 export const createRateLimit: InterceptorFactory = async ({ config: raw, logger, gateway, now }) => {
