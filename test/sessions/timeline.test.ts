@@ -1,33 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ExchangeRecord } from '../../src/capture/record.js';
 import { SessionTimelines } from '../../src/sessions/timeline.js';
+import { exchange } from '../metrics/fixtures.js';
 
-let seq = 0;
-function record(sessionId: string): ExchangeRecord {
-  seq++;
-  return {
-    requestId: `req-${seq}`,
-    timestamp: new Date(1_700_000_000_000 + seq).toISOString(),
-    method: 'POST',
-    path: '/v1/chat/completions',
-    operation: 'chat.completions',
-    provider: 'openai',
-    model: 'gpt-4o-mini',
-    stream: false,
-    status: 200,
-    durationMs: 1,
-    ttfbMs: 1,
-    sessionId,
-    sessionKey: sessionId,
-    isNewSession: false,
-    sessionRule: 'continued',
-    usage: null,
-    sessionUsage: null,
-    failure: null,
-    request: { headers: new Headers(), body: null },
-    response: { headers: new Headers(), body: null, truncated: false, reply: null },
-  } as unknown as ExchangeRecord;
-}
+/** A finished exchange of `sessionId` (the metrics tests' fixture, filed under its own id). */
+const record = (sessionId: string): ExchangeRecord => exchange({ sessionId, sessionKey: sessionId });
 
 const ids = (rows: { request_id: string }[]) => rows.map((row) => row.request_id);
 

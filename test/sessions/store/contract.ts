@@ -17,6 +17,26 @@ export type StoreFactory = (limits: StoreLimits) => Promise<StoreFixture>;
 const T0 = 1_700_000_000_000;
 const limits: StoreLimits = { maxSessions: 5, ttlMs: 60_000 };
 
+/** A session's state with no replies yet: what tests of batching and records need, and nothing more. */
+export function blankState(key: string, extra: Partial<SessionState> = {}): SessionState {
+  return {
+    id: key,
+    key,
+    rule: 'first',
+    createdAt: 0,
+    messageCount: 2,
+    latestPosition: 1,
+    sketch: [],
+    replies: [],
+    anchor: null,
+    loose: null,
+    paragraphs: [],
+    responses: [],
+    topic: null,
+    ...extra,
+  };
+}
+
 function state(key: string, replyKeys: string[][] = [['aa01']], extra: Partial<SessionState> = {}): SessionState {
   return {
     id: key,

@@ -2,23 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../../src/sessions/store/memory-store.js';
 import { RecordedStore } from '../../../src/sessions/store/recorded-store.js';
 import { indexKey, type SessionState, type SessionStore } from '../../../src/sessions/store/types.js';
-import { storeContract } from './contract.js';
+import { blankState, storeContract } from './contract.js';
 
-const contractState = (key: string): SessionState => ({
-  id: key,
-  key,
-  rule: 'first',
-  createdAt: 1000,
-  messageCount: 2,
-  latestPosition: 1,
-  sketch: [],
-  replies: [],
-  anchor: null,
-  loose: null,
-  paragraphs: [],
-  responses: [],
-  topic: null,
-});
+const contractState = (key: string): SessionState => blankState(key, { createdAt: 1000 });
 
 // A hot store with a record beside it is still a store: the same contract holds.
 storeContract(

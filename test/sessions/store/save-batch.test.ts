@@ -2,24 +2,11 @@
 // together, when, in what order, and what a failed batch does to the writes in it.
 import { describe, expect, it } from 'vitest';
 import { merge, SaveBatcher, type QueuedSave } from '../../../src/sessions/store/save-batch.js';
-import type { SessionState, SessionWrite } from '../../../src/sessions/store/types.js';
+import type { SessionWrite } from '../../../src/sessions/store/types.js';
+import { blankState } from './contract.js';
 
 function write(key: string, messageCount = 2, lastSeen = 1000, requests = 1): SessionWrite {
-  const state: SessionState = {
-    id: key,
-    key,
-    rule: 'first',
-    createdAt: 0,
-    messageCount,
-    latestPosition: messageCount - 1,
-    sketch: [],
-    replies: [],
-    anchor: null,
-    loose: null,
-    paragraphs: [],
-    responses: [],
-    topic: null,
-  };
+  const state = blankState(key, { messageCount, latestPosition: messageCount - 1 });
   return { state, lastSeen, delta: { requests, inputTokens: 10 * requests, outputTokens: 5 * requests, costUsd: 0.25 * requests } };
 }
 
