@@ -13,18 +13,19 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ExchangeRecord } from '../src/capture/record.js';
 import { mulberry32 } from '../src/cli/sessions/aggregate.js';
 import { traceFileName } from '../src/interceptors/trace/index.js';
 import { buildTrace, renderTrace, type TraceShape } from '../src/interceptors/trace/trace-record.js';
 import { headerRedactor } from '../src/telemetry/redact-headers.js';
+import { compiled, repoRoot } from './lib/build.js';
 import { environmentInfo, writeResults } from './lib/results.js';
 import { fmt, printTable } from './lib/table.js';
 
 const SESSIONS = Number(process.env.BENCH_TRACE_SESSIONS ?? 5000);
 const TURNS = 20;
 const WRITES_IN_FLIGHT = 64;
-const REPO = new URL('..', import.meta.url);
 
 const shape: TraceShape = { includeHeaders: true, includeBody: true, maxBodySize: 1024 * 1024, includeRawStream: false, redact: headerRedactor() };
 
@@ -208,7 +209,7 @@ export async function writeSyntheticTraces(directory: string, sessions: number, 
 function timed(command: string, args: string[]): Promise<{ seconds: number; stdout: string; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const startedAt = performance.now();
-    const child = spawn(command, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -285,7 +286,9 @@ function report(measured: Measured[], files: number, rounds: number): void {
 }
 
 function variants(directory: string, cliExtras: [string, string[]][]): Variant[] {
-  const cli = (extra: string[]) => () => timed(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'sessions', '--traces', directory, '--json', ...extra]);
+  // The CLI as the harness runs: compiled beside it (`npm run bench`), or the sources through tsx.
+  const entry = compiled ? [fileURLToPath(new URL('../src/cli.js', import.meta.url))] : ['--import', 'tsx', fileURLToPath(new URL('src/cli.ts', repoRoot))];
+  const cli = (extra: string[]) => () => timed(process.execPath, [...entry, 'sessions', '--traces', directory, '--json', ...extra]);
   return [
     ...cliExtras.map(([label, extra]): Variant => ({ label, run: cli(extra), counts: countsFromCli })),
     // The guide's recipe, through find/xargs because 100,000 names overflow argv.

@@ -4,6 +4,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { compiled } from './build.js';
 
 export interface ServerProcess {
   name: string;
@@ -46,20 +47,26 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+/** The file to run for a server entry, named by its source (`new URL('./servers/x.ts', import.meta.url)`). */
+function runnable(entry: URL): string {
+  const file = fileURLToPath(entry);
+  return compiled ? file.replace(/\.ts$/, '.js') : file;
+}
+
 /**
- * Forks `entry` (a TypeScript file, run through tsx) with `args`, and resolves once it reports its URL.
+ * Forks `entry` (a server's source file: run compiled or through tsx, as this harness runs) with `args`, and resolves once it reports its URL.
  * `env` is added to this process's environment (settings too structured for argv, e.g. JSON).
  * Rejects, after making sure the child is gone, if it exits, errors or is silent for too long.
  */
 export async function startServer(name: string, entry: URL, args: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = fork(fileURLToPath(entry), args, {
+  const file = runnable(entry);
+  const child = fork(file, args, {
     // BENCH_CPU_PROF=<dir>: every server writes a CPU profile there when it stops (profile before optimising).
     // BENCH_HEAP_DIR=<dir>: a server writes a heap snapshot there on SIGUSR2 (where memory goes).
     // --expose-gc: memory() collects garbage before it reads the heap, so figures are what is live.
     execArgv: [
       '--expose-gc',
-      '--import',
-      'tsx',
+      ...(file.endsWith('.ts') ? ['--import', 'tsx'] : []),
       ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
       ...(process.env.BENCH_HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_HEAP_DIR}`] : []),
     ],

@@ -4,8 +4,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { compiled, repoRoot } from './build.js';
 
-const RESULTS_DIR = new URL('../../.bench-results/', import.meta.url);
+const RESULTS_DIR = new URL('.bench-results/', repoRoot);
 
 /** Facts about the machine and runtime, needed to compare numbers across runs at all. */
 export interface EnvironmentInfo {
@@ -14,6 +15,8 @@ export interface EnvironmentInfo {
   cpus: number;
   cpu_model: string;
   total_memory_mb: number;
+  /** `compiled` (npm run bench: what users run) or `tsx` (the sources, while working on them). */
+  code: 'compiled' | 'tsx';
 }
 
 export function environmentInfo(): EnvironmentInfo {
@@ -24,6 +27,7 @@ export function environmentInfo(): EnvironmentInfo {
     cpus: cpus.length,
     cpu_model: cpus[0]?.model ?? 'unknown',
     total_memory_mb: Math.round(os.totalmem() / 2 ** 20),
+    code: compiled ? 'compiled' : 'tsx',
   };
 }
 
