@@ -13,7 +13,21 @@ export interface TraceShape {
 /** A body known to be valid JSON, embedded as its own text when the trace is rendered (no re-encoding). */
 class RawJson {
   constructor(readonly text: string) {}
+
+  /**
+   * JSON.stringify calls this for the body. Inside render() it leaves a marker where the text goes, spliced
+   * in afterwards; a stringify with a replacer function instead would call back into JavaScript for every
+   * value of the trace. Anywhere else the body is serialised as the value it is.
+   */
+  toJSON(): unknown {
+    if (!splicing) return JSON.parse(this.text);
+    splicing.raws.push(splicing.raw(this.text));
+    return `${marker}${splicing.raws.length - 1}__`;
+  }
 }
+
+/** The raw bodies of the render in progress (render is synchronous, so one at a time), and how to embed them. */
+let splicing: { raws: string[]; raw: (text: string) => string } | null = null;
 
 /**
  * A body as the trace shows it: JSON when it is JSON, else text; cut at the limit, and saying so. Bodies
@@ -57,11 +71,13 @@ export function renderTraceLine(trace: Record<string, unknown>): string {
 
 function render(trace: Record<string, unknown>, raw: (text: string) => string): string {
   const raws: string[] = [];
-  const skeleton = JSON.stringify(trace, (_key, value: unknown) => {
-    if (!(value instanceof RawJson)) return value;
-    raws.push(raw(value.text));
-    return `${marker}${raws.length - 1}__`;
-  });
+  splicing = { raws, raw };
+  let skeleton: string;
+  try {
+    skeleton = JSON.stringify(trace);
+  } finally {
+    splicing = null;
+  }
   return raws.length === 0 ? skeleton : skeleton.replace(markerPattern, (_token, index: string) => raws[Number(index)]);
 }
 

@@ -110,6 +110,28 @@ describe('file store', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
+  it('writes no line for a session evicted at max_sessions, and evicts it again when the journal is replayed', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'cylestio-file-store-'));
+    const bounded: StoreLimits = { maxSessions: 2, ttlMs: 60_000 };
+    const store = new FileStore(bounded, { directory, flushIntervalMs: 10_000 });
+    await store.open();
+    await store.save(write('a', 1000), 1000);
+    await store.flush();
+    await store.save(write('b', 1001), 1001);
+    await store.save(write('c', 1002), 1002); // evicts a
+    await store.flush();
+    const lines = (await readFile(join(directory, 'journal.jsonl'), 'utf8')).split('\n').filter(Boolean);
+    expect(lines.map((line) => Object.keys(JSON.parse(line))[0])).toEqual(['s', 's', 's']);
+    // A crash, not a close (which would fold the journal into a snapshot): the restart replays the journal.
+    await writeFile(join(directory, 'LOCK'), '999999999');
+    const reopened = new FileStore(bounded, { directory, flushIntervalMs: 10_000 });
+    await reopened.open();
+    expect((await reopened.list(2000, 10)).map((s) => s.state.id)).toEqual(['c', 'b']);
+    expect(await reopened.lookup(['r:a00'], 2000)).toEqual([]);
+    await reopened.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
   it('takes over a lock naming its own pid left by an earlier run (a container restart reuses pids)', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'cylestio-file-store-'));
     await writeFile(join(directory, 'LOCK'), String(process.pid));
