@@ -105,9 +105,11 @@ export class MemoryStore implements SessionStore {
       outputTokens: (previous?.outputTokens ?? 0) + write.delta.outputTokens,
       costUsd: (previous?.costUsd ?? 0) + write.delta.costUsd,
     };
-    if (existing) this.unindex(key, indexKeysOf(existing.state));
+    const indexKeys = indexKeysOf(write.state);
+    // A conversation's next turn keeps most of its keys: only those it lost leave the index.
+    if (existing) this.unindex(key, indexKeysOf(existing.state), new Set(indexKeys));
     this.sessions.set(key, merged);
-    this.reindex(key, merged);
+    this.reindex(key, indexKeys);
     this.changed(key, merged);
     return merged;
   }
@@ -117,24 +119,27 @@ export class MemoryStore implements SessionStore {
     const existing = this.sessions.peek(session.state.key);
     if (existing) this.unindex(session.state.key, indexKeysOf(existing.state)); // a journal replays over a snapshot
     this.sessions.set(session.state.key, session);
-    this.reindex(session.state.key, session);
+    this.reindex(session.state.key, indexKeysOf(session.state));
   }
 
   /** Called on every change, for stores that persist them. */
   protected changed(_key: string, _session: StoredSession | null): void {}
   protected changedSecret(): void {}
 
-  private reindex(key: string, session: StoredSession): void {
-    for (const indexKey of indexKeysOf(session.state)) {
+  private reindex(key: string, indexKeys: string[]): void {
+    for (const indexKey of indexKeys) {
       const filed = this.index.get(indexKey);
-      if (filed === undefined || filed === key) this.index.set(indexKey, key);
+      if (filed === key) continue;
+      if (filed === undefined) this.index.set(indexKey, key);
       else if (typeof filed === 'string') this.index.set(indexKey, new Set([filed, key]));
       else filed.add(key);
     }
   }
 
-  private unindex(key: string, indexKeys: string[]): void {
+  /** Takes the session off these index keys, except those it keeps (`kept`). */
+  private unindex(key: string, indexKeys: string[], kept?: Set<string>): void {
     for (const indexKey of indexKeys) {
+      if (kept?.has(indexKey)) continue;
       const filed = this.index.get(indexKey);
       if (filed === key) this.index.delete(indexKey);
       else if (filed instanceof Set) {
