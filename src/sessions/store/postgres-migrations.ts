@@ -96,6 +96,18 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE session_requests ADD COLUMN parent_session_id text NULL;
     `,
   },
+  {
+    version: 4,
+    name: 'bounded lookups',
+    sql: `
+      -- Each index row carries its session's last_seen_ms, so a lookup reads only the most recently seen
+      -- sessions under each key: a key thousands of sessions share (a greeting every conversation gets, or
+      -- traffic made to share one) no longer makes every lookup read them all.
+      ALTER TABLE session_index ADD COLUMN last_seen_ms bigint NOT NULL DEFAULT 0;
+      UPDATE session_index i SET last_seen_ms = s.last_seen_ms FROM sessions s WHERE s.key = i.session_key;
+      CREATE INDEX session_index_recent ON session_index (index_key, last_seen_ms DESC);
+    `,
+  },
 ];
 
 /**

@@ -203,8 +203,15 @@ export function statements(s: string) {
     // statistics say: before autovacuum first analyzes a freshly filled table, the planner scanned every live
     // session instead (~2.5 ms at 3,000 sessions, growing). OFFSET 0 keeps the lateral subquery from being
     // flattened into the outer query, so it stays a primary-key probe per candidate.
+    // The lookup reads at most LOOKUP_LIMIT index rows per key, the most recently seen (session_index_recent),
+    // which holds the same answer as reading them all: a session among the LOOKUP_LIMIT most recent of the
+    // union is among the LOOKUP_LIMIT most recent of each of its keys. The index rows' last_seen_ms follows
+    // the session's (the save below), and sessions idle past the TTL are the least recent, so they never
+    // push a live one out.
     lookup: `SELECT s.state, s.last_seen_ms, s.requests, s.input_tokens, s.output_tokens, s.cost_usd
-      FROM (SELECT DISTINCT session_key FROM ${s}.session_index WHERE index_key = ANY($1::text[])) i
+      FROM (SELECT DISTINCT r.session_key FROM unnest($1::text[]) AS k(index_key)
+        CROSS JOIN LATERAL (SELECT session_key FROM ${s}.session_index
+          WHERE index_key = k.index_key ORDER BY last_seen_ms DESC LIMIT ${LOOKUP_LIMIT}) r) i
       CROSS JOIN LATERAL (SELECT * FROM ${s}.sessions WHERE key = i.session_key OFFSET 0) s
       WHERE s.index_keys && $1::text[] AND ${alive('$2', '$3', 's.')}
       ORDER BY s.last_seen_ms DESC LIMIT ${LOOKUP_LIMIT}`,
@@ -233,16 +240,16 @@ export function statements(s: string) {
           input_tokens = CASE WHEN ${alive('$2', '$3', 'o.')} THEN o.input_tokens + excluded.input_tokens ELSE excluded.input_tokens END,
           output_tokens = CASE WHEN ${alive('$2', '$3', 'o.')} THEN o.output_tokens + excluded.output_tokens ELSE excluded.output_tokens END,
           cost_usd = CASE WHEN ${alive('$2', '$3', 'o.')} THEN o.cost_usd + excluded.cost_usd ELSE excluded.cost_usd END
-        RETURNING key, index_keys),
+        RETURNING key, index_keys, last_seen_ms),
       -- The index rows go through session_index_session_key, whatever the planner guesses of the batch: a
       -- set-returning function counts as 100 rows, and joined as such it hashed a scan of the whole index
       -- table into every save (2 ms at 18,000 rows, growing with the fleet). An array of keys is an index probe.
       unindexed AS (
         DELETE FROM ${s}.session_index i USING upserted u
         WHERE i.session_key = ANY(ARRAY(SELECT key FROM upserted)) AND i.session_key = u.key AND i.index_key <> ALL(u.index_keys))
-      INSERT INTO ${s}.session_index (index_key, session_key)
-        SELECT k, u.key FROM upserted u, unnest(u.index_keys) AS k
-        ON CONFLICT DO NOTHING`,
+      INSERT INTO ${s}.session_index (index_key, session_key, last_seen_ms)
+        SELECT k, u.key, u.last_seen_ms FROM upserted u, unnest(u.index_keys) AS k
+        ON CONFLICT (index_key, session_key) DO UPDATE SET last_seen_ms = greatest(${s}.session_index.last_seen_ms, excluded.last_seen_ms)`,
 
     get: `SELECT ${COLUMNS} FROM ${s}.sessions WHERE key = $1 AND ${alive('$2', '$3')}`,
 

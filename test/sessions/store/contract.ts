@@ -118,6 +118,17 @@ export function storeContract(name: string, factory: StoreFactory, options: { du
       expect(found).toEqual(newest);
     });
 
+    it('ranks sessions sharing a key by when they were last seen, not by when they were filed under it', async () => {
+      const { store } = await open({ maxSessions: 100, ttlMs: 60_000 });
+      for (let i = 0; i < LOOKUP_LIMIT + 8; i++) await store.save(write(state(`s${i}`, [['shared']]), T0 + i), T0 + i);
+      // The first session filed under the key is the latest one seen: it must not give way to newer filings.
+      await store.save(write(state('s0', [['shared']]), T0 + 50), T0 + 50);
+      const found = (await store.lookup([indexKey.reply('shared')], T0 + 100)).map((s) => s.state.id);
+      expect(found[0]).toBe('s0');
+      expect(found).toHaveLength(LOOKUP_LIMIT);
+      expect(found).not.toContain('s8'); // s1–s8 are now the least recently seen
+    });
+
     it('adds counters across writers, keeps the latest state, and forgets index keys the state dropped', async () => {
       const { store } = await open();
       const other = await fixture!.another();

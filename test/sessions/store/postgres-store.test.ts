@@ -403,6 +403,32 @@ describe('postgres store: save batches', () => {
       }
     }));
 
+  it('a lookup under a key thousands of sessions share reads only the most recently seen of them', () =>
+    withSchema(async (schema, track) => {
+      const store = track(await openStore({ maxSessions: 10_000, ttlMs: 60_000 }, schema));
+      // 2,000 sessions filed under one reply key (traffic made to share it), each also under its own.
+      const shared = (key: string, at: number) => ({
+        ...write(key, at),
+        state: { ...state(key), replies: [{ keys: ['hot01', `${key}01`], position: 1, prev: 7, followUp: 0xffff }] },
+      });
+      for (let from = 0; from < 2000; from += 200)
+        await Promise.all(Array.from({ length: 200 }, (_, i) => store.save(shared(`s${from + i}`, T0 + from + i), T0 + from + i)));
+      const s = pg.escapeIdentifier(schema);
+      await admin.query(`ANALYZE ${s}.sessions, ${s}.session_index`);
+      const now = T0 + 3000;
+      const found = await store.lookup([indexKey.reply('hot01')], now);
+      expect(found.map((session) => session.state.id)).toEqual(Array.from({ length: 32 }, (_, i) => `s${1999 - i}`));
+      const plan = await admin.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${statements(s).lookup}`, [[indexKey.reply('hot01')], now, 60_000]);
+      const rowsRead: Record<string, number> = {};
+      const walk = (node: { 'Relation Name'?: string; 'Actual Rows': number; 'Actual Loops': number; Plans?: unknown[] }) => {
+        if (node['Relation Name']) rowsRead[node['Relation Name']] = (rowsRead[node['Relation Name']] ?? 0) + node['Actual Rows'] * node['Actual Loops'];
+        for (const child of node.Plans ?? []) walk(child as typeof node);
+      };
+      walk(plan.rows[0]['QUERY PLAN'][0].Plan);
+      expect(rowsRead.session_index).toBeLessThanOrEqual(32);
+      expect(rowsRead.sessions).toBeLessThanOrEqual(32);
+    }));
+
   it('close() writes what is still queued before the pool ends', () =>
     withSchema(async (schema) => {
       const store = await openStore(limits, schema);
