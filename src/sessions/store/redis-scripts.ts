@@ -6,7 +6,9 @@
  * one Cluster slot and multi-key scripts work on Cluster too):
  *   P session:<key>   hash: state (JSON), index (the index keys it is filed under, newline-separated),
  *                     last_seen (ms), requests, input_tokens, output_tokens
- *   P idx:<index key> set of session keys
+ *   P rix:<index key> sorted set: session key by last_seen (a lookup reads the most recent of each key)
+ *   P idx:<index key> set of session keys: the index before lookups were bounded, read (a bounded sample)
+ *                     and cleaned up until it expires, so sessions saved by an earlier version are still found
  *   P recent          sorted set: session key by last_seen (TTL and max_sessions across the fleet)
  *   P secret          the fleet's hashing secret
  * Times come from the gateways (ARGV), as in every store, so expiry follows one clock per call; Redis
@@ -22,7 +24,10 @@ local function split(text)
 end
 local function drop(prefix, key)
   local sk = prefix .. 'session:' .. key
-  for _, ik in ipairs(split(redis.call('HGET', sk, 'index'))) do redis.call('SREM', prefix .. 'idx:' .. ik, key) end
+  for _, ik in ipairs(split(redis.call('HGET', sk, 'index'))) do
+    redis.call('ZREM', prefix .. 'rix:' .. ik, key)
+    redis.call('SREM', prefix .. 'idx:' .. ik, key)
+  end
   redis.call('ZREM', prefix .. 'recent', key)
   return redis.call('DEL', sk)
 end
@@ -37,18 +42,25 @@ local function bound(prefix, now, ttl, max)
 end
 `;
 
-/** ARGV: prefix, now, ttl, limit, then index keys. Returns flat [state, last_seen, requests, in, out, cost]* of at most `limit` live sessions. */
+/**
+ * ARGV: prefix, now, ttl, limit, whether to read the old unordered sets too (1 or 0), then index keys. Returns
+ * flat [state, last_seen, requests, in, out, cost]* of at most `limit` live sessions. Reads at most `limit`
+ * sessions per key (per old set, a random sample), however many share it: a Lua script blocks Redis for the
+ * whole fleet while it runs. The `limit` most recent of each key hold the answer reading them all would give:
+ * a session among the `limit` most recent of the union is among the `limit` most recent of each of its keys.
+ */
 export const lookupScript = `
-local prefix, now, ttl, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local prefix, now, ttl, limit, legacy = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1'
 local seen, live = {}, {}
-for i = 5, #ARGV do
-  for _, key in ipairs(redis.call('SMEMBERS', prefix .. 'idx:' .. ARGV[i])) do
-    if not seen[key] then
-      seen[key] = true
-      local h = redis.call('HMGET', prefix .. 'session:' .. key, 'state', 'last_seen', 'requests', 'input_tokens', 'output_tokens', 'cost_usd')
-      if h[1] and now - tonumber(h[2]) < ttl then live[#live + 1] = h end
-    end
-  end
+local function consider(key)
+  if seen[key] then return end
+  seen[key] = true
+  local h = redis.call('HMGET', prefix .. 'session:' .. key, 'state', 'last_seen', 'requests', 'input_tokens', 'output_tokens', 'cost_usd')
+  if h[1] and now - tonumber(h[2]) < ttl then live[#live + 1] = h end
+end
+for i = 6, #ARGV do
+  for _, key in ipairs(redis.call('ZREVRANGE', prefix .. 'rix:' .. ARGV[i], 0, limit - 1)) do consider(key) end
+  if legacy then for _, key in ipairs(redis.call('SRANDMEMBER', prefix .. 'idx:' .. ARGV[i], limit)) do consider(key) end end
 end
 -- The most recently seen first, and no more than the limit (a reply many sessions share).
 table.sort(live, function(a, b) return tonumber(a[2]) > tonumber(b[2]) end)
@@ -83,16 +95,21 @@ local function save(b)
     drop(prefix, key) -- expired but not collected yet: this write starts it afresh
     old = {}
   end
-  -- Keys the session keeps are already in their sets: only new ones are added. Every one's expiry is pushed
-  -- back, so no set goes before the session it points to.
+  if old[2] and tonumber(old[2]) > tonumber(lastSeen) then lastSeen = old[2] end
+  -- Filed under every key it has at its last_seen, so each key's set ranks its sessions by recency and a
+  -- lookup reads only the most recent; every set's expiry is pushed back, so none goes before the session
+  -- it points to. Keys the state dropped lose it (from the old unordered sets too, until those expire).
   local had = {}
   for _, ik in ipairs(split(old[1])) do had[ik] = true end
   for _, ik in ipairs(split(index)) do
-    if had[ik] then had[ik] = nil else redis.call('SADD', prefix .. 'idx:' .. ik, key) end
-    redis.call('PEXPIRE', prefix .. 'idx:' .. ik, expire)
+    had[ik] = nil
+    redis.call('ZADD', prefix .. 'rix:' .. ik, lastSeen, key)
+    redis.call('PEXPIRE', prefix .. 'rix:' .. ik, expire)
   end
-  for ik in pairs(had) do redis.call('SREM', prefix .. 'idx:' .. ik, key) end
-  if old[2] and tonumber(old[2]) > tonumber(lastSeen) then lastSeen = old[2] end
+  for ik in pairs(had) do
+    redis.call('ZREM', prefix .. 'rix:' .. ik, key)
+    redis.call('SREM', prefix .. 'idx:' .. ik, key)
+  end
   redis.call('HSET', sk, 'state', state, 'index', index, 'last_seen', lastSeen,
     'requests', string.format('%d', (tonumber(old[3]) or 0) + tonumber(ARGV[b + 5])),
     'input_tokens', string.format('%d', (tonumber(old[4]) or 0) + tonumber(ARGV[b + 6])),
@@ -119,6 +136,16 @@ return drop(ARGV[1], ARGV[2])
 export const sweepScript = `${dropSession}
 bound(ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
 return 1
+`;
+
+/**
+ * ARGV: prefix, now. When the deployment's first gateway with ordered index sets started (the first call
+ * wins): the old unordered sets get no new members after it and expire a TTL later, so lookups read them
+ * only until then.
+ */
+export const boundedSinceScript = `
+redis.call('SET', ARGV[1] .. 'bounded-index-since', ARGV[2], 'NX')
+return redis.call('GET', ARGV[1] .. 'bounded-index-since')
 `;
 
 /** ARGV: prefix, candidate. The first candidate ever set wins. */

@@ -1,6 +1,6 @@
 import { connectOrExplain, redisClient, type RedisClient } from '../../redis/connect.js';
 import { TurnBatch } from '../../redis/turn-batch.js';
-import { deleteScript, lookupScript, saveScript, secretScript, sweepScript } from './redis-scripts.js';
+import { boundedSinceScript, deleteScript, lookupScript, saveScript, secretScript, sweepScript } from './redis-scripts.js';
 import { indexKeysOf, LOOKUP_LIMIT, type SessionState, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
 
 export interface RedisStoreOptions {
@@ -18,6 +18,7 @@ type ScriptedClient = RedisClient & {
   cyDelete(...args: (string | number)[]): Promise<number>;
   cySweep(...args: (string | number)[]): Promise<number>;
   cySecret(...args: (string | number)[]): Promise<string>;
+  cyBoundedSince(...args: (string | number)[]): Promise<string>;
 };
 
 /** Expired keys no gateway touches any more are collected by Redis itself this long after the TTL. */
@@ -27,8 +28,8 @@ const MAX_SAVES_PER_CALL = 50;
 
 /**
  * Sessions shared by every gateway of a fleet through Redis 7 / Valkey (ioredis). Each call is one Lua
- * script (one round trip, atomic): lookups read every candidate session at once, writes add counters and
- * refile the session's index keys, and every write call also enforces TTL and max_sessions for the fleet.
+ * script (one round trip, atomic): lookups read the most recent candidate sessions of each key at once,
+ * writes add counters and refile the session under its index keys, and every write call also enforces TTL and max_sessions for the fleet.
  * The writes of one event-loop turn go as one call (../../redis/turn-batch.ts): a busy gateway pays the
  * call once for many replies.
  * Commands fail at once while the server is down (no offline queue): the engine then decides locally, and
@@ -41,6 +42,8 @@ export class RedisStore implements SessionStore {
   /** The key scripts declare (KEYS[1]) so Cluster routes them; the scripts read their keys from ARGV. */
   private readonly route: string;
   private readonly saves: TurnBatch<{ write: SessionWrite; now: number }, void>;
+  /** When this deployment's index sets became ordered (redis-scripts.ts): the old sets are read until a TTL later. */
+  private boundedSince = 0;
 
   constructor(
     private readonly limits: StoreLimits,
@@ -55,6 +58,7 @@ export class RedisStore implements SessionStore {
       cyDelete: deleteScript,
       cySweep: sweepScript,
       cySecret: secretScript,
+      cyBoundedSince: boundedSinceScript,
     })) {
       // One declared key, hash-tagged like every key the script touches: on Cluster, ioredis routes the
       // script by it to the node that owns the deployment's slot (a keyless script goes to a random node).
@@ -63,8 +67,9 @@ export class RedisStore implements SessionStore {
     this.saves = new TurnBatch((writes) => this.saveAll(writes), MAX_SAVES_PER_CALL);
   }
 
-  open(): Promise<void> {
-    return connectOrExplain(this.client, this.options.connection);
+  async open(): Promise<void> {
+    await connectOrExplain(this.client, this.options.connection);
+    this.boundedSince = Number(await this.client.cyBoundedSince(this.route, this.prefix, Date.now()));
   }
 
   sharedSecret(candidate: string): Promise<string> {
@@ -73,7 +78,8 @@ export class RedisStore implements SessionStore {
 
   async lookup(indexKeys: string[], now: number): Promise<StoredSession[]> {
     if (indexKeys.length === 0) return [];
-    const flat = await this.client.cyLookup(this.route, this.prefix, now, this.limits.ttlMs, LOOKUP_LIMIT, ...indexKeys);
+    const legacy = now < this.boundedSince + this.limits.ttlMs + EXPIRY_MARGIN_MS ? 1 : 0;
+    const flat = await this.client.cyLookup(this.route, this.prefix, now, this.limits.ttlMs, LOOKUP_LIMIT, legacy, ...indexKeys);
     const out: StoredSession[] = [];
     for (let i = 0; i < flat.length; i += 6) out.push(stored(flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4], flat[i + 5]));
     return out;

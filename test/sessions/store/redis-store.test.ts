@@ -105,7 +105,7 @@ const turnWrite = (key: string, turns: number): SessionWrite => ({
 describe('redis store: what a write costs Redis', () => {
   // Every command a script runs is Redis CPU on every reply of the fleet: these counts are the budget, and
   // a change that adds commands (or round trips) to the hot path has to change them knowingly.
-  it('a new session is one script of 14 commands; a follow-up one script that touches only what changed', async () => {
+  it('a new session is one script of 14 commands; a follow-up one script that ranks its keys again', async () => {
     const server = await startRedis({ fresh: true });
     const work = new RedisWork(server.url);
     const store = await opened({ maxSessions: 100, ttlMs: 60_000 }, server.url, 'cost:');
@@ -114,11 +114,12 @@ describe('redis store: what a write costs Redis', () => {
       await work.reset();
       await store.save(turnWrite('s2', 1), T0 + 1);
       // Index keys k:s2, r:s2r0, a:s2r0, l:s2l1 (the first reply is also the anchor: one set each).
-      expect(await work.commands()).toEqual({ evalsha: 1, hmget: 1, sadd: 4, pexpire: 5, hset: 1, zadd: 1, zrangebyscore: 1, zcard: 1 });
+      expect(await work.commands()).toEqual({ evalsha: 1, hmget: 1, pexpire: 5, hset: 1, zadd: 5, zrangebyscore: 1, zcard: 1 });
       await work.reset();
       await store.save(turnWrite('s2', 2), T0 + 2);
-      // Kept: k:s2, r:s2r0, a:s2r0; new: r:s2r1, l:s2l2; gone: l:s2l1.
-      expect(await work.commands()).toEqual({ evalsha: 1, hmget: 1, sadd: 2, srem: 1, pexpire: 6, hset: 1, zadd: 1, zrangebyscore: 1, zcard: 1 });
+      // Kept: k:s2, r:s2r0, a:s2r0; new: r:s2r1, l:s2l2; gone: l:s2l1. Every key it has is ranked again at
+      // its new last_seen; the gone one leaves both its ordered set and the old unordered one.
+      expect(await work.commands()).toEqual({ evalsha: 1, hmget: 1, zrem: 1, srem: 1, pexpire: 6, hset: 1, zadd: 6, zrangebyscore: 1, zcard: 1 });
       expect(await store.get('s2', T0 + 3)).toMatchObject({ requests: 2, inputTokens: 200, outputTokens: 40, costUsd: 0.002, lastSeen: T0 + 2 });
       expect((await store.lookup([indexKey.loose('s2l1')], T0 + 3)).length).toBe(0);
       expect((await store.lookup([indexKey.reply('s2r1')], T0 + 3)).map((s) => s.state.id)).toEqual(['s2']);
@@ -166,6 +167,62 @@ describe('redis store: what a write costs Redis', () => {
       }
       expect((await store.get('s', T0 + 10))?.costUsd).toBe(expected);
     } finally {
+      await store.close();
+      await server.stop();
+    }
+  });
+});
+
+describe('redis store: lookups under a key many sessions share', () => {
+  /** `count` sessions filed under one reply key (traffic made to share it), each also under its own. */
+  async function crowd(store: RedisStore, count: number): Promise<void> {
+    for (let from = 0; from < count; from += 200) {
+      await Promise.all(
+        Array.from({ length: Math.min(200, count - from) }, (_, i) => {
+          const key = `s${from + i}`;
+          const write: SessionWrite = { ...turnWrite(key, 1), lastSeen: T0 + from + i };
+          write.state.replies = [{ keys: ['hot01', `${key}r0`], position: 1, prev: 7, followUp: 0xffff }];
+          return store.save(write, T0 + from + i);
+        }),
+      );
+    }
+  }
+
+  it('reads only the most recently seen sessions of the key, not all 2,000 (a script blocks Redis while it runs)', async () => {
+    const server = await startRedis({ fresh: true });
+    const work = new RedisWork(server.url);
+    const store = await opened({ maxSessions: 10_000, ttlMs: 60_000 }, server.url, 'crowd:');
+    try {
+      await crowd(store, 2000);
+      await work.reset();
+      const found = await store.lookup([indexKey.reply('hot01')], T0 + 3000);
+      expect(found.map((session) => session.state.id)).toEqual(Array.from({ length: 32 }, (_, i) => `s${1999 - i}`));
+      expect((await work.commands()).hmget).toBe(32);
+    } finally {
+      work.close();
+      await store.close();
+      await server.stop();
+    }
+  });
+
+  it('still finds sessions filed by an earlier version in its unordered sets, reading a bounded sample of them', async () => {
+    const server = await startRedis({ fresh: true });
+    const work = new RedisWork(server.url);
+    const store = await opened({ maxSessions: 10_000, ttlMs: 60_000 }, server.url, 'legacy:');
+    const admin = new Redis(server.url);
+    try {
+      await crowd(store, 200);
+      // As an earlier version left them: the key's sessions in an unordered set, no ordered one.
+      const members = await admin.zrange('{legacy:}rix:r:hot01', '0', '-1');
+      await admin.del('{legacy:}rix:r:hot01');
+      await admin.sadd('{legacy:}idx:r:hot01', ...members);
+      await work.reset();
+      const found = await store.lookup([indexKey.reply('hot01')], T0 + 300);
+      expect(found).toHaveLength(32);
+      expect((await work.commands()).hmget).toBe(32);
+    } finally {
+      admin.disconnect();
+      work.close();
       await store.close();
       await server.stop();
     }
