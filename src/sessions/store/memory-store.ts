@@ -106,7 +106,8 @@ export class MemoryStore implements SessionStore {
       costUsd: (previous?.costUsd ?? 0) + write.delta.costUsd,
     };
     const indexKeys = indexKeysOf(write.state);
-    // A conversation's next turn keeps most of its keys: only those it lost leave the index.
+    // A conversation's next turn keeps most of its keys: only those it lost leave the index (the kept ones
+    // move to the recent end of keys they share, in reindex).
     if (existing) this.unindex(key, indexKeysOf(existing.state), new Set(indexKeys));
     this.sessions.set(key, merged);
     this.reindex(key, indexKeys);
@@ -126,13 +127,23 @@ export class MemoryStore implements SessionStore {
   protected changed(_key: string, _session: StoredSession | null): void {}
   protected changedSecret(): void {}
 
+  /**
+   * Files the session under these keys. A key several sessions share keeps them in the order they were last
+   * saved, and at most LOOKUP_LIMIT of them: the ones a lookup would return anyway (the most recently seen
+   * of the union are among the most recent of each key), so a key thousands of sessions share costs a
+   * lookup what any key costs. A session pushed out is filed again by its next save.
+   */
   private reindex(key: string, indexKeys: string[]): void {
     for (const indexKey of indexKeys) {
       const filed = this.index.get(indexKey);
       if (filed === key) continue;
       if (filed === undefined) this.index.set(indexKey, key);
       else if (typeof filed === 'string') this.index.set(indexKey, new Set([filed, key]));
-      else filed.add(key);
+      else {
+        filed.delete(key); // to the end: the most recently saved
+        filed.add(key);
+        if (filed.size > LOOKUP_LIMIT) filed.delete(filed.values().next().value as string);
+      }
     }
   }
 
