@@ -109,8 +109,12 @@ export class FileStore extends MemoryStore {
       }
     } catch (err) {
       this.writeErrors++;
-      // Tried again at the next flush, unless a newer change of the same session came meanwhile.
-      for (const [key, session] of batch) if (!this.dirty.has(key)) this.dirty.set(key, session);
+      // Tried again at the next flush, before the changes made meanwhile (the journal replays in the order
+      // sessions changed), unless a newer change of the same session came meanwhile.
+      const newer = this.dirty;
+      this.dirty = new Map();
+      for (const [key, session] of batch) if (!newer.has(key)) this.dirty.set(key, session);
+      for (const [key, session] of newer) this.dirty.set(key, session);
       this.secretChanged ||= withSecret;
       throw err;
     }

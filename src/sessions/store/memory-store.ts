@@ -22,11 +22,11 @@ export class MemoryStore implements SessionStore {
   constructor(protected readonly limits: StoreLimits) {
     this.sessions = new LRUCache<string, StoredSession>({
       max: limits.maxSessions,
-      // An eviction is not reported as a change: a journal replayed in the order sessions last changed
-      // (the file store's) evicts the same sessions again at the same max_sessions, so a delete line per
-      // new session past the bound would only double what one-shot traffic writes.
       dispose: (session, key, reason) => {
         if (reason !== 'set') this.unindex(key, indexKeysOf(session.state));
+        // Reported, so a journal replays it: a replay does not evict the same sessions by itself once a
+        // delete, a failed write or a larger max_sessions changes what it holds.
+        if (reason === 'evict') this.changed(key, null);
       },
     });
   }

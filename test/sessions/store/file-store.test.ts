@@ -110,24 +110,29 @@ describe('file store', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
-  it('writes no line for a session evicted at max_sessions, and evicts it again when the journal is replayed', async () => {
+  it('replays evictions: a session evicted at max_sessions stays gone after a delete, a failed write or a larger bound', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'cylestio-file-store-'));
     const bounded: StoreLimits = { maxSessions: 2, ttlMs: 60_000 };
     const store = new FileStore(bounded, { directory, flushIntervalMs: 10_000 });
     await store.open();
+    const journal = join(directory, 'journal.jsonl');
+    await rm(journal, { force: true });
+    await mkdir(journal); // the first append fails (EISDIR): its lines go again, in order, at the next flush
     await store.save(write('a', 1000), 1000);
-    await store.flush();
     await store.save(write('b', 1001), 1001);
+    await expect(store.flush()).rejects.toThrow();
+    await rm(journal, { recursive: true });
     await store.save(write('c', 1002), 1002); // evicts a
+    await store.delete('c');
+    await store.save(write('d', 1003), 1003);
     await store.flush();
-    const lines = (await readFile(join(directory, 'journal.jsonl'), 'utf8')).split('\n').filter(Boolean);
-    expect(lines.map((line) => Object.keys(JSON.parse(line))[0])).toEqual(['s', 's', 's']);
-    // A crash, not a close (which would fold the journal into a snapshot): the restart replays the journal.
+    expect((await store.list(2000, 10)).map((s) => s.state.id)).toEqual(['d', 'b']);
+    // A crash, not a close (which would fold the journal into a snapshot): the restart replays the journal,
+    // here with room for more sessions than before.
     await writeFile(join(directory, 'LOCK'), '999999999');
-    const reopened = new FileStore(bounded, { directory, flushIntervalMs: 10_000 });
+    const reopened = new FileStore({ maxSessions: 10, ttlMs: 60_000 }, { directory, flushIntervalMs: 10_000 });
     await reopened.open();
-    expect((await reopened.list(2000, 10)).map((s) => s.state.id)).toEqual(['c', 'b']);
-    expect(await reopened.lookup(['r:a00'], 2000)).toEqual([]);
+    expect((await reopened.list(2000, 10)).map((s) => s.state.id)).toEqual(['d', 'b']);
     await reopened.close();
     await rm(directory, { recursive: true, force: true });
   });
