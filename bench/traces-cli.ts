@@ -148,7 +148,7 @@ function exchange(
     usage,
     sessionUsage: { requests: turn + 1, input_tokens: inputTokens * (turn + 1), output_tokens: outputTokens * (turn + 1) },
     failure: status === 502 ? 'unreachable' : null,
-    request: { headers: requestHeaders(wire, requestBuffer.length), body: requestBuffer },
+    request: { headers: requestHeaders(wire, requestBuffer.length), body: requestBuffer, json: true },
     response: {
       headers: status === 502 ? {} : { 'content-type': stream ? 'text/event-stream' : 'application/json', date: new Date(at).toUTCString() },
       body: status === 502 ? null : Buffer.from(JSON.stringify(errorBody ?? responseBody)),

@@ -45,7 +45,12 @@ export interface ExchangeRecord {
   sessionUsage: { requests: number; input_tokens: number; output_tokens: number } | null;
   /** Why the exchange failed (`timeout`, `unreachable`, `client_closed`, …); null when it completed. */
   failure: string | null;
-  request: { headers: Headers; body: Buffer | null };
+  request: {
+    headers: Headers;
+    body: Buffer | null;
+    /** The body is valid JSON: the gateway parsed it (a JSON route's body it accepted). Absent: not known. */
+    json?: boolean;
+  };
   response: {
     headers: Headers;
     /** Raw body bytes (SSE text for streams), up to the capture limit; null when not captured. */

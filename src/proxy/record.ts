@@ -33,7 +33,7 @@ export function exchangeRecord(ex: Exchange, sessions: SessionEngine | null): Ex
     costUsd: ex.reply?.costUsd ?? null,
     sessionUsage: (decision && sessions?.usage(decision)) ?? null,
     failure: ex.failure,
-    request: { headers: ex.headers, body: ex.rawBody },
+    request: { headers: ex.headers, body: ex.rawBody, json: ex.parsed !== null },
     response: { headers: ex.upstreamHeaders, body: ex.capture?.bytes() ?? null, truncated: ex.capture?.truncated ?? false, reply: ex.reply },
   };
 }

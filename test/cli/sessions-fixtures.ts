@@ -140,7 +140,7 @@ export function exchangeRecord(spec: TraceSpec): ExchangeRecord {
     usage,
     sessionUsage: spec.session === null ? null : { requests: 1, input_tokens: 0, output_tokens: 0 },
     failure,
-    request: { headers: { 'content-type': 'application/json', authorization: 'Bearer sk-secret' }, body: requestBody },
+    request: { headers: { 'content-type': 'application/json', authorization: 'Bearer sk-secret' }, body: requestBody, json: true },
     response: {
       headers: { 'content-type': 'application/json' },
       body: failure && responseBody === null ? null : Buffer.from(JSON.stringify(responseBody)),

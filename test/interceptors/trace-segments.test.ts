@@ -86,6 +86,20 @@ describe('trace segments through HTTP', () => {
     expect(trace.request.body).toEqual(body);
   });
 
+  it('writes a request body the gateway refused as malformed JSON as text, and the line stays valid JSON', async () => {
+    const { stack: s, directory } = await segmentStack();
+    const broken = '{"model": "gpt-4o", "messages": [{"role": "user", "content": "cut sh';
+    const response = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: broken });
+    expect(response.status).toBe(400);
+    await response.text();
+    await s.close();
+    stack = undefined;
+    const [trace, ...rest] = await readTraces(directory);
+    expect(rest).toHaveLength(0);
+    expect(trace.response.status).toBe(400);
+    expect(trace.request.body).toBe(broken);
+  });
+
   it('rotates segments by size and by age, every reference still exact', async () => {
     let now = Date.parse('2026-03-01T10:00:00.000Z');
     const { stack: s, directory } = await segmentStack({ segment_max_bytes: 6000, segment_max_age_seconds: 60 }, () => now);

@@ -20,9 +20,15 @@ class RawJson {
    * value of the trace. Anywhere else the body is serialised as the value it is.
    */
   toJSON(): unknown {
-    if (!splicing) return JSON.parse(this.text);
-    splicing.raws.push(splicing.raw(this.text));
-    return `${marker}${splicing.raws.length - 1}__`;
+    if (splicing) {
+      splicing.raws.push(splicing.raw(this.text));
+      return `${marker}${splicing.raws.length - 1}__`;
+    }
+    try {
+      return JSON.parse(this.text);
+    } catch {
+      return this.text;
+    }
   }
 }
 
@@ -71,12 +77,13 @@ export function renderTraceLine(trace: Record<string, unknown>): string {
 
 function render(trace: Record<string, unknown>, raw: (text: string) => string): string {
   const raws: string[] = [];
+  const outer = splicing; // a render inside a render (none today) gets its own markers and gives them back
   splicing = { raws, raw };
   let skeleton: string;
   try {
     skeleton = JSON.stringify(trace);
   } finally {
-    splicing = null;
+    splicing = outer;
   }
   return raws.length === 0 ? skeleton : skeleton.replace(markerPattern, (_token, index: string) => raws[Number(index)]);
 }
@@ -95,8 +102,8 @@ export function buildTrace(record: ExchangeRecord, shape: TraceShape): Record<st
     response.headers = shape.redact(record.response.headers);
   }
   if (shape.includeBody) {
-    // A JSON route's request body was parsed by the gateway (or refused): it is valid JSON.
-    const req = traceBody(record.request.body, false, shape.maxBodySize, record.operation !== null);
+    // A body the gateway parsed is valid JSON and goes in as it is; one it refused (malformed) is text.
+    const req = traceBody(record.request.body, false, shape.maxBodySize, record.request.json === true);
     request.body = req.body;
     if (req.truncated) Object.assign(request, { body_truncated: true, body_bytes: req.bytes });
     const reply = record.response.reply;
