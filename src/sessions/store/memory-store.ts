@@ -129,9 +129,11 @@ export class MemoryStore implements SessionStore {
 
   /**
    * Files the session under these keys. A key several sessions share keeps them in the order they were last
-   * saved, and at most LOOKUP_LIMIT of them: the ones a lookup would return anyway (the most recently seen
-   * of the union are among the most recent of each key), so a key thousands of sessions share costs a
-   * lookup what any key costs. A session pushed out is filed again by its next save.
+   * saved, and at most LOOKUP_LIMIT of them, so a key thousands of sessions share costs a lookup what any key
+   * costs. As in the engine's own index (16 records a key), the oldest give way: a session pushed out is
+   * found again under its other keys, and filed again under this one by its next save. Unlike the shared
+   * stores' (which rank by last seen and keep every member), this is recency of saving, and a session pushed
+   * out stays out even if the newer ones later leave the key.
    */
   private reindex(key: string, indexKeys: string[]): void {
     for (const indexKey of indexKeys) {

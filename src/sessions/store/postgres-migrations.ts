@@ -105,7 +105,7 @@ export const migrations: readonly Migration[] = [
       -- traffic made to share one) no longer makes every lookup read them all.
       ALTER TABLE session_index ADD COLUMN last_seen_ms bigint NOT NULL DEFAULT 0;
       UPDATE session_index i SET last_seen_ms = s.last_seen_ms FROM sessions s WHERE s.key = i.session_key;
-      CREATE INDEX session_index_recent ON session_index (index_key, last_seen_ms DESC);
+      CREATE INDEX session_index_recent ON session_index (index_key, last_seen_ms DESC, session_key DESC);
     `,
   },
 ];

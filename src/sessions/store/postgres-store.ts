@@ -205,16 +205,16 @@ export function statements(s: string) {
     // flattened into the outer query, so it stays a primary-key probe per candidate.
     // The lookup reads at most LOOKUP_LIMIT index rows per key, the most recently seen (session_index_recent),
     // which holds the same answer as reading them all: a session among the LOOKUP_LIMIT most recent of the
-    // union is among the LOOKUP_LIMIT most recent of each of its keys. The index rows' last_seen_ms follows
-    // the session's (the save below), and sessions idle past the TTL are the least recent, so they never
-    // push a live one out.
+    // union is among the LOOKUP_LIMIT most recent of each of its keys (ties broken by key in both orders).
+    // The index rows' last_seen_ms is the session's (set by every save, under the session row's lock), and
+    // sessions idle past the TTL are the least recent, so they never push a live one out.
     lookup: `SELECT s.state, s.last_seen_ms, s.requests, s.input_tokens, s.output_tokens, s.cost_usd
       FROM (SELECT DISTINCT r.session_key FROM unnest($1::text[]) AS k(index_key)
         CROSS JOIN LATERAL (SELECT session_key FROM ${s}.session_index
-          WHERE index_key = k.index_key ORDER BY last_seen_ms DESC LIMIT ${LOOKUP_LIMIT}) r) i
+          WHERE index_key = k.index_key ORDER BY last_seen_ms DESC, session_key DESC LIMIT ${LOOKUP_LIMIT}) r) i
       CROSS JOIN LATERAL (SELECT * FROM ${s}.sessions WHERE key = i.session_key OFFSET 0) s
       WHERE s.index_keys && $1::text[] AND ${alive('$2', '$3', 's.')}
-      ORDER BY s.last_seen_ms DESC LIMIT ${LOOKUP_LIMIT}`,
+      ORDER BY s.last_seen_ms DESC, s.key DESC LIMIT ${LOOKUP_LIMIT}`,
 
     // $1 a JSON array of sessions (see saveBatch), $2 now, $3 ttl.
     // A row that ended (or idled past the TTL) starts over: counters from this write's delta. The index
@@ -249,7 +249,7 @@ export function statements(s: string) {
         WHERE i.session_key = ANY(ARRAY(SELECT key FROM upserted)) AND i.session_key = u.key AND i.index_key <> ALL(u.index_keys))
       INSERT INTO ${s}.session_index (index_key, session_key, last_seen_ms)
         SELECT k, u.key, u.last_seen_ms FROM upserted u, unnest(u.index_keys) AS k
-        ON CONFLICT (index_key, session_key) DO UPDATE SET last_seen_ms = greatest(${s}.session_index.last_seen_ms, excluded.last_seen_ms)`,
+        ON CONFLICT (index_key, session_key) DO UPDATE SET last_seen_ms = excluded.last_seen_ms`,
 
     get: `SELECT ${COLUMNS} FROM ${s}.sessions WHERE key = $1 AND ${alive('$2', '$3')}`,
 

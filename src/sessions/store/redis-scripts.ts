@@ -7,8 +7,8 @@
  *   P session:<key>   hash: state (JSON), index (the index keys it is filed under, newline-separated),
  *                     last_seen (ms), requests, input_tokens, output_tokens
  *   P rix:<index key> sorted set: session key by last_seen (a lookup reads the most recent of each key)
- *   P idx:<index key> set of session keys: the index before lookups were bounded, read (a bounded sample)
- *                     and cleaned up until it expires, so sessions saved by an earlier version are still found
+ *   P idx:<index key> set of session keys: the index of earlier versions, read (a bounded sample) and
+ *                     cleaned up until it expires, so sessions they saved are still found
  *   P recent          sorted set: session key by last_seen (TTL and max_sessions across the fleet)
  *   P secret          the fleet's hashing secret
  * Times come from the gateways (ARGV), as in every store, so expiry follows one clock per call; Redis
@@ -43,27 +43,35 @@ end
 `;
 
 /**
- * ARGV: prefix, now, ttl, limit, whether to read the old unordered sets too (1 or 0), then index keys. Returns
- * flat [state, last_seen, requests, in, out, cost]* of at most `limit` live sessions. Reads at most `limit`
- * sessions per key (per old set, a random sample), however many share it: a Lua script blocks Redis for the
- * whole fleet while it runs. The `limit` most recent of each key hold the answer reading them all would give:
- * a session among the `limit` most recent of the union is among the `limit` most recent of each of its keys.
+ * ARGV: prefix, now, ttl, limit, then index keys. Returns flat [state, last_seen, requests, in, out, cost]* of
+ * at most `limit` live sessions. Reads at most `limit` sessions per key (per old unordered set, a random
+ * sample; SRANDMEMBER on a key that no longer exists costs nothing), however many share it: a Lua script
+ * blocks Redis for the whole fleet while it runs. The `limit` most recent of each ordered set hold the answer
+ * reading them all would give: a session among the `limit` most recent of the union is among the `limit`
+ * most recent of each of its keys (ties broken by session key, as ZREVRANGE breaks them).
  */
 export const lookupScript = `
-local prefix, now, ttl, limit, legacy = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1'
+local prefix, now, ttl, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local seen, live = {}, {}
 local function consider(key)
   if seen[key] then return end
   seen[key] = true
   local h = redis.call('HMGET', prefix .. 'session:' .. key, 'state', 'last_seen', 'requests', 'input_tokens', 'output_tokens', 'cost_usd')
-  if h[1] and now - tonumber(h[2]) < ttl then live[#live + 1] = h end
+  if h[1] and now - tonumber(h[2]) < ttl then
+    h[7] = key
+    live[#live + 1] = h
+  end
 end
-for i = 6, #ARGV do
+for i = 5, #ARGV do
   for _, key in ipairs(redis.call('ZREVRANGE', prefix .. 'rix:' .. ARGV[i], 0, limit - 1)) do consider(key) end
-  if legacy then for _, key in ipairs(redis.call('SRANDMEMBER', prefix .. 'idx:' .. ARGV[i], limit)) do consider(key) end end
+  for _, key in ipairs(redis.call('SRANDMEMBER', prefix .. 'idx:' .. ARGV[i], limit)) do consider(key) end
 end
 -- The most recently seen first, and no more than the limit (a reply many sessions share).
-table.sort(live, function(a, b) return tonumber(a[2]) > tonumber(b[2]) end)
+table.sort(live, function(a, b)
+  local x, y = tonumber(a[2]), tonumber(b[2])
+  if x ~= y then return x > y end
+  return a[7] > b[7]
+end)
 local out = {}
 for i = 1, math.min(#live, limit) do
   local h = live[i]
@@ -136,16 +144,6 @@ return drop(ARGV[1], ARGV[2])
 export const sweepScript = `${dropSession}
 bound(ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
 return 1
-`;
-
-/**
- * ARGV: prefix, now. When the deployment's first gateway with ordered index sets started (the first call
- * wins): the old unordered sets get no new members after it and expire a TTL later, so lookups read them
- * only until then.
- */
-export const boundedSinceScript = `
-redis.call('SET', ARGV[1] .. 'bounded-index-since', ARGV[2], 'NX')
-return redis.call('GET', ARGV[1] .. 'bounded-index-since')
 `;
 
 /** ARGV: prefix, candidate. The first candidate ever set wins. */

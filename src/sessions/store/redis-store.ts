@@ -1,6 +1,6 @@
 import { connectOrExplain, redisClient, type RedisClient } from '../../redis/connect.js';
 import { TurnBatch } from '../../redis/turn-batch.js';
-import { boundedSinceScript, deleteScript, lookupScript, saveScript, secretScript, sweepScript } from './redis-scripts.js';
+import { deleteScript, lookupScript, saveScript, secretScript, sweepScript } from './redis-scripts.js';
 import { indexKeysOf, LOOKUP_LIMIT, type SessionState, type SessionStore, type SessionWrite, type StoreLimits, type StoredSession } from './types.js';
 
 export interface RedisStoreOptions {
@@ -18,7 +18,6 @@ type ScriptedClient = RedisClient & {
   cyDelete(...args: (string | number)[]): Promise<number>;
   cySweep(...args: (string | number)[]): Promise<number>;
   cySecret(...args: (string | number)[]): Promise<string>;
-  cyBoundedSince(...args: (string | number)[]): Promise<string>;
 };
 
 /** Expired keys no gateway touches any more are collected by Redis itself this long after the TTL. */
@@ -42,8 +41,6 @@ export class RedisStore implements SessionStore {
   /** The key scripts declare (KEYS[1]) so Cluster routes them; the scripts read their keys from ARGV. */
   private readonly route: string;
   private readonly saves: TurnBatch<{ write: SessionWrite; now: number }, void>;
-  /** When this deployment's index sets became ordered (redis-scripts.ts): the old sets are read until a TTL later. */
-  private boundedSince = 0;
 
   constructor(
     private readonly limits: StoreLimits,
@@ -58,7 +55,6 @@ export class RedisStore implements SessionStore {
       cyDelete: deleteScript,
       cySweep: sweepScript,
       cySecret: secretScript,
-      cyBoundedSince: boundedSinceScript,
     })) {
       // One declared key, hash-tagged like every key the script touches: on Cluster, ioredis routes the
       // script by it to the node that owns the deployment's slot (a keyless script goes to a random node).
@@ -67,9 +63,8 @@ export class RedisStore implements SessionStore {
     this.saves = new TurnBatch((writes) => this.saveAll(writes), MAX_SAVES_PER_CALL);
   }
 
-  async open(): Promise<void> {
-    await connectOrExplain(this.client, this.options.connection);
-    this.boundedSince = Number(await this.client.cyBoundedSince(this.route, this.prefix, Date.now()));
+  open(): Promise<void> {
+    return connectOrExplain(this.client, this.options.connection);
   }
 
   sharedSecret(candidate: string): Promise<string> {
@@ -78,8 +73,7 @@ export class RedisStore implements SessionStore {
 
   async lookup(indexKeys: string[], now: number): Promise<StoredSession[]> {
     if (indexKeys.length === 0) return [];
-    const legacy = now < this.boundedSince + this.limits.ttlMs + EXPIRY_MARGIN_MS ? 1 : 0;
-    const flat = await this.client.cyLookup(this.route, this.prefix, now, this.limits.ttlMs, LOOKUP_LIMIT, legacy, ...indexKeys);
+    const flat = await this.client.cyLookup(this.route, this.prefix, now, this.limits.ttlMs, LOOKUP_LIMIT, ...indexKeys);
     const out: StoredSession[] = [];
     for (let i = 0; i < flat.length; i += 6) out.push(stored(flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4], flat[i + 5]));
     return out;

@@ -118,7 +118,7 @@ export function storeContract(name: string, factory: StoreFactory, options: { du
       expect(found).toEqual(newest);
     });
 
-    it('ranks sessions sharing a key by when they were last seen, not by when they were filed under it', async () => {
+    it('a session saved again ranks first under a key it shares, ahead of sessions filed under it since', async () => {
       const { store } = await open({ maxSessions: 100, ttlMs: 60_000 });
       for (let i = 0; i < LOOKUP_LIMIT + 8; i++) await store.save(write(state(`s${i}`, [['shared']]), T0 + i), T0 + i);
       // The first session filed under the key is the latest one seen: it must not give way to newer filings.
