@@ -153,7 +153,7 @@ export function exchangeRecord(spec: TraceSpec): ExchangeRecord {
 /** File name and text of the trace file the gateway would write for this spec. */
 export function traceFile(spec: TraceSpec, shape: TraceShape = traceShape()): { name: string; text: string } {
   const record = exchangeRecord(spec);
-  return { name: traceFileName('trace', record.timestamp, record.requestId), text: renderTrace(buildTrace(record, shape)) };
+  return { name: traceFileName('trace', record.timestamp, record.requestId), text: renderTrace(buildTrace(record, shape)).toString() };
 }
 
 export async function writeTraces(directory: string, specs: TraceSpec[], shape?: TraceShape): Promise<string[]> {
@@ -168,7 +168,7 @@ export async function writeTraces(directory: string, specs: TraceSpec[], shape?:
 
 /** The JSON lines of a segment the gateway would write for these specs, each ending with its newline. */
 export function segmentText(specs: TraceSpec[], shape: TraceShape = traceShape()): string {
-  return specs.map((spec) => `${renderTraceLine(buildTrace(exchangeRecord(spec), shape))}\n`).join('');
+  return specs.map((spec) => renderTraceLine(buildTrace(exchangeRecord(spec), shape)).toString()).join('');
 }
 
 /** Writes a segment of these specs under `name` (`extra` appended after the lines: a torn line, say). */

@@ -54,7 +54,7 @@ export function traceFileName(prefix: string, timestamp: string, requestId: stri
 
 /** Where traces go: queues one and returns its reference, or undefined when it was dropped. */
 interface TraceOutput {
-  enqueue(record: ExchangeRecord, bytes: number, render: (line: boolean) => string): string | undefined;
+  enqueue(record: ExchangeRecord, bytes: number, render: (line: boolean) => Buffer): string | undefined;
   figures(): Record<string, number>;
   close(): Promise<void>;
 }

@@ -122,16 +122,17 @@ export class SegmentWriter {
   /**
    * Queues a trace and returns its reference (`<segment path>#<offset>`); undefined (and counted in
    * `dropped`) when the queue is full, or in `failed` when rendering throws. `bytes` is the estimate the
-   * queue bound is checked against before anything is rendered. Never waits.
+   * queue bound is checked against before anything is rendered. `render` gives the trace's line, line break
+   * included. Never waits.
    */
-  enqueue(bytes: number, render: () => string): string | undefined {
+  enqueue(bytes: number, render: () => Buffer): string | undefined {
     if (this.queue.length >= this.options.maxQueue || this.queuedBytes + bytes > this.options.maxQueueBytes) {
       this.dropped++;
       return undefined;
     }
     let data: Buffer;
     try {
-      data = Buffer.from(`${render()}\n`);
+      data = render();
     } catch {
       this.failed++;
       return undefined;

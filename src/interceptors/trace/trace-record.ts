@@ -10,30 +10,34 @@ export interface TraceShape {
   redact(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]>;
 }
 
-/** A body known to be valid JSON, embedded as its own text when the trace is rendered (no re-encoding). */
+/**
+ * A body known to be valid JSON, embedded as its own bytes when the trace is rendered: no decoding, no
+ * re-encoding and no copy of what may be a megabyte of agent history.
+ */
 class RawJson {
-  constructor(readonly text: string) {}
+  constructor(readonly json: Buffer | string) {}
 
   /**
-   * JSON.stringify calls this for the body. Inside render() it leaves a marker where the text goes, spliced
+   * JSON.stringify calls this for the body. Inside render() it leaves a marker where the bytes go, spliced
    * in afterwards; a stringify with a replacer function instead would call back into JavaScript for every
    * value of the trace. Anywhere else the body is serialised as the value it is.
    */
   toJSON(): unknown {
     if (splicing) {
-      splicing.raws.push(splicing.raw(this.text));
-      return `${marker}${splicing.raws.length - 1}__`;
+      splicing.push(this.json);
+      return `${marker}${splicing.length - 1}__`;
     }
+    const text = this.json.toString();
     try {
-      return JSON.parse(this.text);
+      return JSON.parse(text);
     } catch {
-      return this.text;
+      return text;
     }
   }
 }
 
-/** The raw bodies of the render in progress (render is synchronous, so one at a time), and how to embed them. */
-let splicing: { raws: string[]; raw: (text: string) => string } | null = null;
+/** The raw bodies of the render in progress (render is synchronous, so one at a time). */
+let splicing: Array<Buffer | string> | null = null;
 
 /**
  * A body as the trace shows it: JSON when it is JSON, else text; cut at the limit, and saying so. Bodies
@@ -43,8 +47,8 @@ let splicing: { raws: string[]; raw: (text: string) => string } | null = null;
 function traceBody(raw: Buffer | null, truncatedAlready: boolean, limit: number, knownJson: boolean): { body: unknown; truncated: boolean; bytes: number } {
   if (!raw || raw.length === 0) return { body: null, truncated: truncatedAlready, bytes: 0 };
   if (raw.length > limit) return { body: raw.subarray(0, limit).toString('utf8'), truncated: true, bytes: raw.length };
+  if (knownJson && !truncatedAlready) return { body: new RawJson(raw), truncated: false, bytes: raw.length };
   const text = raw.toString('utf8');
-  if (knownJson && !truncatedAlready) return { body: new RawJson(text), truncated: false, bytes: raw.length };
   if (!truncatedAlready) {
     try {
       return { body: JSON.parse(text), truncated: false, bytes: raw.length };
@@ -57,35 +61,81 @@ function traceBody(raw: Buffer | null, truncatedAlready: boolean, limit: number,
 
 /** Per-process marker for raw bodies in the rendered skeleton; no client can predict it. */
 const marker = `__cylestio_raw_${randomBytes(8).toString('hex')}_`;
-const markerPattern = new RegExp(`"${marker}(\\d+)__"`, 'g');
 
-/** JSON text of a trace (compact: `jq` and `grep` need no indentation), raw JSON bodies spliced in. */
-export function renderTrace(trace: Record<string, unknown>): string {
-  return render(trace, (text) => text);
-}
-
+const LINE_FEED = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const SPACE = 0x20;
+const NEWLINE = Buffer.from('\n');
 const LINE_BREAKS = /[\r\n]/g;
+/** Raw bodies up to this size are spliced as text; larger ones as bytes, never decoded. */
+const SMALL_RAW_BYTES = 8 * 1024;
+
+/** The trace as JSON bytes (a file of the `files` layout): compact, since `jq` and `grep` need no indentation. */
+export function renderTrace(trace: Record<string, unknown>): Buffer {
+  return render(trace, false);
+}
 
 /**
- * The trace as one JSON line, for a segment. A raw body is the client's own JSON text and may be
- * pretty-printed; in valid JSON a line break can only be whitespace between tokens (inside a string it
- * must be escaped), so turning it into a space keeps the value and makes the record a single line.
+ * The trace as one JSON line, line break included, for a segment. A raw body is the client's own JSON and may
+ * be pretty-printed; in valid JSON a line break can only be whitespace between tokens (inside a string it
+ * must be escaped), and in UTF-8 those bytes never occur inside a multi-byte character, so turning each
+ * into a space keeps the value and makes the record a single line.
  */
-export function renderTraceLine(trace: Record<string, unknown>): string {
-  return render(trace, (text) => (text.includes('\n') || text.includes('\r') ? text.replace(LINE_BREAKS, ' ') : text));
+export function renderTraceLine(trace: Record<string, unknown>): Buffer {
+  return render(trace, true);
 }
 
-function render(trace: Record<string, unknown>, raw: (text: string) => string): string {
-  const raws: string[] = [];
+/** A raw body's bytes as they go in the trace; a copy only when a line break must become a space. */
+function rawBytes(json: Buffer | string, line: boolean): Buffer {
+  const bytes = typeof json === 'string' ? Buffer.from(json) : json;
+  if (!line || (bytes.indexOf(LINE_FEED) === -1 && bytes.indexOf(CARRIAGE_RETURN) === -1)) return bytes;
+  const copy = Buffer.from(bytes);
+  for (const code of [LINE_FEED, CARRIAGE_RETURN]) for (let at = copy.indexOf(code); at !== -1; at = copy.indexOf(code, at + 1)) copy[at] = SPACE;
+  return copy;
+}
+
+/**
+ * The skeleton is serialised with a marker string for each raw body, then cut at the markers and the bodies'
+ * bytes put between the pieces. The markers come out in the order toJSON made them (serialisation order),
+ * each as a whole JSON string: a client's value could only equal one by knowing the process's random marker.
+ */
+function render(trace: Record<string, unknown>, line: boolean): Buffer {
+  const raws: Array<Buffer | string> = [];
   const outer = splicing; // a render inside a render (none today) gets its own markers and gives them back
-  splicing = { raws, raw };
+  splicing = raws;
   let skeleton: string;
   try {
     skeleton = JSON.stringify(trace);
   } finally {
     splicing = outer;
   }
-  return raws.length === 0 ? skeleton : skeleton.replace(markerPattern, (_token, index: string) => raws[Number(index)]);
+  let rawBytesTotal = 0;
+  for (const raw of raws) rawBytesTotal += raw.length;
+  // Small bodies (a chat turn): one string and one encode cost less than a buffer per piece.
+  if (rawBytesTotal <= SMALL_RAW_BYTES) {
+    let text = '';
+    let from = 0;
+    for (let i = 0; i < raws.length; i++) {
+      const token = `"${marker}${i}__"`;
+      const at = skeleton.indexOf(token, from);
+      const raw = raws[i].toString();
+      text += skeleton.slice(from, at) + (line ? raw.replace(LINE_BREAKS, ' ') : raw);
+      from = at + token.length;
+    }
+    text += from === 0 ? skeleton : skeleton.slice(from);
+    return Buffer.from(line ? `${text}\n` : text);
+  }
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let i = 0; i < raws.length; i++) {
+    const token = `"${marker}${i}__"`;
+    const at = skeleton.indexOf(token, from);
+    parts.push(Buffer.from(skeleton.slice(from, at)), rawBytes(raws[i], line));
+    from = at + token.length;
+  }
+  parts.push(Buffer.from(skeleton.slice(from)));
+  if (line) parts.push(NEWLINE);
+  return Buffer.concat(parts);
 }
 
 /**

@@ -14,7 +14,7 @@ export interface TraceWriterOptions {
 interface Job {
   name: string;
   bytes: number;
-  render(): string;
+  render(): Buffer | string;
 }
 
 /**
@@ -42,7 +42,7 @@ export class TraceWriter {
   }
 
   /** Queues a file; false (and counted in `dropped`) when the queue is full. Never waits. */
-  enqueue(name: string, bytes: number, render: () => string): boolean {
+  enqueue(name: string, bytes: number, render: () => Buffer | string): boolean {
     if (this.queue.length >= this.options.maxQueue || this.queuedBytes + bytes > this.options.maxQueueBytes) {
       this.dropped++;
       return false;

@@ -13,6 +13,9 @@ import { parseTraceReference, readTraceText } from '../../../src/interceptors/tr
 
 const directory = () => mkdtemp(join(tmpdir(), 'cylestio-segments-'));
 
+/** A trace's line as the writer takes it: the bytes, line break included. */
+const line = (json: string) => Buffer.from(`${json}\n`);
+
 function writer(dir: string, options: Partial<SegmentWriterOptions> = {}): SegmentWriter {
   return new SegmentWriter({
     directory: dir,
@@ -58,7 +61,7 @@ describe('SegmentWriter', () => {
     const dir = await directory();
     const counts = { opens: 0, writes: 0, closes: 0 };
     const w = writer(dir, { openFile: countingOpen(counts) });
-    const references = Array.from({ length: 50 }, (_, i) => w.enqueue(10, () => JSON.stringify({ i, text: 'é'.repeat(i) })));
+    const references = Array.from({ length: 50 }, (_, i) => w.enqueue(10, () => line(JSON.stringify({ i, text: 'é'.repeat(i) }))));
     expect(w.queued).toBe(50);
     await w.close();
     expect(counts).toEqual({ opens: 1, writes: 1, closes: 1 });
@@ -80,7 +83,7 @@ describe('SegmentWriter', () => {
     const counts = { opens: 0, writes: 0, closes: 0 };
     const w = writer(dir, { openFile: countingOpen(counts), batchWindowMs: 60_000 });
     for (let i = 0; i < 5; i++) {
-      w.enqueue(1, () => JSON.stringify({ i }));
+      w.enqueue(1, () => line(JSON.stringify({ i })));
       await new Promise<void>((resolve) => setImmediate(resolve)); // each trace from its own macrotask
     }
     expect(counts.writes).toBe(0);
@@ -97,7 +100,7 @@ describe('SegmentWriter', () => {
     let rendered = 0;
     const render = () => {
       rendered++;
-      return '{}';
+      return line('{}');
     };
     expect(w.enqueue(10, render)).toBeDefined();
     expect(w.enqueue(990, render)).toBeDefined();
@@ -114,7 +117,7 @@ describe('SegmentWriter', () => {
     const dir = await directory();
     const counts = { opens: 0, writes: 0, closes: 0 };
     const w = writer(dir, { openFile: countingOpen(counts), maxBatchBytes: 1000 });
-    for (let i = 0; i < 20; i++) w.enqueue(1, () => JSON.stringify({ pad: 'x'.repeat(188) })); // 200 bytes a line
+    for (let i = 0; i < 20; i++) w.enqueue(1, () => line(JSON.stringify({ pad: 'x'.repeat(188) }))); // 200 bytes a line
     await w.close();
     expect(counts.writes).toBe(4);
     expect((await lines(join(dir, (await readdir(dir))[0]))).length).toBe(21);
@@ -126,11 +129,11 @@ describe('SegmentWriter', () => {
     const w = writer(dir, { openFile: countingOpen(counts), maxSegmentBytes: 250 });
     const references: string[] = [];
     for (let i = 0; i < 10; i++) {
-      references.push(w.enqueue(1, () => JSON.stringify({ i, pad: 'x'.repeat(80) }))!); // 100 bytes a line
+      references.push(w.enqueue(1, () => line(JSON.stringify({ i, pad: 'x'.repeat(80) })))!); // 100 bytes a line
       await w.flush();
     }
     // A single trace larger than the limit gets a segment of its own.
-    references.push(w.enqueue(1, () => JSON.stringify({ big: 'y'.repeat(400) }))!);
+    references.push(w.enqueue(1, () => line(JSON.stringify({ big: 'y'.repeat(400) })))!);
     await w.close();
     const names = (await readdir(dir)).sort();
     expect(names).toHaveLength(6);
@@ -148,11 +151,11 @@ describe('SegmentWriter', () => {
     const dir = await directory();
     let now = Date.parse('2026-03-01T10:00:00.000Z');
     const w = writer(dir, { now: () => now, maxSegmentAgeMs: 60_000 });
-    const first = w.enqueue(1, () => '{"n":1}')!;
+    const first = w.enqueue(1, () => line('{"n":1}'))!;
     now += 59_999;
-    const second = w.enqueue(1, () => '{"n":2}')!;
+    const second = w.enqueue(1, () => line('{"n":2}'))!;
     now += 1;
-    const third = w.enqueue(1, () => '{"n":3}')!;
+    const third = w.enqueue(1, () => line('{"n":3}'))!;
     await w.close();
     expect(parseTraceReference(second).path).toBe(parseTraceReference(first).path);
     expect(basename(parseTraceReference(first).path)).toMatch(/^trace-2026-03-01T10:00:00\.000Z-/);
@@ -178,11 +181,11 @@ describe('SegmentWriter', () => {
         return { ...handle, write: async (...args) => (counts.writes === 0 ? gate.then(() => handle.write(...args)) : handle.write(...args)) };
       },
     });
-    const first = w.enqueue(1, () => '{"n":1}')!;
+    const first = w.enqueue(1, () => line('{"n":1}'))!;
     await expect.poll(() => counts.opens).toBe(1);
-    const second = w.enqueue(1, () => '{"n":2}')!; // same segment, queued behind the held append
+    const second = w.enqueue(1, () => line('{"n":2}'))!; // same segment, queued behind the held append
     now += 60_000;
-    const third = w.enqueue(1, () => '{"n":3}')!; // rotates: the first segment takes no more
+    const third = w.enqueue(1, () => line('{"n":3}'))!; // rotates: the first segment takes no more
     release();
     // No flush waiting: the writer sees the rest queued after its append and waits out a window.
     await expect.poll(() => w.written).toBeGreaterThanOrEqual(1);
@@ -201,14 +204,14 @@ describe('SegmentWriter', () => {
       openFile: countingOpen(counts, (call) => (call === 1 ? 150 : call === 2 ? enospc() : undefined)),
       onFailure: (err) => failures.push(err),
     });
-    const lost = Array.from({ length: 4 }, (_, i) => w.enqueue(1, () => JSON.stringify({ i, pad: 'x'.repeat(80) }))!);
+    const lost = Array.from({ length: 4 }, (_, i) => w.enqueue(1, () => line(JSON.stringify({ i, pad: 'x'.repeat(80) })))!);
     await w.flush();
     expect(w).toMatchObject({ written: 1, failed: 3, queued: 0 });
     expect(failures).toHaveLength(1);
     expect(JSON.parse(await readTraceText(lost[0])).i).toBe(0);
     // The second line is torn (no newline): unreadable, as are the lines never written.
     for (const reference of lost.slice(1)) await expect(readTraceText(reference)).rejects.toThrow();
-    const later = w.enqueue(1, () => '{"after":true}')!;
+    const later = w.enqueue(1, () => line('{"after":true}'))!;
     await w.close();
     expect(parseTraceReference(later).path).not.toBe(parseTraceReference(lost[0]).path);
     expect(JSON.parse(await readTraceText(later))).toEqual({ after: true });
@@ -226,7 +229,7 @@ describe('SegmentWriter', () => {
       onFailure: (err) => failures.push(err),
     });
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 5; i++) expect(w.enqueue(1, () => '{}')).toBeDefined();
+      for (let i = 0; i < 5; i++) expect(w.enqueue(1, () => line('{}'))).toBeDefined();
       await w.flush();
     }
     await w.close();
@@ -239,7 +242,7 @@ describe('SegmentWriter', () => {
     for (const fail of [enospc, () => 0]) {
       const dir = await directory();
       const w = writer(dir, { openFile: countingOpen({ opens: 0, writes: 0, closes: 0 }, fail) });
-      w.enqueue(1, () => '{}');
+      w.enqueue(1, () => line('{}'));
       await w.close();
       expect(w).toMatchObject({ written: 0, failed: 1 });
       expect(await readdir(dir)).toEqual([]);
@@ -261,12 +264,12 @@ describe('SegmentWriter', () => {
     const dir = await directory();
     const counts = { opens: 0, writes: 0, closes: 0 };
     const w = writer(dir, { openFile: countingOpen(counts) });
-    const queued = Array.from({ length: 200 }, (_, i) => w.enqueue(1, () => JSON.stringify({ i }))!);
+    const queued = Array.from({ length: 200 }, (_, i) => w.enqueue(1, () => line(JSON.stringify({ i })))!);
     await w.close();
     expect(counts.closes).toBe(1);
     expect(w.written).toBe(200);
     expect(JSON.parse(await readTraceText(queued[199]))).toEqual({ i: 199 });
-    const after = w.enqueue(1, () => '{"late":1}')!;
+    const after = w.enqueue(1, () => line('{"late":1}'))!;
     await w.close();
     expect(parseTraceReference(after).path).not.toBe(parseTraceReference(queued[0]).path);
     expect(JSON.parse(await readTraceText(after))).toEqual({ late: 1 });
@@ -278,14 +281,14 @@ describe('SegmentWriter', () => {
     const a = writer(dir, { now });
     const b = writer(dir, { now });
     for (let i = 0; i < 100; i++) {
-      a.enqueue(1, () => JSON.stringify({ writer: 'a', i }));
-      b.enqueue(1, () => JSON.stringify({ writer: 'b', i }));
+      a.enqueue(1, () => line(JSON.stringify({ writer: 'a', i })));
+      b.enqueue(1, () => line(JSON.stringify({ writer: 'b', i })));
     }
     await Promise.all([a.close(), b.close()]);
     const names = await readdir(dir);
     expect(names).toHaveLength(2);
     const owners = await Promise.all(
-      names.map(async (name) => new Set((await lines(join(dir, name))).filter(Boolean).map((line) => JSON.parse(line).writer as string))),
+      names.map(async (name) => new Set((await lines(join(dir, name))).filter(Boolean).map((text) => JSON.parse(text).writer as string))),
     );
     expect(owners.map((set) => [...set]).sort()).toEqual([['a'], ['b']]);
   });
@@ -298,11 +301,11 @@ describe('SegmentWriter', () => {
     const w = writer(dir, { now, pid: 4242, tag: 'abcdef' });
     // Names are unique by pid, random tag and seq; should one still be taken, the writer does not know it
     // when handing out the reference, but the exclusive create keeps it from writing there.
-    expect(w.enqueue(1, () => '{"mine":1}')).toBe(`${taken}#0`);
+    expect(w.enqueue(1, () => line('{"mine":1}'))).toBe(`${taken}#0`);
     await w.flush();
     expect(w).toMatchObject({ written: 0, failed: 1 });
     expect(await readFile(taken, 'utf8')).toBe('{"someone":"else"}\n');
-    const next = w.enqueue(1, () => '{"mine":2}')!;
+    const next = w.enqueue(1, () => line('{"mine":2}'))!;
     await w.close();
     expect(parseTraceReference(next).path).toBe(join(dir, segmentFileName('trace', now(), 4242, 'abcdef', 1)));
     expect(JSON.parse(await readTraceText(next))).toEqual({ mine: 2 });
