@@ -77,7 +77,13 @@ describe('trace segments through HTTP', () => {
   it('keeps a pretty-printed request body on one line, the same JSON value', async () => {
     const { stack: s, directory } = await segmentStack();
     // Multi-byte characters beside the line breaks: the body's bytes go in as they are, breaks made spaces.
-    const body = { model: 'gpt-4o', messages: [{ role: 'user', content: 'line one\nline two — ünïcödé 🚀' }, { role: 'assistant', content: '日本語\r\n' }] };
+    const body = {
+      model: 'gpt-4o',
+      messages: [
+        { role: 'user', content: 'line one\nline two — ünïcödé 🚀' },
+        { role: 'assistant', content: '日本語\r\n' },
+      ],
+    };
     const id = await chat(s, 'pretty', '', false, JSON.stringify(body, null, 2).replace(/\n/g, '\r\n'));
     await s.close();
     stack = undefined;
