@@ -109,31 +109,29 @@ function render(trace: Record<string, unknown>, line: boolean): Buffer {
   } finally {
     splicing = outer;
   }
-  let rawBytesTotal = 0;
-  for (const raw of raws) rawBytesTotal += raw.length;
-  // Small bodies (a chat turn): one string and one encode cost less than a buffer per piece.
-  if (rawBytesTotal <= SMALL_RAW_BYTES) {
-    let text = '';
-    let from = 0;
-    for (let i = 0; i < raws.length; i++) {
-      const token = `"${marker}${i}__"`;
-      const at = skeleton.indexOf(token, from);
-      const raw = raws[i].toString();
-      text += skeleton.slice(from, at) + (line ? raw.replace(LINE_BREAKS, ' ') : raw);
-      from = at + token.length;
-    }
-    text += from === 0 ? skeleton : skeleton.slice(from);
-    return Buffer.from(line ? `${text}\n` : text);
-  }
-  const parts: Buffer[] = [];
+  // The skeleton's text between the markers: pieces[i] comes before raws[i], the last piece after them all.
+  const pieces: string[] = [];
   let from = 0;
+  let rawTotal = 0;
   for (let i = 0; i < raws.length; i++) {
     const token = `"${marker}${i}__"`;
     const at = skeleton.indexOf(token, from);
-    parts.push(Buffer.from(skeleton.slice(from, at)), rawBytes(raws[i], line));
+    pieces.push(skeleton.slice(from, at));
     from = at + token.length;
+    rawTotal += raws[i].length;
   }
-  parts.push(Buffer.from(skeleton.slice(from)));
+  pieces.push(skeleton.slice(from));
+  // Small bodies (a chat turn): one string and one encode cost less than a buffer per piece.
+  if (rawTotal <= SMALL_RAW_BYTES) {
+    let text = pieces[0];
+    for (let i = 0; i < raws.length; i++) {
+      const raw = raws[i].toString();
+      text += (line ? raw.replace(LINE_BREAKS, ' ') : raw) + pieces[i + 1];
+    }
+    return Buffer.from(line ? `${text}\n` : text);
+  }
+  const parts: Buffer[] = [Buffer.from(pieces[0])];
+  for (let i = 0; i < raws.length; i++) parts.push(rawBytes(raws[i], line), Buffer.from(pieces[i + 1]));
   if (line) parts.push(NEWLINE);
   return Buffer.concat(parts);
 }
