@@ -77,6 +77,20 @@ describe('redis store', () => {
 
 const T0 = 1_700_000_000_000;
 
+/** A store on a Redis server of its own, with a count of the commands Redis ran; all closed after `test`. */
+async function onFreshServer(prefix: string, limits: StoreLimits, test: (store: RedisStore, work: RedisWork, url: string) => Promise<void>): Promise<void> {
+  const server = await startRedis({ fresh: true });
+  const work = new RedisWork(server.url);
+  const store = await opened(limits, server.url, prefix);
+  try {
+    await test(store, work, server.url);
+  } finally {
+    work.close();
+    await store.close();
+    await server.stop();
+  }
+}
+
 /** A session after `turns` replies: its id, two recent replies, the first one as anchor, a loose form. */
 function turnState(key: string, turns: number): SessionState {
   const replies = [turns - 2, turns - 1].filter((t) => t >= 0).map((t) => ({ keys: [`${key}r${t}`], position: 2 * t + 1, prev: 7, followUp: 0xffff }));
@@ -106,10 +120,7 @@ describe('redis store: what a write costs Redis', () => {
   // Every command a script runs is Redis CPU on every reply of the fleet: these counts are the budget, and
   // a change that adds commands (or round trips) to the hot path has to change them knowingly.
   it('a new session is one script of 14 commands; a follow-up one script that ranks its keys again', async () => {
-    const server = await startRedis({ fresh: true });
-    const work = new RedisWork(server.url);
-    const store = await opened({ maxSessions: 100, ttlMs: 60_000 }, server.url, 'cost:');
-    try {
+    await onFreshServer('cost:', { maxSessions: 100, ttlMs: 60_000 }, async (store, work) => {
       await store.save(turnWrite('s1', 1), T0); // loads the script on this connection (EVAL once)
       await work.reset();
       await store.save(turnWrite('s2', 1), T0 + 1);
@@ -123,18 +134,11 @@ describe('redis store: what a write costs Redis', () => {
       expect(await store.get('s2', T0 + 3)).toMatchObject({ requests: 2, inputTokens: 200, outputTokens: 40, costUsd: 0.002, lastSeen: T0 + 2 });
       expect((await store.lookup([indexKey.loose('s2l1')], T0 + 3)).length).toBe(0);
       expect((await store.lookup([indexKey.reply('s2r1')], T0 + 3)).map((s) => s.state.id)).toEqual(['s2']);
-    } finally {
-      work.close();
-      await store.close();
-      await server.stop();
-    }
+    });
   });
 
   it('sends the writes of one event-loop turn as one script call, applied as if each went alone', async () => {
-    const server = await startRedis({ fresh: true });
-    const work = new RedisWork(server.url);
-    const store = await opened({ maxSessions: 100, ttlMs: 60_000 }, server.url, 'turn:');
-    try {
+    await onFreshServer('turn:', { maxSessions: 100, ttlMs: 60_000 }, async (store, work) => {
       await store.save(turnWrite('warm', 1), T0);
       await work.reset();
       // 20 new sessions and a second write of one of them, all in one turn.
@@ -144,17 +148,11 @@ describe('redis store: what a write costs Redis', () => {
       expect(calls.zcard).toBe(1); // bounds enforced once per call
       expect(await store.get('s3', T0 + 3)).toMatchObject({ requests: 2, lastSeen: T0 + 2 });
       expect((await store.list(T0 + 3, 100)).length).toBe(21);
-    } finally {
-      work.close();
-      await store.close();
-      await server.stop();
-    }
+    });
   });
 
   it('keeps exact cost sums in the hash (doubles written back exactly)', async () => {
-    const server = await startRedis({ fresh: true });
-    const store = await opened({ maxSessions: 100, ttlMs: 60_000 }, server.url, 'sum:');
-    try {
+    await onFreshServer('sum:', { maxSessions: 100, ttlMs: 60_000 }, async (store) => {
       const write = (i: number, costUsd: number): SessionWrite => ({
         ...turnWrite('s', 1),
         lastSeen: T0 + i,
@@ -166,10 +164,7 @@ describe('redis store: what a write costs Redis', () => {
         expected += cost;
       }
       expect((await store.get('s', T0 + 10))?.costUsd).toBe(expected);
-    } finally {
-      await store.close();
-      await server.stop();
-    }
+    });
   });
 });
 
@@ -189,42 +184,31 @@ describe('redis store: lookups under a key many sessions share', () => {
   }
 
   it('reads only the most recently seen sessions of the key, not all 2,000 (a script blocks Redis while it runs)', async () => {
-    const server = await startRedis({ fresh: true });
-    const work = new RedisWork(server.url);
-    const store = await opened({ maxSessions: 10_000, ttlMs: 60_000 }, server.url, 'crowd:');
-    try {
+    await onFreshServer('crowd:', { maxSessions: 10_000, ttlMs: 60_000 }, async (store, work) => {
       await crowd(store, 2000);
       await work.reset();
       const found = await store.lookup([indexKey.reply('hot01')], T0 + 3000);
       expect(found.map((session) => session.state.id)).toEqual(Array.from({ length: 32 }, (_, i) => `s${1999 - i}`));
       expect((await work.commands()).hmget).toBe(32);
-    } finally {
-      work.close();
-      await store.close();
-      await server.stop();
-    }
+    });
   });
 
   it('still finds sessions filed by an earlier version in its unordered sets, reading a bounded sample of them', async () => {
-    const server = await startRedis({ fresh: true });
-    const work = new RedisWork(server.url);
-    const store = await opened({ maxSessions: 10_000, ttlMs: 60_000 }, server.url, 'legacy:');
-    const admin = new Redis(server.url);
-    try {
-      await crowd(store, 200);
-      // As an earlier version left them: the key's sessions in an unordered set, no ordered one.
-      const members = await admin.zrange('{legacy:}rix:r:hot01', '0', '-1');
-      await admin.del('{legacy:}rix:r:hot01');
-      await admin.sadd('{legacy:}idx:r:hot01', ...members);
-      await work.reset();
-      const found = await store.lookup([indexKey.reply('hot01')], T0 + 300);
-      expect(found).toHaveLength(32);
-      expect((await work.commands()).hmget).toBe(32);
-    } finally {
-      admin.disconnect();
-      work.close();
-      await store.close();
-      await server.stop();
-    }
+    await onFreshServer('legacy:', { maxSessions: 10_000, ttlMs: 60_000 }, async (store, work, url) => {
+      const admin = new Redis(url);
+      try {
+        await crowd(store, 200);
+        // As an earlier version left them: the key's sessions in an unordered set, no ordered one.
+        const members = await admin.zrange('{legacy:}rix:r:hot01', '0', '-1');
+        await admin.del('{legacy:}rix:r:hot01');
+        await admin.sadd('{legacy:}idx:r:hot01', ...members);
+        await work.reset();
+        const found = await store.lookup([indexKey.reply('hot01')], T0 + 300);
+        expect(found).toHaveLength(32);
+        expect((await work.commands()).hmget).toBe(32);
+      } finally {
+        admin.disconnect();
+      }
+    });
   });
 });
